@@ -1,0 +1,155 @@
+// The value types of wod's desired state: what a workshop, location, seat, participant,
+// registration and notification are. Plain structs, no I/O; validation lives in validate.h.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/time/time.h"
+
+namespace wod::model {
+
+// A port a workshop's appliance exposes: container port, published on the host at
+// host_base + (seat number - range min).
+struct AppliancePort {
+  int container = 0;
+  int host_base = 0;
+  bool operator==(const AppliancePort&) const = default;
+};
+
+struct Appliance {
+  std::string name;   // [a-z0-9][a-z0-9-]*, unique within the workshop
+  std::string image;  // docker image reference
+  std::vector<AppliancePort> ports;
+  std::map<std::string, std::string> env;  // values are templates rendered per seat
+  int64_t memory_bytes = 0;                // 0: no limit
+  double cpus = 0;                         // 0: no limit
+  bool privileged = false;
+  bool operator==(const Appliance&) const = default;
+};
+
+struct SeatRange {
+  int min = 0;
+  int max = 0;
+  int size() const { return max - min + 1; }
+  bool Contains(int n) const { return n >= min && n <= max; }
+  bool Overlaps(const SeatRange& o) const { return min <= o.max && o.min <= max; }
+  bool operator==(const SeatRange&) const = default;
+};
+
+// One catalog entry, from WKSHP-<Name>/wod.yml. Field names follow WoD's wod.yml.
+struct Workshop {
+  std::string id;  // the folder or file stem: "WKSHP-API101"
+  std::string name;
+  std::string description;
+  bool active = false;
+  int capacity = 0;
+  int priority = 0;
+  SeatRange range;
+  bool reset = false;
+  bool ldap = false;
+  int replay_id = 0;
+  bool varpass = false;
+  bool compile = false;
+  bool beta = false;
+  bool monoappliance = false;
+  bool multiappliance = false;
+  std::string workshop_img;
+  std::string badge_img;
+  std::vector<std::string> category;
+  int duration_hours = 0;
+  std::string presenter;
+  std::string role;
+  std::string avatar;
+  std::string replay_link;
+  std::string video_link;
+  std::string notebook;
+  // wod's own fields
+  std::string location;            // backend; empty in a file means the default location
+  std::string alternate_location;  // used when `location` is unavailable
+  std::vector<Appliance> appliances;
+  std::map<std::string, std::string> variables;  // extra template variables
+  bool operator==(const Workshop&) const = default;
+};
+
+struct Location {
+  std::string name;  // [a-z0-9][a-z0-9-]*
+  std::string fqdn;  // external name participants reach (WODBEEXTFQDN)
+  int64_t generation = 0;
+  bool operator==(const Location&) const = default;
+};
+
+// The desired state of one seat. A vacant seat has no registration_id.
+struct Seat {
+  std::string location;
+  int number = 0;
+  std::string workshop;  // the workshop whose range holds this number
+  std::optional<int64_t> registration_id;
+  std::string password;  // the occupant's password, or the locked vacant password
+  int64_t reset_epoch = 0;
+  int64_t generation = 0;
+  bool operator==(const Seat&) const = default;
+};
+
+struct Participant {
+  int64_t id = 0;
+  std::string email;  // stored lowercased
+  std::string name;
+  std::string company;
+  bool operator==(const Participant&) const = default;
+};
+
+enum class RegistrationState {
+  kActive,  // holds a seat
+  kEnded,   // CLEANUP: seat released, progress harvested
+  kFailed,  // PURGE: seat released without harvest
+};
+const char* RegistrationStateName(RegistrationState s);
+std::optional<RegistrationState> ParseRegistrationState(std::string_view s);
+
+struct Registration {
+  int64_t id = 0;
+  int64_t participant_id = 0;
+  std::string workshop;
+  std::string location;
+  int seat = 0;
+  absl::Time start;
+  absl::Time deadline;
+  std::optional<absl::Time> ended;
+  RegistrationState state = RegistrationState::kActive;
+  std::string token_hash;     // sha256 of the participant's secret page token
+  std::string progress_json;  // harvested progress, "" until harvested
+  bool operator==(const Registration&) const = default;
+};
+
+enum class NotificationState { kPending, kSent, kFailed };
+const char* NotificationStateName(NotificationState s);
+std::optional<NotificationState> ParseNotificationState(std::string_view s);
+
+// A mail in the outbox. `key` makes enqueueing idempotent ("<registration>:<kind>").
+struct Notification {
+  int64_t id = 0;
+  std::string key;
+  std::optional<int64_t> registration_id;
+  std::string kind;  // welcome, credentials, reminder, final, apology, badge-N
+  std::string recipient;
+  std::string subject;
+  std::string text_body;
+  std::string html_body;
+  NotificationState state = NotificationState::kPending;
+  int attempts = 0;
+  absl::Time next_attempt = absl::InfinitePast();
+  std::string last_error;
+  bool operator==(const Notification&) const = default;
+};
+
+// The four WoD verbs. As state transitions: CREATE occupies, CLEANUP vacates with harvest,
+// RESET bumps reset_epoch, PURGE vacates without harvest and marks the registration failed.
+enum class Verb { kCreate, kCleanup, kReset, kPurge };
+const char* VerbName(Verb v);
+std::optional<Verb> ParseVerb(std::string_view s);  // case-insensitive
+
+}  // namespace wod::model
