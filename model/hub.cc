@@ -1,0 +1,85 @@
+#include "model/hub.h"
+
+#include <algorithm>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+
+namespace wod::model {
+
+std::optional<int> HubPolicy::SeatOfName(std::string_view name) const {
+  if (name.size() <= user_prefix.size() || name.substr(0, user_prefix.size()) != user_prefix) {
+    return std::nullopt;
+  }
+  std::string_view digits = name.substr(user_prefix.size());
+  if (digits.size() > 9 || (digits.size() > 1 && digits.front() == '0')) return std::nullopt;
+  int seat = 0;
+  for (char c : digits) {
+    if (c < '0' || c > '9') return std::nullopt;
+    seat = seat * 10 + (c - '0');
+  }
+  return seat;
+}
+
+const char* HubServerStateName(HubServerState state) {
+  switch (state) {
+    case HubServerState::kNone:
+      return "none";
+    case HubServerState::kPendingStart:
+      return "pending-start";
+    case HubServerState::kRunning:
+      return "running";
+    case HubServerState::kPendingStop:
+      return "pending-stop";
+  }
+  return "unknown";
+}
+
+std::string ObservedHubUser::Describe() const {
+  std::string out =
+      absl::StrCat("hub user '", name, "' seat ", seat, " server ", HubServerStateName(server));
+  if (admin) absl::StrAppend(&out, " admin");
+  return out;
+}
+
+const ObservedHubUser* ObservedHub::Find(int seat) const {
+  auto it = std::lower_bound(users.begin(), users.end(), seat,
+                             [](const ObservedHubUser& u, int s) { return u.seat < s; });
+  if (it == users.end() || it->seat != seat) return nullptr;
+  return &*it;
+}
+
+HubAction HubAction::CreateUser(int seat, std::string reason) {
+  return HubAction{Kind::kCreateUser, seat, std::move(reason)};
+}
+HubAction HubAction::DeleteUser(int seat, std::string reason) {
+  return HubAction{Kind::kDeleteUser, seat, std::move(reason)};
+}
+HubAction HubAction::StartServer(int seat, std::string reason) {
+  return HubAction{Kind::kStartServer, seat, std::move(reason)};
+}
+HubAction HubAction::StopServer(int seat, std::string reason) {
+  return HubAction{Kind::kStopServer, seat, std::move(reason)};
+}
+
+const char* HubActionKindName(HubAction::Kind kind) {
+  switch (kind) {
+    case HubAction::Kind::kCreateUser:
+      return "create-user";
+    case HubAction::Kind::kDeleteUser:
+      return "delete-user";
+    case HubAction::Kind::kStartServer:
+      return "start-server";
+    case HubAction::Kind::kStopServer:
+      return "stop-server";
+  }
+  return "unknown";
+}
+
+std::string HubAction::Describe() const {
+  std::string out = absl::StrCat(HubActionKindName(kind), " seat ", seat);
+  if (!reason.empty()) absl::StrAppend(&out, " (", reason, ")");
+  return out;
+}
+
+}  // namespace wod::model
