@@ -1,0 +1,127 @@
+#include "reconcilers/accounts_planner.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "tests/reconcilers/planner_test_util.h"
+
+namespace wod::reconcilers {
+namespace {
+
+using testing::Describe;
+using ::testing::ElementsAre;
+using ::testing::IsEmpty;
+using testing::Occupy;
+using testing::TestDesired;
+using testing::TestWorkshop;
+
+// An observed account whose shadow hash the cache knows to be `password`'s.
+model::ObservedAccount Account(const model::AccountPolicy& policy, model::PasswordCheckCache& cache,
+                               int seat, const std::string& password, bool locked) {
+  model::ObservedAccount a;
+  a.name = policy.UserName(seat);
+  a.seat = seat;
+  a.uid = policy.Uid(seat);
+  a.gid = policy.gid;
+  a.home = policy.Home(seat);
+  a.shell = policy.shell;
+  a.locked = locked;
+  std::string hash = "$y$j9T$salt" + std::to_string(seat) + "$" + password;
+  cache.Remember(a.name, hash, password);
+  a.shadow_hash = (locked ? "!" : "") + hash;
+  return a;
+}
+
+class AccountsPlannerTest : public ::testing::Test {
+ protected:
+  model::AccountPolicy policy_;
+  model::PasswordCheckCache cache_;
+  DesiredState desired_ = TestDesired(TestWorkshop("WKSHP-A", 1, 3));
+  model::ObservedAccounts observed_;
+
+  void SetUp() override {
+    observed_.group_exists = true;
+    observed_.group_gid = policy_.gid;
+  }
+  // Every seat of desired_ present and converged.
+  void ObserveConverged() {
+    observed_.accounts.clear();
+    for (const auto& s : desired_.seats) {
+      observed_.accounts.push_back(
+          Account(policy_, cache_, s.number, s.password, !s.registration_id.has_value()));
+    }
+  }
+  std::vector<std::string> Plan() {
+    return Describe(PlanAccounts(desired_, observed_, policy_, &cache_).actions);
+  }
+};
+
+TEST_F(AccountsPlannerTest, ConvergedPoolPlansNothingAndHashesNothing) {
+  Occupy(desired_, 2, 42, "occupant-pw");
+  ObserveConverged();
+  int64_t before = cache_.computations();
+  EXPECT_THAT(Plan(), IsEmpty());
+  EXPECT_EQ(cache_.computations(), before);
+}
+
+TEST_F(AccountsPlannerTest, MissingAccountsAreCreatedWithPasswordAndOccupiedOnesUnlocked) {
+  Occupy(desired_, 2, 42, "occupant-pw");
+  EXPECT_THAT(
+      Plan(),
+      ElementsAre("create seat 1 (seat has no account)", "set-password seat 1 (new account)",
+                  "create seat 2 (seat has no account)", "set-password seat 2 (new account)",
+                  "unlock seat 2 (seat is occupied)", "create seat 3 (seat has no account)",
+                  "set-password seat 3 (new account)"));
+}
+
+TEST_F(AccountsPlannerTest, OccupyingAVacantSeatSetsThePasswordAndUnlocks) {
+  ObserveConverged();  // all vacant and locked
+  Occupy(desired_, 3, 7, "new-pw");
+  EXPECT_THAT(Plan(), ElementsAre("set-password seat 3 (occupant's password not set)",
+                                  "unlock seat 3 (seat is occupied)"));
+}
+
+TEST_F(AccountsPlannerTest, VacatingKillsWipesRotatesThenLocksLast) {
+  Occupy(desired_, 1, 7, "occupant-pw");
+  ObserveConverged();
+  observed_.accounts[0].pids = {1234, 1240};
+  // CLEANUP: the seat is vacant again with a rotated password.
+  desired_.seats[0].registration_id.reset();
+  desired_.seats[0].password = "rotated";
+  EXPECT_THAT(Plan(), ElementsAre("kill-processes seat 1 (seat is vacant but 2 process(es) run)",
+                                  "wipe-home seat 1 (seat vacated)",
+                                  "set-password seat 1 (vacant seat's password rotated)",
+                                  "lock seat 1 (seat is vacant)"));
+}
+
+TEST_F(AccountsPlannerTest, ProcessesOnALockedVacantSeatAreKilledWithoutWipe) {
+  ObserveConverged();
+  observed_.accounts[1].pids = {99};
+  EXPECT_THAT(Plan(), ElementsAre("kill-processes seat 2 (seat is vacant but 1 process(es) run)"));
+}
+
+TEST_F(AccountsPlannerTest, AccountsOfSeatsOutsideThePoolAreDeleted) {
+  ObserveConverged();
+  observed_.accounts.push_back(Account(policy_, cache_, 9, "x", true));
+  EXPECT_THAT(Plan(), ElementsAre("delete seat 9 (seat is no longer in the pool)"));
+}
+
+TEST_F(AccountsPlannerTest, SeatOutsideThePolicyIsAProblemNotAnAction) {
+  policy_.seat_count = 3;  // seats 0..2
+  ObserveConverged();
+  observed_.accounts.pop_back();
+  auto plan = PlanAccounts(desired_, observed_, policy_, &cache_);
+  EXPECT_THAT(Describe(plan.actions), IsEmpty());
+  ASSERT_EQ(plan.problems.size(), 1u);
+  EXPECT_EQ(plan.problems[0].seat, 3);
+  EXPECT_EQ(plan.problems[0].reason, "SeatOutOfRange");
+}
+
+TEST_F(AccountsPlannerTest, PlanIsDeterministic) {
+  Occupy(desired_, 2, 42, "occupant-pw");
+  auto first = Plan();
+  for (int i = 0; i < 5; ++i) EXPECT_EQ(Plan(), first);
+}
+
+}  // namespace
+}  // namespace wod::reconcilers
