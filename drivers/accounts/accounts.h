@@ -1,0 +1,34 @@
+// The accounts driver: observes and changes the local Linux users wod owns (one per seat).
+// Implementations: RealAccountsDriver (shadow-utils under a root prefix) and
+// FakeAccountsDriver (in memory, for planner and loop tests). Both pass one contract suite:
+// tests/drivers/accounts_contract_test.cc.
+#pragma once
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "model/accounts.h"
+
+namespace wod::drivers::accounts {
+
+class AccountsDriver {
+ public:
+  virtual ~AccountsDriver() = default;
+
+  // Every account of ours (users in the managed uid range with a seat name and the managed
+  // group), their processes, and the foreign users in our range or with our names.
+  // Unavailable when the account files cannot be read.
+  [[nodiscard]] virtual absl::StatusOr<model::ObservedAccounts> Observe() = 0;
+
+  // Applies one action; idempotent (applying it twice is the same as once). Errors:
+  //   InvalidArgument     seat outside the policy's range, empty password
+  //   NotFound            the seat's account does not exist (set-password, lock, unlock, wipe)
+  //   FailedPrecondition  the seat's name or uid belongs to a foreign user (never modified),
+  //                       unlock without a password, a home that is not where it should be
+  //   Aborted             the account changed under us (processes still running): re-observe
+  //   Unavailable         a command could not run, timed out, or found the files locked
+  //   Internal            a command failed otherwise (its stderr, without secrets)
+  // Create and delete succeed when the account already exists / is already gone.
+  [[nodiscard]] virtual absl::Status Apply(const model::AccountAction& action) = 0;
+};
+
+}  // namespace wod::drivers::accounts

@@ -1,0 +1,75 @@
+// An in-memory accounts driver for planner and loop tests. It keeps passwd/shadow/group as
+// tables and decides ownership with the same code as the real driver (etc_files.h), so
+// "ours", "foreign", idempotency and the error codes match; it passes the same contract suite.
+// Homes are sets of entry names, processes are fake pids.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "drivers/accounts/accounts.h"
+#include "drivers/accounts/etc_files.h"
+
+namespace wod::drivers::accounts {
+
+class FakeAccountsDriver : public AccountsDriver {
+ public:
+  explicit FakeAccountsDriver(model::AccountPolicy policy = {},
+                              std::shared_ptr<model::PasswordCheckCache> password_cache = nullptr);
+
+  absl::StatusOr<model::ObservedAccounts> Observe() override;
+  absl::Status Apply(const model::AccountAction& action) override;
+
+  // The next Observe or Apply returns `status` and changes nothing.
+  void FailNext(absl::Status status);
+
+  // Test setup: a user wod does not own (any name, uid, gid), e.g. in the managed uid range.
+  void AddForeignUser(std::string name, uid_t uid, gid_t gid);
+  void AddGroup(std::string name, gid_t gid);
+  // A process running as `uid`; returns its fake pid.
+  pid_t StartProcess(uid_t uid);
+  bool ProcessAlive(pid_t pid) const;
+  // Puts an entry into a home (false when the home does not exist) and lists a home.
+  bool AddHomeEntry(const std::string& home, std::string name);
+  std::optional<std::vector<std::string>> HomeEntries(const std::string& home) const;
+  // How many changes Apply made: applying an action twice adds nothing the second time.
+  int mutations() const;
+
+  const model::AccountPolicy& policy() const { return policy_; }
+
+ private:
+  struct User {
+    std::string name;
+    uid_t uid = 0;
+    gid_t gid = 0;
+    std::string home;
+    std::string shell;
+    std::string shadow;  // password field: "!" for a new account, like useradd
+  };
+  struct Group {
+    std::string name;
+    gid_t gid = 0;
+  };
+
+  AccountTables Tables() const;  // views into users_ and groups_
+  User* FindUser(std::string_view name);
+  absl::Status ApplyLocked(const model::AccountAction& action);
+
+  model::AccountPolicy policy_;
+  std::shared_ptr<model::PasswordCheckCache> password_cache_;
+  mutable std::mutex mu_;
+  std::optional<absl::Status> fail_next_;
+  std::vector<User> users_;
+  std::vector<Group> groups_;
+  std::map<pid_t, uid_t> processes_;
+  pid_t next_pid_ = 40000;
+  std::map<std::string, std::set<std::string>> homes_;
+  int mutations_ = 0;
+};
+
+}  // namespace wod::drivers::accounts

@@ -1,0 +1,82 @@
+// The real accounts driver: reads passwd/shadow/group under a root prefix and changes them
+// with shadow-utils (useradd, usermod, userdel, groupadd, chpasswd) run from an argv, never a
+// shell.
+//
+// Why read the files and not getpwent(3): NSS may reach LDAP or SSSD on a managed host, which
+// is slow (a pass must observe 2,000 seats in milliseconds), may be down, and lists users we
+// do not own anyway. Ours are local by construction (useradd writes the local files).
+//
+// Root prefix ("/" in production, a temp dir in hermetic tests). Debian 12's shadow-utils 4.13
+// has two options; what each does, as tried here against a bare temp root:
+//   --prefix DIR  (useradd, usermod, userdel, groupadd) edits DIR/etc/* in place, no chroot,
+//                 no PAM, host binaries: works on a root holding only etc/{passwd,shadow,
+//                 group,gshadow,login.defs}. We use it.
+//   --root DIR    chroots first, then runs PAM and NSS inside DIR: `chpasswd --root` with a
+//                 clear password fails there ("pam_start failure 26").
+// chpasswd has no --prefix. So the driver hashes passwords itself (yescrypt, libxcrypt, the
+// same method and cost as Debian's default) and runs `chpasswd -e [--root DIR]` with
+// "user:hash" on stdin: the -e path skips PAM and only edits DIR/etc/shadow, so it works
+// under a prefix, and production and tests share one code path. Neither the password nor the
+// hash ever appears on an argv (visible in /proc/*/cmdline) or in a log.
+#pragma once
+
+#include <memory>
+#include <mutex>
+#include <string>
+
+#include "absl/time/time.h"
+#include "drivers/accounts/accounts.h"
+#include "drivers/accounts/processes.h"
+
+namespace wod::drivers::accounts {
+
+struct RealAccountsOptions {
+  std::string root = "/";  // absolute; "/" is the real system
+  model::AccountPolicy policy;
+  // Where processes are found and killed. Empty: no process handling. Unset: "/proc" when
+  // root is "/", empty otherwise (users under a temp root own no processes of the host).
+  std::optional<std::string> proc_dir;
+  KillOptions kill;
+  absl::Duration command_timeout = absl::Seconds(30);
+  int hash_cost = 0;  // yescrypt cost, 0 = Debian's default
+  // Shared with the planner: remembers the hash each set-password wrote so the next pass's
+  // PasswordMatches costs nothing. May be null.
+  std::shared_ptr<model::PasswordCheckCache> password_cache;
+};
+
+class RealAccountsDriver : public AccountsDriver {
+ public:
+  // InvalidArgument for a relative root or an empty user prefix / group.
+  static absl::StatusOr<std::unique_ptr<RealAccountsDriver>> Create(RealAccountsOptions options);
+
+  absl::StatusOr<model::ObservedAccounts> Observe() override;
+  absl::Status Apply(const model::AccountAction& action) override;
+
+  const RealAccountsOptions& options() const { return options_; }
+
+ private:
+  struct Snapshot;
+  explicit RealAccountsDriver(RealAccountsOptions options);
+
+  // Reads the three files once. Callers hold mu_.
+  absl::StatusOr<std::unique_ptr<Snapshot>> ReadSnapshot() const;
+  // argv prefix of a shadow-utils command pointed at the root.
+  std::vector<std::string> Command(const char* program) const;
+
+  absl::Status EnsureGroup();                                       // groupadd when missing
+  absl::Status CreateAccount(int seat);                             // useradd, then the home
+  absl::Status SetPassword(int seat, const std::string& password);  // chpasswd -e
+  absl::Status SetLocked(int seat, bool locked);                    // usermod -L / -U
+  absl::Status KillProcesses(int seat);                             // SIGTERM, SIGKILL via /proc
+  absl::Status WipeHomeOf(int seat);                                // fd-relative removal
+  absl::Status DeleteAccount(int seat);                             // kill, wipe, userdel -r
+
+  RealAccountsOptions options_;
+  std::string proc_dir_;
+  // shadow-utils lock the account files and fail when another holds the lock: our own
+  // commands are serialized here, and Observe reads all three files under the same lock so
+  // it never sees a half-applied action of ours.
+  std::mutex mu_;
+};
+
+}  // namespace wod::drivers::accounts

@@ -1,0 +1,183 @@
+#include "model/accounts.h"
+
+#include <crypt.h>
+
+#include <algorithm>
+#include <cstring>
+#include <memory>
+
+#include "absl/strings/str_cat.h"
+#include "common/random.h"
+
+namespace wod::model {
+namespace {
+
+std::string_view StripLock(std::string_view hash) {
+  while (!hash.empty() && hash.front() == '!') hash.remove_prefix(1);
+  return hash;
+}
+
+// Compares without an early exit so the time taken says nothing about where they differ.
+bool ConstantTimeEqual(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  unsigned char diff = 0;
+  for (size_t i = 0; i < a.size(); ++i) diff |= static_cast<unsigned char>(a[i] ^ b[i]);
+  return diff == 0;
+}
+
+}  // namespace
+
+std::optional<int> AccountPolicy::SeatOfName(std::string_view name) const {
+  if (name.size() <= user_prefix.size() || name.substr(0, user_prefix.size()) != user_prefix) {
+    return std::nullopt;
+  }
+  std::string_view digits = name.substr(user_prefix.size());
+  if (digits.size() > 9 || (digits.size() > 1 && digits.front() == '0')) return std::nullopt;
+  int seat = 0;
+  for (char c : digits) {
+    if (c < '0' || c > '9') return std::nullopt;
+    seat = seat * 10 + (c - '0');
+  }
+  if (!ValidSeat(seat)) return std::nullopt;
+  return seat;
+}
+
+std::string ObservedAccount::Describe() const {
+  std::string out =
+      absl::StrCat("user '", name, "' seat ", seat, " uid ", uid, " gid ", gid, " home '", home,
+                   "' shell '", shell, "'", locked ? " locked" : " unlocked");
+  if (!pids.empty()) absl::StrAppend(&out, " processes ", pids.size());
+  return out;
+}
+
+const ObservedAccount* ObservedAccounts::Find(int seat) const {
+  auto it = std::lower_bound(accounts.begin(), accounts.end(), seat,
+                             [](const ObservedAccount& a, int s) { return a.seat < s; });
+  if (it == accounts.end() || it->seat != seat) return nullptr;
+  return &*it;
+}
+
+const char* AccountActionKindName(AccountAction::Kind kind) {
+  switch (kind) {
+    case AccountAction::Kind::kCreate:
+      return "create";
+    case AccountAction::Kind::kSetPassword:
+      return "set-password";
+    case AccountAction::Kind::kLock:
+      return "lock";
+    case AccountAction::Kind::kUnlock:
+      return "unlock";
+    case AccountAction::Kind::kKillProcesses:
+      return "kill-processes";
+    case AccountAction::Kind::kWipeHome:
+      return "wipe-home";
+    case AccountAction::Kind::kDelete:
+      return "delete";
+  }
+  return "unknown";
+}
+
+namespace {
+AccountAction MakeAction(AccountAction::Kind kind, int seat, std::string reason) {
+  AccountAction action;
+  action.kind = kind;
+  action.seat = seat;
+  action.reason = std::move(reason);
+  return action;
+}
+}  // namespace
+
+AccountAction AccountAction::Create(int seat, std::string reason) {
+  return MakeAction(Kind::kCreate, seat, std::move(reason));
+}
+AccountAction AccountAction::SetPassword(int seat, std::string password, std::string reason) {
+  AccountAction action = MakeAction(Kind::kSetPassword, seat, std::move(reason));
+  action.password = std::move(password);
+  return action;
+}
+AccountAction AccountAction::Lock(int seat, std::string reason) {
+  return MakeAction(Kind::kLock, seat, std::move(reason));
+}
+AccountAction AccountAction::Unlock(int seat, std::string reason) {
+  return MakeAction(Kind::kUnlock, seat, std::move(reason));
+}
+AccountAction AccountAction::KillProcesses(int seat, std::string reason) {
+  return MakeAction(Kind::kKillProcesses, seat, std::move(reason));
+}
+AccountAction AccountAction::WipeHome(int seat, std::string reason) {
+  return MakeAction(Kind::kWipeHome, seat, std::move(reason));
+}
+AccountAction AccountAction::Delete(int seat, std::string reason) {
+  return MakeAction(Kind::kDelete, seat, std::move(reason));
+}
+
+std::string AccountAction::Describe() const {
+  std::string out = absl::StrCat(AccountActionKindName(kind), " seat ", seat);
+  if (!reason.empty()) absl::StrAppend(&out, " (", reason, ")");
+  return out;
+}
+
+bool ShadowHashMatches(std::string_view shadow_hash, std::string_view password) {
+  std::string_view hash = StripLock(shadow_hash);
+  // "", "*", "x" and the like are not hashes: no password can log in with them.
+  if (hash.size() < 2 || hash.front() == '*') return false;
+  std::string setting(hash);
+  std::string phrase(password);
+  // crypt_data is 32 KiB: too big for the stack of a pool thread. crypt_rn() reports failure
+  // as nullptr instead of a "*0" string.
+  auto data = std::make_unique<crypt_data>();
+  std::memset(data.get(), 0, sizeof(crypt_data));
+  const char* out = crypt_rn(phrase.c_str(), setting.c_str(), data.get(), sizeof(crypt_data));
+  bool ok = out != nullptr && out[0] != '*' && ConstantTimeEqual(out, hash);
+  // Do not leave the password or its intermediate state in freed memory.
+  explicit_bzero(data.get(), sizeof(crypt_data));
+  explicit_bzero(phrase.data(), phrase.size());
+  return ok;
+}
+
+bool PasswordMatches(const ObservedAccount& account, std::string_view password) {
+  return ShadowHashMatches(account.shadow_hash, password);
+}
+
+bool PasswordCheckCache::Matches(const ObservedAccount& account, std::string_view password) {
+  std::string_view hash = StripLock(account.shadow_hash);
+  std::string digest = common::Sha256Hex(password);
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = entries_.find(account.name);
+    if (it != entries_.end() && it->second.shadow_hash == hash &&
+        it->second.password_digest == digest) {
+      return it->second.matches;
+    }
+    ++computations_;
+  }
+  // Hash outside the lock: other seats' checks proceed in parallel.
+  bool matches = ShadowHashMatches(hash, password);
+  std::lock_guard<std::mutex> lock(mu_);
+  entries_[account.name] = Entry{std::string(hash), std::move(digest), matches};
+  return matches;
+}
+
+void PasswordCheckCache::Remember(std::string_view user, std::string_view shadow_hash,
+                                  std::string_view password) {
+  Entry entry{std::string(StripLock(shadow_hash)), common::Sha256Hex(password), true};
+  std::lock_guard<std::mutex> lock(mu_);
+  entries_[std::string(user)] = std::move(entry);
+}
+
+void PasswordCheckCache::Forget(std::string_view user) {
+  std::lock_guard<std::mutex> lock(mu_);
+  entries_.erase(std::string(user));
+}
+
+size_t PasswordCheckCache::size() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return entries_.size();
+}
+
+int64_t PasswordCheckCache::computations() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return computations_;
+}
+
+}  // namespace wod::model
