@@ -162,11 +162,14 @@ class RealHubEnv : public HubEnv {
 
   // Creates the Linux account of seat(). ASSERTs, so call through ASSERT_NO_FATAL_FAILURE.
   void SetUp() {
-    // Unique per run; uids far from the accounts driver's managed range.
-    seat_ = 90000 + static_cast<int>(getpid() % 10000);
-    while (getpwnam(policy_.UserName(seat_).c_str()) != nullptr) ++seat_;
+    // Unique per test process (ctest runs them in parallel), far above the accounts driver's
+    // seats: an even seat gets the account, the odd one after it never has one.
+    seat_ = 90000 + 2 * static_cast<int>(getpid() % 5000);
+    while (getpwnam(policy_.UserName(seat_).c_str()) != nullptr ||
+           getpwnam(policy_.UserName(seat_ + 1).c_str()) != nullptr) {
+      seat_ += 2;
+    }
     no_account_seat_ = seat_ + 1;
-    while (getpwnam(policy_.UserName(no_account_seat_).c_str()) != nullptr) ++no_account_seat_;
     ASSERT_OK(AddLinuxUser(policy_.UserName(seat_)));
     HubRealOptions o;
     o.url = url_;

@@ -214,6 +214,7 @@ TEST_F(HubHttpTest, ObservePagesThroughAllUsersWithTheTokenAndPaginationAccept) 
   for (int i = 0; i < 450; ++i) EXPECT_EQ(observed.users[i].seat, i);
   EXPECT_THAT(observed.foreign, ElementsAre("admin"));
 
+  // The driver keeps asking for its page size; the hub's next offset says where to go on.
   auto requests = hub_.requests();
   ASSERT_EQ(requests.size(), 3u);
   EXPECT_EQ(requests[0].path, "/hub/api/users?limit=500&offset=0");
@@ -393,6 +394,26 @@ TEST_F(HubHttpTest, ASlowHubTimesOutAsUnavailableWithinTheRequestTimeout) {
   EXPECT_THAT(driver->Apply(HubAction::StartServer(1, "test")),
               StatusIs(absl::StatusCode::kUnavailable));
   EXPECT_LT(absl::Now() - start, absl::Seconds(2));
+}
+
+TEST_F(HubHttpTest, OneDriverServesSeveralThreadsAtOnce) {
+  // The controller applies actions of different seats concurrently through one driver.
+  for (int seat = 0; seat < 4; ++seat) {
+    hub_.Answer(absl::StrCat("POST /hub/api/users/student", seat), 201);
+  }
+  auto driver = Driver();
+  std::vector<std::thread> threads;
+  std::vector<int> failures(4, 0);
+  for (int seat = 0; seat < 4; ++seat) {
+    threads.emplace_back([&driver, &failures, seat] {
+      for (int i = 0; i < 10; ++i) {
+        if (!driver->Apply(HubAction::CreateUser(seat, "test")).ok()) ++failures[seat];
+      }
+    });
+  }
+  for (std::thread& t : threads) t.join();
+  EXPECT_THAT(failures, ::testing::Each(0));
+  EXPECT_EQ(hub_.requests().size(), 40u);
 }
 
 TEST(HubRealCreateTest, RejectsBadUrlsTokenFilesAndPrefixes) {
