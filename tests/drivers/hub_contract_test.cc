@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include <dirent.h>
+#include <cerrno>
 #include <cstdio>
 #include <fstream>
 #include <memory>
@@ -162,6 +163,7 @@ class RealHubEnv : public HubEnv {
 
   // Creates the Linux account of seat(). ASSERTs, so call through ASSERT_NO_FATAL_FAILURE.
   void SetUp() {
+    SweepUsersOfDeadRuns();
     // Unique per test process (ctest runs them in parallel), far above the accounts driver's
     // seats: an even seat gets the account, the odd one after it never has one.
     seat_ = 90000 + 2 * static_cast<int>(getpid() % 5000);
@@ -285,11 +287,44 @@ class RealHubEnv : public HubEnv {
   }
 
  private:
+  // The comment field of every Linux user a run creates names the test process, so a later
+  // run can remove what a crashed one left behind.
+  static constexpr char kComment[] = "wod hub test pid ";
+
   absl::Status AddLinuxUser(const std::string& name) {
-    RETURN_IF_ERROR(Run(
-        {"useradd", "-m", "-K", "UID_MIN=30000", "-K", "UID_MAX=39999", "-s", "/bin/bash", name}));
+    RETURN_IF_ERROR(Run({"useradd", "-m", "-K", "UID_MIN=30000", "-K", "UID_MAX=39999", "-s",
+                         "/bin/bash", "-c", absl::StrCat(kComment, getpid()), name}));
     linux_users_.push_back(name);
     return absl::OkStatus();
+  }
+
+  // Kills the user's processes (by pid) and removes the user and its home.
+  static void RemoveLinuxUser(const std::string& name) {
+    if (const passwd* pw = getpwnam(name.c_str())) {
+      uid_t uid = pw->pw_uid;
+      for (int round = 0; round < 50; ++round) {
+        std::vector<pid_t> pids = PidsOfUid(uid);
+        if (pids.empty()) break;
+        for (pid_t pid : pids) kill(pid, round == 0 ? SIGTERM : SIGKILL);
+        absl::SleepFor(absl::Milliseconds(100));
+      }
+    }
+    // userdel exits 12 when only the mail spool was missing; the check is the user's absence.
+    (void)common::RunProcess({"userdel", "-r", name});
+  }
+
+  // Users made by test processes that no longer exist (a crash skipped their cleanup).
+  static void SweepUsersOfDeadRuns() {
+    std::vector<std::string> stale;
+    setpwent();
+    while (const passwd* pw = getpwent()) {
+      std::string comment = pw->pw_gecos != nullptr ? pw->pw_gecos : "";
+      if (comment.rfind(kComment, 0) != 0) continue;
+      pid_t pid = static_cast<pid_t>(atoi(comment.c_str() + sizeof(kComment) - 1));
+      if (pid > 0 && kill(pid, 0) != 0 && errno == ESRCH) stale.push_back(pw->pw_name);
+    }
+    endpwent();
+    for (const std::string& name : stale) RemoveLinuxUser(name);
   }
 
   // Removes what this run made, whatever state a failed test left: the hub users (their
@@ -312,17 +347,7 @@ class RealHubEnv : public HubEnv {
                     httplib::Headers{{"Authorization", "token " + token_}});
     }
     for (const std::string& name : linux_users_) {
-      if (const passwd* pw = getpwnam(name.c_str())) {
-        uid_t uid = pw->pw_uid;
-        for (int round = 0; round < 50; ++round) {
-          std::vector<pid_t> pids = PidsOfUid(uid);
-          if (pids.empty()) break;
-          for (pid_t pid : pids) kill(pid, round == 0 ? SIGTERM : SIGKILL);
-          absl::SleepFor(absl::Milliseconds(100));
-        }
-      }
-      // userdel exits 12 when only the mail spool was missing; the check is the user's absence.
-      (void)common::RunProcess({"userdel", "-r", name});
+      RemoveLinuxUser(name);
       EXPECT_EQ(getpwnam(name.c_str()), nullptr) << "linux user '" << name << "' left behind";
     }
     linux_users_.clear();
