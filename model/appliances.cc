@@ -29,6 +29,13 @@ void AppendField(std::string* out, std::string_view s) {
   out->push_back(';');
 }
 
+// Appliance::command is being added to model/types.h by its owner; until that lands in every
+// tree this builds against either version of the struct (and copies the field when present).
+template <typename A>
+void CopyCommand(const A& from, ApplianceAction* to) {
+  if constexpr (requires { from.command; }) to->command = from.command;
+}
+
 }  // namespace
 
 const char* ContainerStateName(ContainerState s) {
@@ -103,7 +110,7 @@ ApplianceAction MakeApplianceCreate(const Workshop& workshop, const Appliance& a
   a.registration_id = registration_id;
   a.epoch = epoch;
   a.image = appliance.image;
-  a.command = appliance.command;
+  CopyCommand(appliance, &a);
   a.env = std::move(rendered_env);
   for (const auto& p : appliance.ports) {
     a.ports.push_back({p.container, ApplianceHostPort(p, seat, workshop.range), ""});
