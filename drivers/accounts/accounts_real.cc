@@ -248,24 +248,36 @@ absl::Status RealAccountsDriver::SetPassword(int seat, const std::string& passwo
   if (password.empty()) {
     return absl::InvalidArgumentError(absl::StrCat("empty password for seat ", seat));
   }
-  std::lock_guard<std::mutex> lock(mu_);
-  ASSIGN_OR_RETURN(std::unique_ptr<Snapshot> snap, ReadSnapshot());
-  AccountIndex index(p, snap->tables);
-  ASSIGN_OR_RETURN(const PasswdEntry* entry, RequireOurs(p, index, seat));
-  std::string name(entry->name);
-  auto current = snap->tables.shadow.find(entry->name);
-  std::string_view current_hash =
-      current == snap->tables.shadow.end() ? std::string_view() : current->second;
-  bool locked = !current_hash.empty() && current_hash.front() == '!';
+  // The seat's current shadow field; the account must be ours.
+  auto read_current = [&]() -> absl::StatusOr<std::pair<std::string, std::string>> {
+    ASSIGN_OR_RETURN(std::unique_ptr<Snapshot> snap, ReadSnapshot());
+    AccountIndex index(p, snap->tables);
+    ASSIGN_OR_RETURN(const PasswdEntry* entry, RequireOurs(p, index, seat));
+    auto it = snap->tables.shadow.find(entry->name);
+    return std::make_pair(std::string(entry->name), it == snap->tables.shadow.end()
+                                                        ? std::string()
+                                                        : std::string(it->second));
+  };
+  std::pair<std::string, std::string> current;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    ASSIGN_OR_RETURN(current, read_current());
+  }
+  // Hashing takes ~30 ms per call: done outside the lock so other seats' commands go on.
   if (options_.password_cache != nullptr) {
     model::ObservedAccount account;
-    account.name = name;
-    account.shadow_hash = std::string(current_hash);
+    account.name = current.first;
+    account.shadow_hash = current.second;
     // Converged already (the planner asked anyway, or this is the second apply): keep the
     // hash, do not rewrite the shadow file.
     if (options_.password_cache->Matches(account, password)) return absl::OkStatus();
   }
   ASSIGN_OR_RETURN(std::string hash, HashPassword(password, options_.hash_cost));
+
+  std::lock_guard<std::mutex> lock(mu_);
+  ASSIGN_OR_RETURN(current, read_current());  // it may have been locked meanwhile
+  const std::string& name = current.first;
+  bool locked = !current.second.empty() && current.second.front() == '!';
   // The lock is a '!' in front of the hash: keep it, so setting a password and unlocking
   // stay separate decisions (a vacant seat gets a fresh password and stays locked).
   std::string field = locked ? "!" + hash : hash;
