@@ -23,6 +23,7 @@ struct AppliancePort {
 struct Appliance {
   std::string name;   // [a-z0-9][a-z0-9-]*, unique within the workshop
   std::string image;  // docker image reference
+  std::vector<std::string> command;  // argv run in the container; empty: the image's default
   std::vector<AppliancePort> ports;
   std::map<std::string, std::string> env;  // values are templates rendered per seat
   int64_t memory_bytes = 0;                // 0: no limit
@@ -43,6 +44,9 @@ struct SeatRange {
 // One catalog entry, from WKSHP-<Name>/wod.yml. Field names follow WoD's wod.yml.
 struct Workshop {
   std::string id;  // the folder or file stem: "WKSHP-API101"
+  // Where the workshop's notebooks are on a backend: the WKSHP-<Name> folder the catalog was
+  // loaded from (absolute), "" for a bare .yml file. A controller may map it (--content-root).
+  std::string content_dir;
   std::string name;
   std::string description;
   bool active = false;
