@@ -20,5 +20,6 @@ void AddCatalogCommand(CLI::App& app, GlobalOptions& global, int* exit_code);
 void AddRegisterCommand(CLI::App& app, GlobalOptions& global, int* exit_code);
 void AddSeatsCommand(CLI::App& app, GlobalOptions& global, int* exit_code);
 void AddVerbCommand(CLI::App& app, GlobalOptions& global, int* exit_code);
+void AddContentCommand(CLI::App& app, GlobalOptions& global, int* exit_code);
 
 }  // namespace wod::cli

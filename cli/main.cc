@@ -25,6 +25,7 @@ int main(int argc, char** argv) {
   wod::cli::AddRegisterCommand(app, global, &exit_code);
   wod::cli::AddSeatsCommand(app, global, &exit_code);
   wod::cli::AddVerbCommand(app, global, &exit_code);
+  wod::cli::AddContentCommand(app, global, &exit_code);
 
   app.parse_complete_callback([&] {
     wod::common::LogLevel level;
