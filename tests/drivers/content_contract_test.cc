@@ -482,13 +482,14 @@ TEST_P(ContentContractTest, DeploysFixtureNotebooksUsingSeatVariables) {
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(Content, ContentContractTest,
+// Distinct prefixes: both targets' tests are registered with ctest under their gtest names.
 #if WOD_CONTENT_AS_ROOT
-                         ::testing::Values("real"),
-#else
-                         ::testing::Values("fake", "real"),
-#endif
+INSTANTIATE_TEST_SUITE_P(AsRoot, ContentContractTest, ::testing::Values("real"),
                          [](const auto& info) { return info.param; });
+#else
+INSTANTIATE_TEST_SUITE_P(Content, ContentContractTest, ::testing::Values("fake", "real"),
+                         [](const auto& info) { return info.param; });
+#endif
 
 #if !WOD_CONTENT_AS_ROOT
 TEST(FakeContentDriverTest, FailNextFailsOneCallAndChangesNothing) {
