@@ -7,7 +7,9 @@
 //   FailedPrecondition  the request conflicts with the current state (inactive workshop, ...)
 //   InvalidArgument     malformed input
 //   Aborted             a fencing token (lease epoch) is stale: the caller lost its lease
-//   Unavailable         the database could not be reached; retry
+//   Unavailable         the database could not be reached (or stayed busy); retry
+//   Internal            stored data unreadable, or a bug
+// A failed call writes nothing. docs/store.md describes the schema, transactions and locking.
 #pragma once
 
 #include <memory>
@@ -17,6 +19,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "model/types.h"
 
@@ -95,6 +98,20 @@ struct Lease {
   absl::Time expires;
 };
 
+// One difference between desired and observed state, as the last pass of a location's
+// controller saw it. seat 0 with domain and `observed` naming the object is a foreign or
+// orphan object (reported, never touched when foreign).
+struct DriftEntry {
+  std::string location;
+  int seat = 0;
+  std::string domain;    // accounts, hub, content, appliances
+  std::string expected;  // what desired state wants, in words
+  std::string observed;  // what the machine has
+  std::string planned;   // the action the controller plans, or "none (foreign)"
+  absl::Time since;      // first pass that saw this difference
+  bool operator==(const DriftEntry&) const = default;
+};
+
 struct VerbResult {
   bool changed = false;  // false when the verb was already in effect (idempotent no-op)
   model::Seat seat;
@@ -107,8 +124,14 @@ class Store {
 
   // --- catalog and locations (desired; written by the API/CLI only) ---
   // Inserts or updates every workshop, ensures each workshop's location exists, and builds
-  // the seat pool from the ranges of active workshops. Generations bump only on real change.
-  // Occupied seats are never removed or moved to another workshop.
+  // the seat pool from the ranges of active workshops: one seat per number of each range on
+  // the workshop's location (where ranges overlap, the first workshop by id gets the seat).
+  // Generations bump only on real change (a canonical hash of the whole spec); loading the
+  // same catalog twice reports everything `unchanged` and writes nothing. Vacant seats no
+  // longer covered are removed; occupied seats are never removed or moved to another
+  // workshop. Workshops not in `workshops` are left as they are.
+  // InvalidArgument: an empty id or location (the caller resolves the default location), an
+  // id given twice, an active workshop with an invalid range, a negative capacity.
   virtual absl::StatusOr<CatalogChange> UpsertCatalog(
       const std::vector<model::Workshop>& workshops) = 0;
   virtual absl::StatusOr<std::vector<model::Workshop>> ListWorkshops() = 0;
@@ -119,6 +142,12 @@ class Store {
   // --- registrations and seats ---
   // One transaction: one active registration per email, capacity check, lowest free seat of
   // the workshop's range on its location, the seat occupied with a fresh random password.
+  // The email is trimmed and lowercased; the participant row is upserted by email (name and
+  // company updated). InvalidArgument: no '@' in the email. AlreadyExists: the email holds an
+  // active registration (the message names its workshop and end). NotFound: unknown
+  // workshop (or, with `seat`, unknown seat). FailedPrecondition: inactive workshop; with
+  // `seat`, a seat outside the range, of another workshop, or occupied. ResourceExhausted:
+  // "workshop 'X' is full: capacity N reached" or "...: no free seat in range A-B on ...".
   virtual absl::StatusOr<RegisterResult> Register(const RegisterRequest& request) = 0;
   virtual absl::StatusOr<std::vector<SeatView>> ListSeats(
       const std::optional<std::string>& location = std::nullopt) = 0;
@@ -129,41 +158,83 @@ class Store {
   virtual absl::StatusOr<std::vector<model::Registration>> ListRegistrations(
       std::optional<model::RegistrationState> state = std::nullopt) = 0;
 
-  // CLEANUP / RESET / PURGE of one seat. Idempotent: CLEANUP of a vacant seat returns
-  // changed=false and writes nothing. CREATE goes through Register with `seat` set.
+  // CLEANUP / RESET / PURGE of one seat (DESIGN.md "Verbs are transitions"). CLEANUP: the
+  // occupant's registration ends at `now`, the seat is vacated and locked with a fresh random
+  // password, generation + 1. PURGE: the same, registration marked failed. RESET: reset_epoch
+  // and generation + 1, same occupant. Idempotent: any of them on a vacant seat returns
+  // changed=false and writes nothing. NotFound: unknown seat. InvalidArgument: CREATE, which
+  // goes through Register with `seat` set.
   virtual absl::StatusOr<VerbResult> ApplyVerb(model::Verb verb, const std::string& location,
                                                int number, absl::Time now) = 0;
-  // Moves an active registration's deadline.
+  // Moves an active registration's deadline. FailedPrecondition: not active. InvalidArgument:
+  // a deadline not after the start.
   virtual absl::StatusOr<model::Registration> Extend(int64_t registration_id,
                                                      absl::Time new_deadline) = 0;
   // Stores harvested progress once: returns false (and writes nothing) when already stored.
+  // InvalidArgument: `progress_json` is not JSON.
   virtual absl::StatusOr<bool> RecordHarvest(int64_t registration_id,
                                              const std::string& progress_json) = 0;
 
   // --- status (written by controllers, fenced by their lease epoch) ---
+  // Upserts the status of one seat, only while `lease_name` is at `lease_epoch` and not
+  // released; otherwise Aborted (the caller lost its lease: re-acquire and re-observe).
   virtual absl::Status PutSeatStatus(const SeatStatus& status, const std::string& lease_name,
                                      int64_t lease_epoch) = 0;
   virtual absl::StatusOr<std::vector<SeatStatus>> ListSeatStatus(
       const std::optional<std::string>& location = std::nullopt) = 0;
-  virtual absl::Status AppendEvent(const Event& event) = 0;
+  virtual absl::Status AppendEvent(const Event& event) = 0;  // `id` is assigned
+  // Newest first; `limit` <= 0 means all.
   virtual absl::StatusOr<std::vector<Event>> ListEvents(const std::optional<std::string>& location,
                                                         int limit) = 0;
 
+  // Replaces the location's drift report with `entries` (fenced like PutSeatStatus: Aborted
+  // when the lease moved on). InvalidArgument: an entry of another location. (The defaults
+  // below are for fakes; the SQL stores implement all of these.)
+  virtual absl::Status ReplaceDrift(const std::string& location,
+                                    const std::vector<DriftEntry>& entries,
+                                    const std::string& lease_name, int64_t lease_epoch) {
+    (void)location, (void)entries, (void)lease_name, (void)lease_epoch;
+    return absl::UnimplementedError("drift is not stored by this store");
+  }
+  virtual absl::StatusOr<std::vector<DriftEntry>> ListDrift(
+      const std::optional<std::string>& location) {
+    (void)location;
+    return absl::UnimplementedError("drift is not stored by this store");
+  }
+
+  // Blocks until desired state may have changed (any write by any process) or `timeout`
+  // passes; returns true when woken by a change made since the previous call (the first call
+  // only sees changes made after it started). Desired changes are catalog and location
+  // updates, registrations, verbs that changed something, and Extend; status writes never
+  // wake it. Changes of this process wake it at once, those of other processes within about
+  // 100 ms. PostgreSQL: LISTEN/NOTIFY (sent after commit, coalesced); SQLite: an in-process
+  // signal plus a change counter row polled for other processes. One waiting thread per store.
+  virtual bool WaitForChange(absl::Duration timeout) {
+    absl::SleepFor(timeout);
+    return false;
+  }
+
   // --- leases ---
-  // Takes the lease when free, expired, or already ours (then renews it, same epoch).
-  // Returns FailedPrecondition naming the holder when someone else holds it.
+  // Takes the lease when free, released or expired (epoch + 1), or renews it when already ours
+  // (same epoch), until now + ttl. Returns FailedPrecondition naming the holder and the expiry
+  // when someone else holds it.
   virtual absl::StatusOr<Lease> AcquireLease(const std::string& name, const std::string& holder,
                                              absl::Duration ttl, absl::Time now) = 0;
+  // Gives the lease up, keeping its epoch (the next holder gets epoch + 1). A no-op when
+  // `holder` does not hold it.
   virtual absl::Status ReleaseLease(const std::string& name, const std::string& holder) = 0;
 
   // --- notifications outbox ---
   // Returns true when inserted, false when a notification with the same key already exists.
+  // Stored pending with 0 attempts, due at `next_attempt` (InfinitePast: now); `id`, `state`,
+  // `attempts` and `last_error` of `n` are ignored. InvalidArgument: empty key or recipient.
   virtual absl::StatusOr<bool> EnqueueNotification(const model::Notification& n) = 0;
-  // Claims up to `limit` pending notifications due at `now`, hiding them from other claimers
-  // until `now + claim_ttl` (a crashed sender's claims come back after that).
+  // Claims up to `limit` pending notifications due at `now`, oldest due first, hiding them
+  // from other claimers until `now + claim_ttl` (a crashed sender's claims come back after
+  // that). Each claim counts as an attempt. Two claimers never get the same notification.
   virtual absl::StatusOr<std::vector<model::Notification>> ClaimNotifications(
       int limit, absl::Time now, absl::Duration claim_ttl) = 0;
-  virtual absl::Status MarkNotificationSent(int64_t id, absl::Time now) = 0;
+  virtual absl::Status MarkNotificationSent(int64_t id, absl::Time now) = 0;  // NotFound
   // Records a failed attempt: pending again at `retry_at`, or failed for good when
   // `retry_at` is nullopt.
   virtual absl::Status MarkNotificationFailed(int64_t id, const std::string& error,
@@ -171,8 +242,10 @@ class Store {
   virtual absl::StatusOr<std::vector<model::Notification>> ListNotifications() = 0;
 };
 
-// Opens "sqlite:PATH" (":memory:" allowed) or "postgresql://..." / "postgres://...", and
-// applies pending migrations. Errors never include the URL's password.
+// Opens "sqlite:PATH" (also "sqlite://PATH"; "sqlite::memory:" for a private in-memory
+// database) or "postgresql://..." / "postgres://..." (a libpq URI), and applies pending
+// migrations. Errors never include the URL's password. InvalidArgument: another scheme.
+// Unavailable: the database cannot be opened or reached.
 absl::StatusOr<std::unique_ptr<Store>> OpenStore(const std::string& url);
 
 }  // namespace wod::store

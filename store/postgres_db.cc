@@ -1,0 +1,467 @@
+// The PostgreSQL engine of the SQL layer, on libpqxx 6.4: a pool of connections (each used by
+// one thread at a time), statements prepared once per connection, write transactions at READ
+// COMMITTED (the store takes explicit row locks where it needs them), read transactions at
+// REPEATABLE READ READ ONLY (one snapshot for multi-statement reads). Every libpqxx exception is
+// caught here and becomes a Status; serialization failures and deadlocks rerun the transaction.
+// Desired-state changes are announced with NOTIFY on kChannel from a background notifier, after
+// the changing transaction committed, so that the commits themselves never queue on the
+// notification lock; waiters LISTEN on a connection of their own.
+#include <chrono>
+#include <condition_variable>
+#include <mutex>
+#include <pqxx/pqxx>
+#include <thread>
+#include <unordered_map>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_replace.h"
+#include "absl/time/clock.h"
+#include "common/log.h"
+#include "common/random.h"
+#include "common/status.h"
+#include "store/sql_db.h"
+
+namespace wod::store {
+namespace {
+
+constexpr int kMaxAttempts = 20;
+constexpr int kPoolSize = 16;
+constexpr char kChannel[] = "wod_desired";
+// At most one NOTIFY per this interval: a burst of registrations wakes controllers once.
+constexpr absl::Duration kNotifyCoalesce = absl::Milliseconds(20);
+
+// The password of a libpq URI (postgresql://user:password@host/...), or "".
+std::string UrlPassword(std::string_view url) {
+  size_t scheme = url.find("://");
+  if (scheme == std::string_view::npos) return "";
+  std::string_view rest = url.substr(scheme + 3);
+  size_t at = rest.find('@');
+  if (at == std::string_view::npos) return "";
+  std::string_view userinfo = rest.substr(0, at);
+  size_t colon = userinfo.find(':');
+  if (colon == std::string_view::npos) return "";
+  return std::string(userinfo.substr(colon + 1));
+}
+
+// What one failed libpqxx call means for the transaction runner.
+struct PgFailure {
+  absl::Status status;
+  bool retry = false;   // transient conflict: rerun the transaction
+  bool broken = false;  // the connection is no longer usable: drop it from the pool
+};
+
+class PgConn {
+ public:
+  explicit PgConn(std::unique_ptr<pqxx::connection> conn) : conn_(std::move(conn)) {}
+  pqxx::connection& conn() { return *conn_; }
+  // The name of `sql` prepared on this connection (prepared on first use).
+  const std::string& Prepared(const std::string& sql) {
+    auto it = prepared_.find(sql);
+    if (it != prepared_.end()) return it->second;
+    std::string name = absl::StrCat("wod_s", prepared_.size());
+    conn_->prepare(name, sql);
+    return prepared_.emplace(sql, std::move(name)).first->second;
+  }
+
+ private:
+  std::unique_ptr<pqxx::connection> conn_;
+  std::unordered_map<std::string, std::string> prepared_;
+};
+
+class PgTx final : public SqlTx {
+ public:
+  using Classifier = std::function<PgFailure()>;
+  PgTx(PgConn& conn, pqxx::transaction_base& tx, const Classifier& classify)
+      : conn_(conn), tx_(tx), classify_(classify) {}
+  Dialect dialect() const override { return Dialect::kPostgres; }
+  const PgFailure& failure() const { return failure_; }
+  bool changed() const { return changed_; }
+
+  absl::StatusOr<std::vector<SqlRow>> Query(const std::string& sql,
+                                            const std::vector<SqlParam>& params) override {
+    std::vector<SqlRow> rows;
+    RETURN_IF_ERROR(Run(sql, params, &rows, nullptr));
+    return rows;
+  }
+
+  absl::StatusOr<int64_t> Exec(const std::string& sql,
+                               const std::vector<SqlParam>& params) override {
+    int64_t affected = 0;
+    RETURN_IF_ERROR(Run(sql, params, nullptr, &affected));
+    return affected;
+  }
+
+  absl::Status MarkChanged() override {
+    changed_ = true;
+    return absl::OkStatus();
+  }
+
+  absl::Status ExecScript(const std::string& sql) override {
+    try {
+      tx_.exec(sql);
+      return absl::OkStatus();
+    } catch (...) {
+      failure_ = classify_();
+      return failure_.status;
+    }
+  }
+
+ private:
+  absl::Status Run(const std::string& sql, const std::vector<SqlParam>& params,
+                   std::vector<SqlRow>* rows, int64_t* affected) {
+    std::vector<std::string> texts;
+    texts.reserve(params.size());
+    for (const SqlParam& p : params) texts.push_back(p.ToText());
+    std::vector<const char*> values;
+    values.reserve(params.size());
+    for (size_t i = 0; i < params.size(); ++i) {
+      values.push_back(params[i].kind() == SqlParam::Kind::kNull ? nullptr : texts[i].c_str());
+    }
+    try {
+      const std::string& name = conn_.Prepared(sql);
+      pqxx::result result = tx_.exec_prepared(name, pqxx::prepare::make_dynamic_params(values));
+      if (affected != nullptr) *affected = static_cast<int64_t>(result.affected_rows());
+      if (rows != nullptr) {
+        rows->reserve(result.size());
+        for (const auto& row : result) {
+          std::vector<std::optional<std::string>> out;
+          out.reserve(row.size());
+          for (const auto& field : row) {
+            if (field.is_null()) {
+              out.emplace_back(std::nullopt);
+            } else {
+              out.emplace_back(std::string(field.c_str(), field.size()));
+            }
+          }
+          rows->emplace_back(std::move(out));
+        }
+      }
+      return absl::OkStatus();
+    } catch (...) {
+      failure_ = classify_();
+      return failure_.status;
+    }
+  }
+
+  PgConn& conn_;
+  pqxx::transaction_base& tx_;
+  const Classifier& classify_;
+  PgFailure failure_;
+  bool changed_ = false;
+};
+
+// Notes NOTIFYs on kChannel that other stores (other processes) sent.
+class ChangeReceiver final : public pqxx::notification_receiver {
+ public:
+  ChangeReceiver(pqxx::connection_base& conn, std::string self, bool* foreign)
+      : pqxx::notification_receiver(conn, kChannel), self_(std::move(self)), foreign_(foreign) {}
+  void operator()(const std::string& payload, int) override {
+    if (payload.rfind(self_ + ":", 0) != 0) *foreign_ = true;
+  }
+
+ private:
+  std::string self_;
+  bool* foreign_;
+};
+
+class PostgresDb final : public SqlDb {
+ public:
+  PostgresDb(std::string url, std::unique_ptr<PgConn> first)
+      : url_(std::move(url)), password_(UrlPassword(url_)), self_(common::RandomToken(8)) {
+    idle_.push_back(std::move(first));
+    open_ = 1;
+  }
+
+  ~PostgresDb() override {
+    {
+      std::lock_guard<std::mutex> lock(change_mu_);
+      stopping_ = true;
+    }
+    change_cv_.notify_all();
+    if (notifier_.joinable()) notifier_.join();
+  }
+
+  bool WaitForChange(absl::Duration timeout) override {
+    std::lock_guard<std::mutex> waiter(wait_mu_);
+    const absl::Time deadline = absl::Now() + timeout;
+    EnsureListener();
+    if (!waited_) {  // first call: changes from now on, as on SQLite
+      waited_ = true;
+      std::lock_guard<std::mutex> lock(change_mu_);
+      seen_gen_ = local_gen_;
+    }
+    while (true) {
+      {
+        std::lock_guard<std::mutex> lock(change_mu_);
+        if (local_gen_ != seen_gen_) {
+          seen_gen_ = local_gen_;
+          return true;
+        }
+      }
+      if (PollListener()) return true;
+      const absl::Duration remaining = deadline - absl::Now();
+      if (remaining <= absl::ZeroDuration()) return false;
+      std::unique_lock<std::mutex> lock(change_mu_);
+      change_cv_.wait_for(lock,
+                          absl::ToChronoMicroseconds(std::min(remaining, kChangePollInterval)),
+                          [&] { return local_gen_ != seen_gen_ || stopping_; });
+    }
+  }
+
+  Dialect dialect() const override { return Dialect::kPostgres; }
+
+  absl::Status Transact(TxMode mode, const std::function<absl::Status(SqlTx&)>& fn) override {
+    PgFailure last;
+    for (int attempt = 0; attempt < kMaxAttempts; ++attempt) {
+      if (attempt > 0) Backoff(attempt);
+      ASSIGN_OR_RETURN(std::unique_ptr<PgConn> conn, Acquire());
+      bool changed = false;
+      last = mode == TxMode::kWrite
+                 ? RunOnce<pqxx::work>(*conn, fn, &changed)
+                 : RunOnce<pqxx::transaction<pqxx::repeatable_read, pqxx::read_only>>(*conn, fn,
+                                                                                      &changed);
+      Release(last.broken ? nullptr : std::move(conn));
+      if (last.status.ok() && changed) Announce();
+      if (last.status.ok() || !last.retry) return last.status;
+    }
+    return absl::UnavailableError(
+        absl::StrCat("postgresql: transaction kept conflicting: ", last.status.message()));
+  }
+
+  // Connects one more pooled connection; also used at open to fail early.
+  static absl::StatusOr<std::unique_ptr<PgConn>> Connect(const std::string& url,
+                                                         const std::string& password) {
+    try {
+      auto conn = std::make_unique<pqxx::connection>(url);
+      return std::make_unique<PgConn>(std::move(conn));
+    } catch (...) {
+      PgFailure f = Classify(password);
+      return absl::UnavailableError(
+          absl::StrCat("cannot connect to '", common::RedactUrl(url), "': ", f.status.message()));
+    }
+  }
+
+  // Must be called inside a catch block: maps the exception in flight to a status. Messages
+  // keep their first line only (DETAIL lines quote row values) and never the password.
+  static PgFailure Classify(const std::string& password) {
+    PgFailure f;
+    auto scrub = [&](const char* what) {
+      std::string line = FirstLine(what);
+      if (!password.empty()) absl::StrReplaceAll({{password, "***"}}, &line);
+      return absl::StrCat("postgresql: ", line);
+    };
+    try {
+      throw;
+    } catch (const pqxx::broken_connection& e) {
+      f.broken = true;
+      f.status = absl::UnavailableError(scrub(e.what()));
+    } catch (const pqxx::in_doubt_error& e) {
+      f.broken = true;
+      f.status = absl::UnavailableError(scrub(e.what()));
+    } catch (const pqxx::serialization_failure& e) {
+      f.retry = true;
+      f.status = absl::AbortedError(scrub(e.what()));
+    } catch (const pqxx::deadlock_detected& e) {
+      f.retry = true;
+      f.status = absl::AbortedError(scrub(e.what()));
+    } catch (const pqxx::unique_violation& e) {
+      f.status = absl::AlreadyExistsError(scrub(e.what()));
+    } catch (const pqxx::integrity_constraint_violation& e) {
+      f.status = absl::FailedPreconditionError(scrub(e.what()));
+    } catch (const pqxx::sql_error& e) {
+      const std::string& state = e.sqlstate();
+      if (state == "40001" || state == "40P01") {
+        f.retry = true;
+        f.status = absl::AbortedError(scrub(e.what()));
+      } else if (state.rfind("08", 0) == 0 || state.rfind("57P", 0) == 0 ||
+                 state.rfind("53", 0) == 0) {
+        // connection exceptions, server shutdown, insufficient resources
+        f.broken = state.rfind("53", 0) != 0;
+        f.status = absl::UnavailableError(scrub(e.what()));
+      } else {
+        f.status = absl::InternalError(scrub(e.what()));
+      }
+    } catch (const std::exception& e) {
+      // pqxx::usage_error, conversion errors, ...: a bug of ours; the connection may be in an
+      // unknown state, so it is not reused.
+      f.broken = true;
+      f.status = absl::InternalError(scrub(e.what()));
+    } catch (...) {
+      f.broken = true;
+      f.status = absl::InternalError("postgresql: unknown error");
+    }
+    return f;
+  }
+
+ private:
+  template <typename Transaction>
+  PgFailure RunOnce(PgConn& conn, const std::function<absl::Status(SqlTx&)>& fn, bool* changed) {
+    PgTx::Classifier classify = [this] { return Classify(password_); };
+    try {
+      Transaction tx(conn.conn());
+      PgTx sql_tx(conn, tx, classify);
+      absl::Status status = fn(sql_tx);
+      if (!status.ok()) {
+        PgFailure f = sql_tx.failure();
+        f.status = status;
+        return f;  // the transaction's destructor rolls back
+      }
+      tx.commit();
+      *changed = sql_tx.changed();
+      return PgFailure{};
+    } catch (...) {
+      return Classify(password_);
+    }
+  }
+
+  static void Backoff(int attempt) {
+    int cap_ms = 1 << std::min(attempt, 6);
+    std::this_thread::sleep_for(std::chrono::microseconds(
+        200 + common::RandomUniform(static_cast<uint32_t>(cap_ms) * 1000)));
+  }
+
+  absl::StatusOr<std::unique_ptr<PgConn>> Acquire() {
+    std::unique_lock<std::mutex> lock(mu_);
+    while (true) {
+      if (!idle_.empty()) {
+        auto conn = std::move(idle_.back());
+        idle_.pop_back();
+        return conn;
+      }
+      if (open_ < kPoolSize) {
+        ++open_;
+        lock.unlock();
+        auto conn = Connect(url_, password_);
+        if (!conn.ok()) {
+          lock.lock();
+          --open_;
+          cv_.notify_one();
+        }
+        return conn;
+      }
+      cv_.wait(lock);
+    }
+  }
+
+  void Release(std::unique_ptr<PgConn> conn) {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (conn) {
+      idle_.push_back(std::move(conn));
+    } else {
+      --open_;
+    }
+    cv_.notify_one();
+  }
+
+  // A committed change: wake this process's waiter now, and have the notifier tell the
+  // other processes.
+  void Announce() {
+    {
+      std::lock_guard<std::mutex> lock(change_mu_);
+      ++local_gen_;
+      notify_pending_ = true;
+      if (!notifier_.joinable() && !stopping_) notifier_ = std::thread([this] { NotifierLoop(); });
+    }
+    change_cv_.notify_all();
+  }
+
+  void NotifierLoop() {
+    std::unique_ptr<pqxx::connection> conn;
+    std::unique_lock<std::mutex> lock(change_mu_);
+    while (true) {
+      change_cv_.wait(lock, [&] { return stopping_ || notify_pending_; });
+      if (stopping_) return;
+      notify_pending_ = false;
+      const std::string payload = absl::StrCat(self_, ":", local_gen_);
+      lock.unlock();
+      try {
+        if (!conn) conn = std::make_unique<pqxx::connection>(url_);
+        pqxx::work tx(*conn);
+        // Losing a notification in a crash is harmless (controllers also resync on a timer),
+        // so this commit does not wait for the disk.
+        tx.exec("SET LOCAL synchronous_commit TO OFF");
+        tx.exec_params("SELECT pg_notify($1, $2)", kChannel, payload);
+        tx.commit();
+      } catch (...) {
+        PgFailure f = Classify(password_);
+        WOD_LOG(kWarning, "store", "change notification not sent: {}",
+                std::string(f.status.message()));
+        conn.reset();
+      }
+      lock.lock();
+      change_cv_.wait_for(lock, absl::ToChronoMicroseconds(kNotifyCoalesce),
+                          [&] { return stopping_; });
+    }
+  }
+
+  // LISTENs on a connection of its own; without one (database unreachable) WaitForChange
+  // still sees this process's changes and tries again on the next call.
+  void EnsureListener() {
+    if (listen_conn_) return;
+    try {
+      listen_conn_ = std::make_unique<pqxx::connection>(url_);
+      receiver_ = std::make_unique<ChangeReceiver>(*listen_conn_, self_, &foreign_change_);
+    } catch (...) {
+      PgFailure f = Classify(password_);
+      WOD_LOG(kWarning, "store", "cannot listen for changes: {}", std::string(f.status.message()));
+      DropListener();
+    }
+  }
+
+  void DropListener() {
+    try {
+      receiver_.reset();
+    } catch (...) {
+      // UNLISTEN on a broken connection: the connection goes away anyway.
+    }
+    listen_conn_.reset();
+  }
+
+  // True when another process announced a change since the last look.
+  bool PollListener() {
+    if (!listen_conn_) return false;
+    try {
+      listen_conn_->get_notifs();
+    } catch (...) {
+      PgFailure f = Classify(password_);
+      WOD_LOG(kWarning, "store", "change listener lost: {}", std::string(f.status.message()));
+      DropListener();
+      return true;  // changes may have been missed: let the caller look
+    }
+    if (!foreign_change_) return false;
+    foreign_change_ = false;
+    return true;
+  }
+
+  const std::string url_;
+  const std::string password_;
+  const std::string self_;  // tells our own notifications from other processes'
+  // Change announcement: local_gen_ counts committed changes of this process.
+  std::mutex change_mu_;
+  std::condition_variable change_cv_;
+  uint64_t local_gen_ = 0;
+  uint64_t seen_gen_ = 0;
+  bool notify_pending_ = false;
+  bool stopping_ = false;
+  std::thread notifier_;
+  // The waiter's side; used only under wait_mu_. The receiver goes before its connection.
+  std::mutex wait_mu_;
+  std::unique_ptr<pqxx::connection> listen_conn_;
+  std::unique_ptr<ChangeReceiver> receiver_;
+  bool foreign_change_ = false;
+  bool waited_ = false;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::vector<std::unique_ptr<PgConn>> idle_;
+  int open_ = 0;
+};
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<SqlDb>> OpenPostgresDb(const std::string& url) {
+  std::string password = UrlPassword(url);
+  ASSIGN_OR_RETURN(std::unique_ptr<PgConn> conn, PostgresDb::Connect(url, password));
+  return std::unique_ptr<SqlDb>(new PostgresDb(url, std::move(conn)));
+}
+
+}  // namespace wod::store

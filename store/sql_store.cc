@@ -1,0 +1,1113 @@
+#include "store/sql_store.h"
+
+#include <algorithm>
+#include <limits>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <set>
+#include <tuple>
+#include <utility>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "common/clock.h"
+#include "common/random.h"
+#include "common/status.h"
+#include "store/workshop_json.h"
+
+namespace wod::store {
+namespace {
+
+using model::Registration;
+using model::RegistrationState;
+
+// A workshop range larger than this is a catalog mistake, not a seat pool to build.
+constexpr int kMaxSeatsPerWorkshop = 10'000;
+// Seats are inserted this many rows per statement.
+constexpr int kSeatInsertBatch = 100;
+// PostgreSQL advisory lock held by catalog loads ("wod" + "cat").
+constexpr int64_t kCatalogLockKey = 0x776f645f636174;
+
+// Column lists, in the order the *FromRow parsers read them.
+constexpr char kSeatColumns[] =
+    "location, number, workshop, registration_id, password, reset_epoch, generation";
+constexpr char kSeatColumnsS[] =
+    "s.location, s.number, s.workshop, s.registration_id, s.password, s.reset_epoch, "
+    "s.generation";
+constexpr size_t kSeatWidth = 7;
+constexpr char kRegistrationColumns[] =
+    "id, participant_id, workshop, location, seat, start_us, deadline_us, ended_us, state, "
+    "token_hash, progress_json";
+constexpr char kRegistrationColumnsR[] =
+    "r.id, r.participant_id, r.workshop, r.location, r.seat, r.start_us, r.deadline_us, "
+    "r.ended_us, r.state, r.token_hash, r.progress_json";
+constexpr size_t kRegistrationWidth = 11;
+constexpr char kParticipantColumnsP[] = "p.id, p.email, p.name, p.company";
+constexpr char kNotificationColumns[] =
+    "id, idempotency_key, registration_id, kind, recipient, subject, text_body, html_body, "
+    "state, attempts, next_attempt_us, last_error";
+
+model::Seat SeatFromRow(const SqlRow& row, size_t at = 0) {
+  model::Seat s;
+  s.location = row.Text(at);
+  s.number = static_cast<int>(row.Int(at + 1));
+  s.workshop = row.Text(at + 2);
+  s.registration_id = row.OptInt(at + 3);
+  s.password = row.Text(at + 4);
+  s.reset_epoch = row.Int(at + 5);
+  s.generation = row.Int(at + 6);
+  return s;
+}
+
+Registration RegistrationFromRow(const SqlRow& row, size_t at = 0) {
+  Registration r;
+  r.id = row.Int(at);
+  r.participant_id = row.Int(at + 1);
+  r.workshop = row.Text(at + 2);
+  r.location = row.Text(at + 3);
+  r.seat = static_cast<int>(row.Int(at + 4));
+  r.start = TimeFromDb(row.Int(at + 5));
+  r.deadline = TimeFromDb(row.Int(at + 6));
+  if (auto ended = row.OptInt(at + 7)) r.ended = TimeFromDb(*ended);
+  r.state = model::ParseRegistrationState(row.Text(at + 8)).value_or(RegistrationState::kFailed);
+  r.token_hash = row.Text(at + 9);
+  r.progress_json = row.Text(at + 10);
+  return r;
+}
+
+model::Participant ParticipantFromRow(const SqlRow& row, size_t at = 0) {
+  model::Participant p;
+  p.id = row.Int(at);
+  p.email = row.Text(at + 1);
+  p.name = row.Text(at + 2);
+  p.company = row.Text(at + 3);
+  return p;
+}
+
+model::Notification NotificationFromRow(const SqlRow& row) {
+  model::Notification n;
+  n.id = row.Int(0);
+  n.key = row.Text(1);
+  n.registration_id = row.OptInt(2);
+  n.kind = row.Text(3);
+  n.recipient = row.Text(4);
+  n.subject = row.Text(5);
+  n.text_body = row.Text(6);
+  n.html_body = row.Text(7);
+  n.state = model::ParseNotificationState(row.Text(8)).value_or(model::NotificationState::kFailed);
+  n.attempts = static_cast<int>(row.Int(9));
+  n.next_attempt = TimeFromDb(row.Int(10));
+  n.last_error = row.Text(11);
+  return n;
+}
+
+// seats LEFT JOIN registrations LEFT JOIN participants, read by SeatViewFromRow.
+std::string SeatViewSelect() {
+  return absl::StrCat("SELECT ", kSeatColumnsS, ", ", kRegistrationColumnsR, ", ",
+                      kParticipantColumnsP,
+                      " FROM seats s LEFT JOIN registrations r ON r.id = s.registration_id"
+                      " LEFT JOIN participants p ON p.id = r.participant_id");
+}
+
+SeatView SeatViewFromRow(const SqlRow& row) {
+  SeatView v;
+  v.seat = SeatFromRow(row);
+  if (!row.IsNull(kSeatWidth)) {
+    v.registration = RegistrationFromRow(row, kSeatWidth);
+    v.participant = ParticipantFromRow(row, kSeatWidth + kRegistrationWidth);
+  }
+  return v;
+}
+
+std::string ConditionsToJson(const std::vector<Condition>& conditions) {
+  nlohmann::json j = nlohmann::json::array();
+  for (const Condition& c : conditions) {
+    j.push_back({{"type", c.type},
+                 {"status", c.status},
+                 {"reason", c.reason},
+                 {"message", c.message},
+                 {"last_transition_us", TimeToDb(c.last_transition)}});
+  }
+  return j.dump();
+}
+
+absl::StatusOr<std::vector<Condition>> ConditionsFromJson(const std::string& text) {
+  nlohmann::json j = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
+  if (j.is_discarded() || !j.is_array()) {
+    return absl::InternalError("stored seat conditions are not a JSON array");
+  }
+  std::vector<Condition> out;
+  for (const auto& c : j) {
+    if (!c.is_object()) return absl::InternalError("stored seat condition is not an object");
+    Condition cond;
+    cond.type = c.value("type", "");
+    cond.status = c.value("status", "");
+    cond.reason = c.value("reason", "");
+    cond.message = c.value("message", "");
+    cond.last_transition = TimeFromDb(c.value("last_transition_us", int64_t{0}));
+    out.push_back(std::move(cond));
+  }
+  return out;
+}
+
+// The store keeps microseconds: round times the same way before returning them, so what a
+// method returns equals what a later read returns.
+absl::Time ToMicros(absl::Time t) { return TimeFromDb(TimeToDb(t)); }
+
+std::string SeatName(const std::string& location, int number) {
+  return absl::StrCat("seat ", number, " on location '", location, "'");
+}
+
+class SqlStore final : public Store {
+ public:
+  explicit SqlStore(std::unique_ptr<SqlDb> db) : db_(std::move(db)) {}
+
+  // --- catalog and locations ---
+
+  absl::StatusOr<CatalogChange> UpsertCatalog(
+      const std::vector<model::Workshop>& workshops) override {
+    std::vector<const model::Workshop*> sorted;
+    std::set<std::string> ids;
+    for (const model::Workshop& w : workshops) {
+      RETURN_IF_ERROR(ValidateWorkshop(w));
+      if (!ids.insert(w.id).second) {
+        return absl::InvalidArgumentError(absl::StrCat("workshop '", w.id, "' appears twice"));
+      }
+      sorted.push_back(&w);
+    }
+    std::sort(sorted.begin(), sorted.end(),
+              [](const auto* a, const auto* b) { return a->id < b->id; });
+
+    CatalogChange change;
+    RETURN_IF_ERROR(db_->Transact(TxMode::kWrite, [&](SqlTx& tx) -> absl::Status {
+      change = CatalogChange{};
+      if (tx.dialect() == Dialect::kPostgres) {
+        // Catalog loads run one at a time (two first loads would both insert the same rows),
+        // and registrations lock their workshop row: holding them all keeps seat assignment
+        // off the pool while it is rebuilt.
+        RETURN_IF_ERROR(tx.Query("SELECT pg_advisory_xact_lock($1)", {kCatalogLockKey}).status());
+        RETURN_IF_ERROR(tx.Query("SELECT id FROM workshops ORDER BY id FOR UPDATE").status());
+      }
+      ASSIGN_OR_RETURN(auto hash_rows, tx.Query("SELECT id, spec_hash FROM workshops"));
+      std::map<std::string, std::string> stored_hash;
+      for (const SqlRow& row : hash_rows) stored_hash[row.Text(0)] = row.Text(1);
+
+      for (const model::Workshop* w : sorted) {
+        std::string hash = WorkshopSpecHash(*w);
+        auto it = stored_hash.find(w->id);
+        if (it != stored_hash.end() && it->second == hash) {
+          change.unchanged.push_back(w->id);
+          continue;
+        }
+        RETURN_IF_ERROR(EnsureLocation(tx, w->location));
+        std::vector<SqlParam> params = {w->id,        WorkshopToJson(*w), hash,
+                                        w->active,    w->capacity,        w->range.min,
+                                        w->range.max, w->location,        w->duration_hours};
+        if (it == stored_hash.end()) {
+          RETURN_IF_ERROR(tx.Exec("INSERT INTO workshops (id, spec_json, spec_hash, active, "
+                                  "capacity, range_min, range_max, location, duration_hours, "
+                                  "generation) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 1)",
+                                  params)
+                              .status());
+          change.inserted.push_back(w->id);
+        } else {
+          RETURN_IF_ERROR(tx.Exec("UPDATE workshops SET spec_json = $2, spec_hash = $3, "
+                                  "active = $4, capacity = $5, range_min = $6, range_max = $7, "
+                                  "location = $8, duration_hours = $9, "
+                                  "generation = generation + 1 WHERE id = $1",
+                                  params)
+                              .status());
+          change.updated.push_back(w->id);
+        }
+      }
+      bool seats_moved = false;
+      RETURN_IF_ERROR(RebuildSeatPool(tx, &change, &seats_moved));
+      if (!change.inserted.empty() || !change.updated.empty() || change.seats_added > 0 ||
+          change.seats_removed > 0 || seats_moved) {
+        RETURN_IF_ERROR(tx.MarkChanged());
+      }
+      return absl::OkStatus();
+    }));
+    return change;
+  }
+
+  absl::StatusOr<std::vector<model::Workshop>> ListWorkshops() override {
+    std::vector<model::Workshop> out;
+    RETURN_IF_ERROR(db_->Transact(TxMode::kRead, [&](SqlTx& tx) -> absl::Status {
+      out.clear();
+      ASSIGN_OR_RETURN(auto rows, tx.Query("SELECT id, spec_json FROM workshops ORDER BY id"));
+      for (const SqlRow& row : rows) {
+        ASSIGN_OR_RETURN(model::Workshop w, ParseSpec(row.Text(0), row.Text(1)));
+        out.push_back(std::move(w));
+      }
+      return absl::OkStatus();
+    }));
+    return out;
+  }
+
+  absl::StatusOr<model::Workshop> GetWorkshop(const std::string& id) override {
+    model::Workshop out;
+    RETURN_IF_ERROR(db_->Transact(TxMode::kRead, [&](SqlTx& tx) -> absl::Status {
+      ASSIGN_OR_RETURN(auto rows, tx.Query("SELECT spec_json FROM workshops WHERE id = $1", {id}));
+      if (rows.empty()) return absl::NotFoundError(absl::StrCat("workshop '", id, "' not found"));
+      ASSIGN_OR_RETURN(out, ParseSpec(id, rows[0].Text(0)));
+      return absl::OkStatus();
+    }));
+    return out;
+  }
+
+  absl::Status UpsertLocation(const model::Location& location) override {
+    if (location.name.empty()) return absl::InvalidArgumentError("location with empty name");
+    return db_->Transact(TxMode::kWrite, [&](SqlTx& tx) -> absl::Status {
+      // Insert-or-nothing first: two first upserts of one name must not race two inserts.
+      ASSIGN_OR_RETURN(int64_t inserted,
+                       tx.Exec("INSERT INTO locations (name, fqdn, generation) VALUES ($1, $2, 1) "
+                               "ON CONFLICT (name) DO NOTHING",
+                               {location.name, location.fqdn}));
+      if (inserted == 1) return tx.MarkChanged();
+      ASSIGN_OR_RETURN(
+          auto rows,
+          tx.Query("SELECT fqdn FROM locations WHERE name = $1" + ForUpdate(tx), {location.name}));
+      if (rows.empty() || rows[0].Text(0) == location.fqdn) return absl::OkStatus();
+      RETURN_IF_ERROR(
+          tx.Exec("UPDATE locations SET fqdn = $2, generation = generation + 1 WHERE name = $1",
+                  {location.name, location.fqdn})
+              .status());
+      return tx.MarkChanged();
+    });
+  }
+
+  absl::StatusOr<std::vector<model::Location>> ListLocations() override {
+    std::vector<model::Location> out;
+    RETURN_IF_ERROR(db_->Transact(TxMode::kRead, [&](SqlTx& tx) -> absl::Status {
+      out.clear();
+      ASSIGN_OR_RETURN(auto rows,
+                       tx.Query("SELECT name, fqdn, generation FROM locations ORDER BY name"));
+      for (const SqlRow& row : rows) out.push_back({row.Text(0), row.Text(1), row.Int(2)});
+      return absl::OkStatus();
+    }));
+    return out;
+  }
+
+  // --- registrations and seats ---
+
+  absl::StatusOr<RegisterResult> Register(const RegisterRequest& request) override {
+    std::string email = absl::AsciiStrToLower(absl::StripAsciiWhitespace(request.email));
+    if (email.empty() || email.find('@') == std::string::npos) {
+      return absl::InvalidArgumentError("invalid email address");
+    }
+    if (request.workshop.empty()) return absl::InvalidArgumentError("no workshop given");
+    if (request.duration < absl::ZeroDuration()) {
+      return absl::InvalidArgumentError("negative registration duration");
+    }
+    const absl::Time now = ToMicros(request.now);
+    const std::string token = common::RandomToken();
+    const std::string token_hash = common::Sha256Hex(token);
+    const std::string password = common::RandomPassword();
+
+    RegisterResult result;
+    RETURN_IF_ERROR(db_->Transact(TxMode::kWrite, [&](SqlTx& tx) -> absl::Status {
+      // The upsert locks the participant row: two registrations of one email run one at a
+      // time, and the second sees the first's registration below (on PostgreSQL each READ
+      // COMMITTED statement reads a snapshot taken after the lock wait).
+      ASSIGN_OR_RETURN(auto prows, tx.Query("INSERT INTO participants (email, name, company) "
+                                            "VALUES ($1, $2, $3) ON CONFLICT (email) DO UPDATE SET "
+                                            "name = excluded.name, company = excluded.company "
+                                            "RETURNING id, email, name, company",
+                                            {email, request.name, request.company}));
+      if (prows.size() != 1) return absl::InternalError("participant upsert returned no row");
+      model::Participant participant = ParticipantFromRow(prows[0]);
+
+      ASSIGN_OR_RETURN(auto active, tx.Query("SELECT workshop, deadline_us FROM registrations "
+                                             "WHERE participant_id = $1 AND state = 'active'",
+                                             {participant.id}));
+      if (!active.empty()) {
+        return absl::AlreadyExistsError(absl::StrCat(
+            "'", email, "' already has an active registration for workshop '", active[0].Text(0),
+            "' until ", common::FormatTime(TimeFromDb(active[0].Int(1)))));
+      }
+
+      // Counting the registration in its workshop row also locks that row, which makes the
+      // registrations of one workshop run one at a time on PostgreSQL (SQLite already runs
+      // every write transaction alone): the capacity check and the free-seat pick below
+      // cannot race with another registration. The lock is taken after the participant's
+      // (always in this order, so Registers cannot deadlock each other) and as late as
+      // possible, since it serializes the workshop's registrations. On error the
+      // transaction rolls back, count included.
+      ASSIGN_OR_RETURN(auto wrows,
+                       tx.Query("UPDATE workshops SET active_registrations = "
+                                "active_registrations + 1 WHERE id = $1 RETURNING active, "
+                                "capacity, range_min, range_max, location, duration_hours, "
+                                "active_registrations",
+                                {request.workshop}));
+      if (wrows.empty()) {
+        return absl::NotFoundError(absl::StrCat("workshop '", request.workshop, "' not found"));
+      }
+      const SqlRow& w = wrows[0];
+      if (!w.Bool(0)) {
+        return absl::FailedPreconditionError(
+            absl::StrCat("workshop '", request.workshop, "' is not active"));
+      }
+      const int64_t capacity = w.Int(1);
+      const model::SeatRange range{static_cast<int>(w.Int(2)), static_cast<int>(w.Int(3))};
+      const std::string location = w.Text(4);
+      absl::Duration duration =
+          request.duration > absl::ZeroDuration() ? request.duration : absl::Hours(w.Int(5));
+      if (duration <= absl::ZeroDuration()) {
+        return absl::FailedPreconditionError(
+            absl::StrCat("workshop '", request.workshop, "' has no duration"));
+      }
+      if (w.Int(6) > capacity) {  // counted ourselves in already
+        return absl::ResourceExhaustedError(absl::StrCat(
+            "workshop '", request.workshop, "' is full: capacity ", capacity, " reached"));
+      }
+
+      const absl::Time deadline = ToMicros(now + duration);
+      // Inserts the registration on the seat `seat_sql` yields (one row with `number`, or none
+      // when there is no seat to take) and occupies that seat: rows of registration columns
+      // followed by seat columns (NULL when the seat was not vacant), none without a seat.
+      // PostgreSQL does both in one statement (one round trip less while the workshop is
+      // locked); SQLite, which has no data-modifying WITH, in two.
+      auto occupy = [&](const std::string& seat_sql,
+                        std::vector<SqlParam> params) -> absl::StatusOr<std::vector<SqlRow>> {
+        params.insert(params.end(), {participant.id, TimeToDb(now), TimeToDb(deadline), token_hash,
+                                     request.workshop, location});
+        const size_t n = params.size();
+        std::string insert = absl::StrCat(
+            "INSERT INTO registrations (participant_id, workshop, location, seat, start_us, "
+            "deadline_us, state, token_hash, progress_json) SELECT $",
+            n - 5, ", $", n - 1, ", $", n, ", free.number, $", n - 4, ", $", n - 3, ", 'active', $",
+            n - 2, ", '' FROM (", seat_sql, ") AS free RETURNING ", kRegistrationColumns);
+        if (tx.dialect() == Dialect::kPostgres) {
+          params.emplace_back(password);
+          return tx.Query(
+              absl::StrCat("WITH r AS (", insert,
+                           "), s AS (UPDATE seats SET registration_id = r.id, password = $", n + 1,
+                           ", generation = seats.generation + 1 FROM r WHERE seats.location = "
+                           "r.location AND seats.number = r.seat AND seats.registration_id IS "
+                           "NULL RETURNING seats.location, seats.number, seats.workshop, "
+                           "seats.registration_id, seats.password, seats.reset_epoch, "
+                           "seats.generation) SELECT r.*, s.* FROM r LEFT JOIN s ON TRUE"),
+              params);
+        }
+        ASSIGN_OR_RETURN(auto rows, tx.Query(insert, params));
+        if (rows.size() != 1) return rows;
+        const SqlRow& r = rows[0];
+        ASSIGN_OR_RETURN(
+            auto seat_rows,
+            tx.Query(absl::StrCat("UPDATE seats SET registration_id = $1, password = $2, "
+                                  "generation = generation + 1 WHERE location = $3 AND "
+                                  "number = $4 AND registration_id IS NULL RETURNING ",
+                                  kSeatColumns),
+                     {r.Int(0), password, location, r.Int(4)}));
+        std::vector<std::optional<std::string>> joined;
+        for (size_t i = 0; i < kRegistrationWidth; ++i) {
+          joined.push_back(r.IsNull(i) ? std::nullopt : std::optional(r.Text(i)));
+        }
+        for (size_t i = 0; i < kSeatWidth; ++i) {
+          if (seat_rows.size() == 1) {
+            joined.push_back(seat_rows[0].IsNull(i) ? std::nullopt
+                                                    : std::optional(seat_rows[0].Text(i)));
+          } else {
+            joined.push_back(std::nullopt);
+          }
+        }
+        return std::vector<SqlRow>{SqlRow(std::move(joined))};
+      };
+      std::vector<SqlRow> rrows;
+      if (request.seat) {
+        const int number = *request.seat;
+        if (!range.Contains(number)) {
+          return absl::FailedPreconditionError(
+              absl::StrCat("seat ", number, " is outside the range ", range.min, "-", range.max,
+                           " of workshop '", request.workshop, "'"));
+        }
+        // Read without a lock: the occupying UPDATE below re-checks vacancy, and Register
+        // never waits for a seat lock while it holds the workshop's (ApplyVerb takes them the
+        // other way round).
+        ASSIGN_OR_RETURN(auto srows, tx.Query("SELECT workshop, registration_id FROM seats "
+                                              "WHERE location = $1 AND number = $2",
+                                              {location, number}));
+        if (srows.empty()) {
+          return absl::NotFoundError(absl::StrCat(SeatName(location, number), " not found"));
+        }
+        if (srows[0].Text(0) != request.workshop) {
+          return absl::FailedPreconditionError(absl::StrCat(
+              SeatName(location, number), " belongs to workshop '", srows[0].Text(0), "'"));
+        }
+        if (!srows[0].IsNull(1)) {
+          return absl::FailedPreconditionError(
+              absl::StrCat(SeatName(location, number), " is occupied"));
+        }
+        ASSIGN_OR_RETURN(rrows, occupy("SELECT CAST($1 AS INTEGER) AS number", {number}));
+      } else {
+        // The lowest vacant seat, picked inside the INSERT (one round trip less while the
+        // workshop is locked): an index seek on seats_vacant. No seat lock: only a
+        // registration of this workshop, which waits for the workshop lock we hold, occupies
+        // a vacant seat of it. SQLite is told the index: without statistics its planner
+        // prefers the primary key and walks every occupied seat below the first vacant one.
+        const char* from =
+            tx.dialect() == Dialect::kSqlite ? "seats INDEXED BY seats_vacant" : "seats";
+        ASSIGN_OR_RETURN(rrows,
+                         occupy(absl::StrCat("SELECT number FROM ", from,
+                                             " WHERE workshop = $1 AND location = $2 AND "
+                                             "number >= $3 AND number <= $4 AND "
+                                             "registration_id IS NULL ORDER BY number LIMIT 1"),
+                                {request.workshop, location, range.min, range.max}));
+        if (rrows.empty()) {
+          return absl::ResourceExhaustedError(
+              absl::StrCat("workshop '", request.workshop, "' is full: no free seat in range ",
+                           range.min, "-", range.max, " on location '", location, "'"));
+        }
+      }
+      if (rrows.size() != 1) return absl::InternalError("registration insert returned no row");
+      Registration registration = RegistrationFromRow(rrows[0]);
+      if (rrows[0].IsNull(kRegistrationWidth)) {
+        return absl::FailedPreconditionError(
+            absl::StrCat(SeatName(location, registration.seat), " is occupied"));
+      }
+      result.registration = std::move(registration);
+      result.participant = std::move(participant);
+      result.seat = SeatFromRow(rrows[0], kRegistrationWidth);
+      result.token = token;
+      return tx.MarkChanged();
+    }));
+    return result;
+  }
+
+  absl::StatusOr<std::vector<SeatView>> ListSeats(
+      const std::optional<std::string>& location) override {
+    std::vector<SeatView> out;
+    RETURN_IF_ERROR(db_->Transact(TxMode::kRead, [&](SqlTx& tx) -> absl::Status {
+      out.clear();
+      std::vector<SqlRow> rows;
+      if (location) {
+        ASSIGN_OR_RETURN(rows, tx.Query(SeatViewSelect() +
+                                            " WHERE s.location = $1 ORDER BY s.location, s.number",
+                                        {*location}));
+      } else {
+        ASSIGN_OR_RETURN(rows, tx.Query(SeatViewSelect() + " ORDER BY s.location, s.number"));
+      }
+      for (const SqlRow& row : rows) out.push_back(SeatViewFromRow(row));
+      return absl::OkStatus();
+    }));
+    return out;
+  }
+
+  absl::StatusOr<SeatView> GetSeat(const std::string& location, int number) override {
+    SeatView out;
+    RETURN_IF_ERROR(db_->Transact(TxMode::kRead, [&](SqlTx& tx) -> absl::Status {
+      ASSIGN_OR_RETURN(auto rows,
+                       tx.Query(SeatViewSelect() + " WHERE s.location = $1 AND s.number = $2",
+                                {location, number}));
+      if (rows.empty()) {
+        return absl::NotFoundError(absl::StrCat(SeatName(location, number), " not found"));
+      }
+      out = SeatViewFromRow(rows[0]);
+      return absl::OkStatus();
+    }));
+    return out;
+  }
+
+  absl::StatusOr<Registration> GetRegistration(int64_t id) override {
+    return ReadRegistration("id = $1", id, absl::StrCat("registration ", id, " not found"));
+  }
+
+  absl::StatusOr<Registration> GetRegistrationByToken(const std::string& token) override {
+    if (token.empty()) return absl::NotFoundError("registration not found");
+    // The message never echoes the token.
+    return ReadRegistration("token_hash = $1", common::Sha256Hex(token), "registration not found");
+  }
+
+  absl::StatusOr<std::vector<Registration>> ListRegistrations(
+      std::optional<RegistrationState> state) override {
+    std::vector<Registration> out;
+    RETURN_IF_ERROR(db_->Transact(TxMode::kRead, [&](SqlTx& tx) -> absl::Status {
+      out.clear();
+      std::string sql = absl::StrCat("SELECT ", kRegistrationColumns, " FROM registrations");
+      std::vector<SqlRow> rows;
+      if (state) {
+        ASSIGN_OR_RETURN(rows, tx.Query(sql + " WHERE state = $1 ORDER BY id",
+                                        {model::RegistrationStateName(*state)}));
+      } else {
+        ASSIGN_OR_RETURN(rows, tx.Query(sql + " ORDER BY id"));
+      }
+      for (const SqlRow& row : rows) out.push_back(RegistrationFromRow(row));
+      return absl::OkStatus();
+    }));
+    return out;
+  }
+
+  absl::StatusOr<VerbResult> ApplyVerb(model::Verb verb, const std::string& location, int number,
+                                       absl::Time now) override {
+    if (verb == model::Verb::kCreate) {
+      return absl::InvalidArgumentError("CREATE goes through Register with a seat");
+    }
+    now = ToMicros(now);
+    const std::string vacant_password = common::RandomPassword();
+    VerbResult result;
+    RETURN_IF_ERROR(db_->Transact(TxMode::kWrite, [&](SqlTx& tx) -> absl::Status {
+      result = VerbResult{};
+      ASSIGN_OR_RETURN(auto srows, tx.Query(absl::StrCat("SELECT ", kSeatColumns,
+                                                         " FROM seats WHERE "
+                                                         "location = $1 AND number = $2",
+                                                         ForUpdate(tx)),
+                                            {location, number}));
+      if (srows.empty()) {
+        return absl::NotFoundError(absl::StrCat(SeatName(location, number), " not found"));
+      }
+      result.seat = SeatFromRow(srows[0]);
+      if (!result.seat.registration_id) return absl::OkStatus();  // already vacant: no-op
+      const int64_t registration_id = *result.seat.registration_id;
+
+      std::vector<SqlRow> seat_rows;
+      std::vector<SqlRow> reg_rows;
+      if (verb == model::Verb::kReset) {
+        ASSIGN_OR_RETURN(seat_rows,
+                         tx.Query(absl::StrCat("UPDATE seats SET reset_epoch = reset_epoch + 1, "
+                                               "generation = generation + 1 WHERE location = $1 "
+                                               "AND number = $2 RETURNING ",
+                                               kSeatColumns),
+                                  {location, number}));
+        ASSIGN_OR_RETURN(reg_rows, tx.Query(absl::StrCat("SELECT ", kRegistrationColumns,
+                                                         " FROM registrations WHERE id = $1"),
+                                            {registration_id}));
+      } else {
+        const char* state = verb == model::Verb::kPurge ? "failed" : "ended";
+        ASSIGN_OR_RETURN(reg_rows,
+                         tx.Query(absl::StrCat("UPDATE registrations SET state = $1, "
+                                               "ended_us = $2 WHERE id = $3 AND state = 'active' "
+                                               "RETURNING ",
+                                               kRegistrationColumns),
+                                  {state, TimeToDb(now), registration_id}));
+        if (reg_rows.empty()) {
+          return absl::InternalError(absl::StrCat(SeatName(location, number),
+                                                  " is held by registration ", registration_id,
+                                                  ", which is not active"));
+        }
+        RETURN_IF_ERROR(tx.Exec("UPDATE workshops SET active_registrations = "
+                                "active_registrations - 1 WHERE id = $1",
+                                {reg_rows[0].Text(2)})
+                            .status());
+        ASSIGN_OR_RETURN(seat_rows,
+                         tx.Query(absl::StrCat("UPDATE seats SET registration_id = NULL, "
+                                               "password = $1, generation = generation + 1 "
+                                               "WHERE location = $2 AND number = $3 RETURNING ",
+                                               kSeatColumns),
+                                  {vacant_password, location, number}));
+      }
+      if (seat_rows.size() != 1) return absl::InternalError("seat update returned no row");
+      result.changed = true;
+      result.seat = SeatFromRow(seat_rows[0]);
+      if (!reg_rows.empty()) result.registration = RegistrationFromRow(reg_rows[0]);
+      return tx.MarkChanged();
+    }));
+    return result;
+  }
+
+  absl::StatusOr<Registration> Extend(int64_t registration_id, absl::Time new_deadline) override {
+    new_deadline = ToMicros(new_deadline);
+    Registration out;
+    RETURN_IF_ERROR(db_->Transact(TxMode::kWrite, [&](SqlTx& tx) -> absl::Status {
+      ASSIGN_OR_RETURN(auto rows,
+                       tx.Query(absl::StrCat("SELECT ", kRegistrationColumns,
+                                             " FROM registrations WHERE id = $1", ForUpdate(tx)),
+                                {registration_id}));
+      if (rows.empty()) {
+        return absl::NotFoundError(absl::StrCat("registration ", registration_id, " not found"));
+      }
+      Registration r = RegistrationFromRow(rows[0]);
+      if (r.state != RegistrationState::kActive) {
+        return absl::FailedPreconditionError(absl::StrCat("registration ", registration_id, " is ",
+                                                          model::RegistrationStateName(r.state)));
+      }
+      if (new_deadline <= r.start) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("new deadline ", common::FormatTime(new_deadline),
+                         " is not after the start ", common::FormatTime(r.start)));
+      }
+      RETURN_IF_ERROR(tx.Exec("UPDATE registrations SET deadline_us = $1 WHERE id = $2",
+                              {TimeToDb(new_deadline), registration_id})
+                          .status());
+      r.deadline = new_deadline;
+      out = std::move(r);
+      return tx.MarkChanged();
+    }));
+    return out;
+  }
+
+  absl::StatusOr<bool> RecordHarvest(int64_t registration_id,
+                                     const std::string& progress_json) override {
+    if (progress_json.empty() || !nlohmann::json::accept(progress_json)) {
+      return absl::InvalidArgumentError("harvested progress is not JSON");
+    }
+    bool stored = false;
+    RETURN_IF_ERROR(db_->Transact(TxMode::kWrite, [&](SqlTx& tx) -> absl::Status {
+      ASSIGN_OR_RETURN(int64_t n, tx.Exec("UPDATE registrations SET progress_json = $1 "
+                                          "WHERE id = $2 AND progress_json = ''",
+                                          {progress_json, registration_id}));
+      stored = n == 1;
+      if (stored) return absl::OkStatus();
+      ASSIGN_OR_RETURN(auto rows,
+                       tx.Query("SELECT id FROM registrations WHERE id = $1", {registration_id}));
+      if (rows.empty()) {
+        return absl::NotFoundError(absl::StrCat("registration ", registration_id, " not found"));
+      }
+      return absl::OkStatus();
+    }));
+    return stored;
+  }
+
+  // --- status ---
+
+  absl::Status PutSeatStatus(const SeatStatus& status, const std::string& lease_name,
+                             int64_t lease_epoch) override {
+    if (status.location.empty()) return absl::InvalidArgumentError("seat status without location");
+    const std::string conditions = ConditionsToJson(status.conditions);
+    return db_->Transact(TxMode::kWrite, [&](SqlTx& tx) -> absl::Status {
+      // FOR SHARE: a takeover (which updates the lease row) waits until this write commits,
+      // so no status of the old holder lands after the new holder's first write.
+      RETURN_IF_ERROR(CheckFence(tx, lease_name, lease_epoch));
+      return tx
+          .Exec(
+              "INSERT INTO seat_status (location, number, observed_generation, phase, "
+              "conditions_json, last_error, updated_us, lease_name, lease_epoch) VALUES "
+              "($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (location, number) DO UPDATE "
+              "SET observed_generation = excluded.observed_generation, phase = excluded.phase, "
+              "conditions_json = excluded.conditions_json, last_error = excluded.last_error, "
+              "updated_us = excluded.updated_us, lease_name = excluded.lease_name, "
+              "lease_epoch = excluded.lease_epoch",
+              {status.location, status.number, status.observed_generation, status.phase, conditions,
+               status.last_error, TimeToDb(status.updated), lease_name, lease_epoch})
+          .status();
+    });
+  }
+
+  absl::StatusOr<std::vector<SeatStatus>> ListSeatStatus(
+      const std::optional<std::string>& location) override {
+    std::vector<SeatStatus> out;
+    RETURN_IF_ERROR(db_->Transact(TxMode::kRead, [&](SqlTx& tx) -> absl::Status {
+      out.clear();
+      std::string sql =
+          "SELECT location, number, observed_generation, phase, conditions_json, last_error, "
+          "updated_us FROM seat_status";
+      std::vector<SqlRow> rows;
+      if (location) {
+        ASSIGN_OR_RETURN(
+            rows, tx.Query(sql + " WHERE location = $1 ORDER BY location, number", {*location}));
+      } else {
+        ASSIGN_OR_RETURN(rows, tx.Query(sql + " ORDER BY location, number"));
+      }
+      for (const SqlRow& row : rows) {
+        SeatStatus s;
+        s.location = row.Text(0);
+        s.number = static_cast<int>(row.Int(1));
+        s.observed_generation = row.Int(2);
+        s.phase = row.Text(3);
+        ASSIGN_OR_RETURN(s.conditions, ConditionsFromJson(row.Text(4)));
+        s.last_error = row.Text(5);
+        s.updated = TimeFromDb(row.Int(6));
+        out.push_back(std::move(s));
+      }
+      return absl::OkStatus();
+    }));
+    return out;
+  }
+
+  absl::Status AppendEvent(const Event& event) override {
+    if (event.kind.empty()) return absl::InvalidArgumentError("event without kind");
+    return db_->Transact(TxMode::kWrite, [&](SqlTx& tx) -> absl::Status {
+      return tx
+          .Exec(
+              "INSERT INTO events (time_us, location, seat, kind, reason, message) "
+              "VALUES ($1, $2, $3, $4, $5, $6)",
+              {TimeToDb(event.time), event.location, event.seat, event.kind, event.reason,
+               event.message})
+          .status();
+    });
+  }
+
+  absl::StatusOr<std::vector<Event>> ListEvents(const std::optional<std::string>& location,
+                                                int limit) override {
+    const int64_t n = limit > 0 ? limit : std::numeric_limits<int64_t>::max();
+    std::vector<Event> out;
+    RETURN_IF_ERROR(db_->Transact(TxMode::kRead, [&](SqlTx& tx) -> absl::Status {
+      out.clear();
+      std::string sql = "SELECT id, time_us, location, seat, kind, reason, message FROM events";
+      std::vector<SqlRow> rows;
+      if (location) {
+        ASSIGN_OR_RETURN(
+            rows, tx.Query(sql + " WHERE location = $1 ORDER BY id DESC LIMIT $2", {*location, n}));
+      } else {
+        ASSIGN_OR_RETURN(rows, tx.Query(sql + " ORDER BY id DESC LIMIT $1", {n}));
+      }
+      for (const SqlRow& row : rows) {
+        Event e;
+        e.id = row.Int(0);
+        e.time = TimeFromDb(row.Int(1));
+        e.location = row.Text(2);
+        if (auto seat = row.OptInt(3)) e.seat = static_cast<int>(*seat);
+        e.kind = row.Text(4);
+        e.reason = row.Text(5);
+        e.message = row.Text(6);
+        out.push_back(std::move(e));
+      }
+      return absl::OkStatus();
+    }));
+    return out;
+  }
+
+  absl::Status ReplaceDrift(const std::string& location, const std::vector<DriftEntry>& entries,
+                            const std::string& lease_name, int64_t lease_epoch) override {
+    for (const DriftEntry& e : entries) {
+      if (e.location != location) {
+        return absl::InvalidArgumentError(absl::StrCat("drift entry of location '", e.location,
+                                                       "' in the report of '", location, "'"));
+      }
+    }
+    return db_->Transact(TxMode::kWrite, [&](SqlTx& tx) -> absl::Status {
+      RETURN_IF_ERROR(CheckFence(tx, lease_name, lease_epoch));
+      RETURN_IF_ERROR(tx.Exec("DELETE FROM drift WHERE location = $1", {location}).status());
+      for (const DriftEntry& e : entries) {
+        RETURN_IF_ERROR(tx.Exec("INSERT INTO drift (location, seat, domain, expected, observed, "
+                                "planned_action, since_us) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                                {e.location, e.seat, e.domain, e.expected, e.observed, e.planned,
+                                 TimeToDb(e.since)})
+                            .status());
+      }
+      return absl::OkStatus();
+    });
+  }
+
+  absl::StatusOr<std::vector<DriftEntry>> ListDrift(
+      const std::optional<std::string>& location) override {
+    std::vector<DriftEntry> out;
+    RETURN_IF_ERROR(db_->Transact(TxMode::kRead, [&](SqlTx& tx) -> absl::Status {
+      out.clear();
+      std::string sql =
+          "SELECT location, seat, domain, expected, observed, planned_action, since_us FROM drift";
+      std::vector<SqlRow> rows;
+      if (location) {
+        ASSIGN_OR_RETURN(rows, tx.Query(sql + " WHERE location = $1 ORDER BY location, seat, "
+                                              "domain, id",
+                                        {*location}));
+      } else {
+        ASSIGN_OR_RETURN(rows, tx.Query(sql + " ORDER BY location, seat, domain, id"));
+      }
+      for (const SqlRow& row : rows) {
+        out.push_back({row.Text(0), static_cast<int>(row.Int(1)), row.Text(2), row.Text(3),
+                       row.Text(4), row.Text(5), TimeFromDb(row.Int(6))});
+      }
+      return absl::OkStatus();
+    }));
+    return out;
+  }
+
+  bool WaitForChange(absl::Duration timeout) override { return db_->WaitForChange(timeout); }
+
+  // --- leases ---
+
+  absl::StatusOr<Lease> AcquireLease(const std::string& name, const std::string& holder,
+                                     absl::Duration ttl, absl::Time now) override {
+    if (name.empty() || holder.empty()) {
+      return absl::InvalidArgumentError("lease name and holder must not be empty");
+    }
+    if (ttl <= absl::ZeroDuration()) return absl::InvalidArgumentError("lease ttl must be > 0");
+    now = ToMicros(now);
+    Lease out;
+    RETURN_IF_ERROR(db_->Transact(TxMode::kWrite, [&](SqlTx& tx) -> absl::Status {
+      // Make sure the row exists so that it can be locked: two first acquirers then queue on
+      // it instead of racing two inserts.
+      RETURN_IF_ERROR(tx.Exec("INSERT INTO leases (name, holder, epoch, expires_us) "
+                              "VALUES ($1, '', 0, $2) ON CONFLICT (name) DO NOTHING",
+                              {name, TimeToDb(absl::InfinitePast())})
+                          .status());
+      ASSIGN_OR_RETURN(auto rows, tx.Query("SELECT holder, epoch, expires_us FROM leases "
+                                           "WHERE name = $1" +
+                                               ForUpdate(tx),
+                                           {name}));
+      if (rows.empty()) return absl::InternalError(absl::StrCat("lease '", name, "' vanished"));
+      const std::string current = rows[0].Text(0);
+      int64_t epoch = rows[0].Int(1);
+      const absl::Time expires = TimeFromDb(rows[0].Int(2));
+      if (current != holder) {
+        if (!current.empty() && expires > now) {
+          return absl::FailedPreconditionError(absl::StrCat(
+              "lease '", name, "' is held by '", current, "' until ", common::FormatTime(expires)));
+        }
+        ++epoch;  // changes hands: a new fencing token
+      }
+      out = Lease{name, holder, epoch, ToMicros(now + ttl)};
+      return tx
+          .Exec("UPDATE leases SET holder = $2, epoch = $3, expires_us = $4 WHERE name = $1",
+                {name, holder, epoch, TimeToDb(out.expires)})
+          .status();
+    }));
+    return out;
+  }
+
+  absl::Status ReleaseLease(const std::string& name, const std::string& holder) override {
+    return db_->Transact(TxMode::kWrite, [&](SqlTx& tx) -> absl::Status {
+      // The epoch stays: the next holder gets epoch + 1.
+      return tx
+          .Exec("UPDATE leases SET holder = '', expires_us = $3 WHERE name = $1 AND holder = $2",
+                {name, holder, TimeToDb(absl::InfinitePast())})
+          .status();
+    });
+  }
+
+  // --- notifications outbox ---
+
+  absl::StatusOr<bool> EnqueueNotification(const model::Notification& n) override {
+    if (n.key.empty()) return absl::InvalidArgumentError("notification without idempotency key");
+    if (n.recipient.empty()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("notification '", n.key, "' has no recipient"));
+    }
+    bool inserted = false;
+    RETURN_IF_ERROR(db_->Transact(TxMode::kWrite, [&](SqlTx& tx) -> absl::Status {
+      ASSIGN_OR_RETURN(int64_t count,
+                       tx.Exec("INSERT INTO notifications (idempotency_key, registration_id, "
+                               "kind, recipient, subject, text_body, html_body, state, attempts, "
+                               "next_attempt_us, last_error) VALUES ($1, $2, $3, $4, $5, $6, $7, "
+                               "'pending', 0, $8, '') ON CONFLICT (idempotency_key) DO NOTHING",
+                               {n.key, n.registration_id, n.kind, n.recipient, n.subject,
+                                n.text_body, n.html_body, TimeToDb(n.next_attempt)}));
+      inserted = count == 1;
+      return absl::OkStatus();
+    }));
+    return inserted;
+  }
+
+  absl::StatusOr<std::vector<model::Notification>> ClaimNotifications(
+      int limit, absl::Time now, absl::Duration claim_ttl) override {
+    std::vector<model::Notification> out;
+    if (limit <= 0) return out;
+    if (claim_ttl <= absl::ZeroDuration()) {
+      return absl::InvalidArgumentError("claim ttl must be > 0");
+    }
+    RETURN_IF_ERROR(db_->Transact(TxMode::kWrite, [&](SqlTx& tx) -> absl::Status {
+      out.clear();
+      // PostgreSQL: rows another claimer has locked are skipped, not waited for. SQLite: the
+      // write transaction runs alone.
+      const char* lock = tx.dialect() == Dialect::kPostgres ? " FOR UPDATE SKIP LOCKED" : "";
+      ASSIGN_OR_RETURN(
+          auto rows,
+          tx.Query(absl::StrCat("UPDATE notifications SET claimed_until_us = $1, "
+                                "attempts = attempts + 1 WHERE id IN (SELECT id FROM "
+                                "notifications WHERE state = 'pending' AND next_attempt_us <= $2 "
+                                "AND (claimed_until_us IS NULL OR claimed_until_us <= $2) "
+                                "ORDER BY next_attempt_us, id LIMIT $3",
+                                lock, ") RETURNING ", kNotificationColumns),
+                   {TimeToDb(now + claim_ttl), TimeToDb(now), int64_t{limit}}));
+      for (const SqlRow& row : rows) out.push_back(NotificationFromRow(row));
+      return absl::OkStatus();
+    }));
+    std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) {
+      return std::tie(a.next_attempt, a.id) < std::tie(b.next_attempt, b.id);
+    });
+    return out;
+  }
+
+  absl::Status MarkNotificationSent(int64_t id, absl::Time now) override {
+    return UpdateNotification(id,
+                              "UPDATE notifications SET state = 'sent', sent_us = $2, "
+                              "claimed_until_us = NULL WHERE id = $1",
+                              {id, TimeToDb(now)});
+  }
+
+  absl::Status MarkNotificationFailed(int64_t id, const std::string& error,
+                                      std::optional<absl::Time> retry_at) override {
+    if (retry_at) {
+      return UpdateNotification(id,
+                                "UPDATE notifications SET state = 'pending', "
+                                "next_attempt_us = $2, last_error = $3, "
+                                "claimed_until_us = NULL WHERE id = $1",
+                                {id, TimeToDb(*retry_at), error});
+    }
+    return UpdateNotification(id,
+                              "UPDATE notifications SET state = 'failed', last_error = $2, "
+                              "claimed_until_us = NULL WHERE id = $1",
+                              {id, error});
+  }
+
+  absl::StatusOr<std::vector<model::Notification>> ListNotifications() override {
+    std::vector<model::Notification> out;
+    RETURN_IF_ERROR(db_->Transact(TxMode::kRead, [&](SqlTx& tx) -> absl::Status {
+      out.clear();
+      ASSIGN_OR_RETURN(auto rows, tx.Query(absl::StrCat("SELECT ", kNotificationColumns,
+                                                        " FROM notifications ORDER BY id")));
+      for (const SqlRow& row : rows) out.push_back(NotificationFromRow(row));
+      return absl::OkStatus();
+    }));
+    return out;
+  }
+
+ private:
+  static std::string ForUpdate(const SqlTx& tx) {
+    return tx.dialect() == Dialect::kPostgres ? " FOR UPDATE" : "";
+  }
+
+  static absl::Status ValidateWorkshop(const model::Workshop& w) {
+    if (w.id.empty()) return absl::InvalidArgumentError("workshop with empty id");
+    if (w.location.empty()) {
+      return absl::InvalidArgumentError(absl::StrCat("workshop '", w.id, "' has no location"));
+    }
+    if (w.capacity < 0) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("workshop '", w.id, "' has a negative capacity"));
+    }
+    if (w.active &&
+        (w.range.min < 0 || w.range.max < w.range.min || w.range.size() > kMaxSeatsPerWorkshop)) {
+      return absl::InvalidArgumentError(absl::StrCat("workshop '", w.id, "' has an invalid range ",
+                                                     w.range.min, "-", w.range.max));
+    }
+    return absl::OkStatus();
+  }
+
+  static absl::StatusOr<model::Workshop> ParseSpec(const std::string& id, const std::string& json) {
+    auto w = WorkshopFromJson(json);
+    if (!w.ok()) {
+      return absl::InternalError(absl::StrCat("workshop '", id, "': ", w.status().message()));
+    }
+    return w;
+  }
+
+  static absl::Status EnsureLocation(SqlTx& tx, const std::string& name) {
+    return tx
+        .Exec(
+            "INSERT INTO locations (name, fqdn, generation) VALUES ($1, '', 1) "
+            "ON CONFLICT (name) DO NOTHING",
+            {name})
+        .status();
+  }
+
+  // Makes the seats table match the ranges of the active workshops: one seat per number of
+  // each range, on the workshop's location. Where ranges overlap (the catalog lint rejects
+  // that, but the store must not trip on it) the seat goes to the first workshop by id.
+  // Occupied seats are left exactly as they are.
+  static absl::Status RebuildSeatPool(SqlTx& tx, CatalogChange* change, bool* moved) {
+    ASSIGN_OR_RETURN(auto wrows, tx.Query("SELECT id, location, range_min, range_max FROM "
+                                          "workshops WHERE active = $1 ORDER BY id",
+                                          {true}));
+    std::map<std::pair<std::string, int>, std::string> wanted;
+    for (const SqlRow& row : wrows) {
+      for (int64_t n = row.Int(2); n <= row.Int(3); ++n) {
+        wanted.emplace(std::make_pair(row.Text(1), static_cast<int>(n)), row.Text(0));
+      }
+    }
+    ASSIGN_OR_RETURN(auto seats,
+                     tx.Query("SELECT location, number, workshop, registration_id FROM seats"));
+    for (const SqlRow& row : seats) {
+      auto key = std::make_pair(row.Text(0), static_cast<int>(row.Int(1)));
+      auto it = wanted.find(key);
+      if (!row.IsNull(3)) {  // occupied: never removed or moved
+        if (it != wanted.end()) wanted.erase(it);
+        continue;
+      }
+      if (it == wanted.end()) {
+        RETURN_IF_ERROR(tx.Exec("DELETE FROM seats WHERE location = $1 AND number = $2 AND "
+                                "registration_id IS NULL",
+                                {key.first, key.second})
+                            .status());
+        ++change->seats_removed;
+        continue;
+      }
+      if (it->second != row.Text(2)) {
+        RETURN_IF_ERROR(tx.Exec("UPDATE seats SET workshop = $3, generation = generation + 1 "
+                                "WHERE location = $1 AND number = $2 AND registration_id IS NULL",
+                                {key.first, key.second, it->second})
+                            .status());
+        *moved = true;
+      }
+      wanted.erase(it);
+    }
+    std::vector<std::pair<std::pair<std::string, int>, std::string>> missing(wanted.begin(),
+                                                                             wanted.end());
+    size_t i = 0;
+    // Full batches in one statement each, the rest one row at a time: the statement texts
+    // stay few, so every connection can keep them prepared.
+    for (; i + kSeatInsertBatch <= missing.size(); i += kSeatInsertBatch) {
+      RETURN_IF_ERROR(InsertSeats(tx, missing, i, kSeatInsertBatch));
+    }
+    for (; i < missing.size(); ++i) RETURN_IF_ERROR(InsertSeats(tx, missing, i, 1));
+    change->seats_added += static_cast<int>(missing.size());
+    return absl::OkStatus();
+  }
+
+  static absl::Status InsertSeats(
+      SqlTx& tx, const std::vector<std::pair<std::pair<std::string, int>, std::string>>& seats,
+      size_t from, size_t count) {
+    std::string sql =
+        "INSERT INTO seats (location, number, workshop, password, reset_epoch, "
+        "generation) VALUES ";
+    std::vector<SqlParam> params;
+    params.reserve(count * 4);
+    for (size_t k = 0; k < count; ++k) {
+      const auto& [key, workshop] = seats[from + k];
+      size_t p = k * 4;
+      absl::StrAppend(&sql, k == 0 ? "" : ", ", "($", p + 1, ", $", p + 2, ", $", p + 3, ", $",
+                      p + 4, ", 0, 1)");
+      params.emplace_back(key.first);
+      params.emplace_back(key.second);
+      params.emplace_back(workshop);
+      // A vacant seat's account is locked with a random password nobody knows.
+      params.emplace_back(common::RandomPassword());
+    }
+    return tx.Exec(sql, params).status();
+  }
+
+  // Fencing: the write goes through only while `lease_name` is still at `lease_epoch`.
+  static absl::Status CheckFence(SqlTx& tx, const std::string& lease_name, int64_t lease_epoch) {
+    const char* lock = tx.dialect() == Dialect::kPostgres ? " FOR SHARE" : "";
+    ASSIGN_OR_RETURN(
+        auto rows, tx.Query(absl::StrCat("SELECT holder, epoch FROM leases WHERE name = $1", lock),
+                            {lease_name}));
+    if (rows.empty()) {
+      return absl::AbortedError(absl::StrCat("lease '", lease_name, "' does not exist"));
+    }
+    if (rows[0].Int(1) != lease_epoch) {
+      return absl::AbortedError(absl::StrCat("lease '", lease_name, "' is at epoch ",
+                                             rows[0].Int(1), ", not ", lease_epoch,
+                                             ": another holder took it over"));
+    }
+    if (rows[0].Text(0).empty()) {
+      return absl::AbortedError(absl::StrCat("lease '", lease_name, "' was released"));
+    }
+    return absl::OkStatus();
+  }
+
+  absl::StatusOr<Registration> ReadRegistration(const std::string& where, SqlParam key,
+                                                const std::string& not_found) {
+    Registration out;
+    RETURN_IF_ERROR(db_->Transact(TxMode::kRead, [&](SqlTx& tx) -> absl::Status {
+      ASSIGN_OR_RETURN(auto rows, tx.Query(absl::StrCat("SELECT ", kRegistrationColumns,
+                                                        " FROM registrations WHERE ", where),
+                                           {key}));
+      if (rows.empty()) return absl::NotFoundError(not_found);
+      out = RegistrationFromRow(rows[0]);
+      return absl::OkStatus();
+    }));
+    return out;
+  }
+
+  absl::Status UpdateNotification(int64_t id, const std::string& sql,
+                                  std::vector<SqlParam> params) {
+    return db_->Transact(TxMode::kWrite, [&](SqlTx& tx) -> absl::Status {
+      ASSIGN_OR_RETURN(int64_t n, tx.Exec(sql, params));
+      if (n == 0) return absl::NotFoundError(absl::StrCat("notification ", id, " not found"));
+      return absl::OkStatus();
+    });
+  }
+
+  std::unique_ptr<SqlDb> db_;
+};
+
+}  // namespace
+
+std::unique_ptr<Store> NewSqlStore(std::unique_ptr<SqlDb> db) {
+  return std::make_unique<SqlStore>(std::move(db));
+}
+
+}  // namespace wod::store

@@ -1,0 +1,379 @@
+// The SQLite engine of the SQL layer: WAL mode, synchronous=NORMAL, a busy timeout, a small
+// pool of connections (each used by one thread at a time), BEGIN IMMEDIATE for writes so a
+// write transaction never has to upgrade its lock halfway (which SQLite answers with BUSY).
+// Desired-state changes bump a counter row in the same transaction: waiters in this process
+// are woken at commit, waiters in other processes see the counter move when they poll it.
+#include <sqlite3.h>
+
+#include <chrono>
+#include <condition_variable>
+#include <mutex>
+#include <optional>
+#include <thread>
+#include <unordered_map>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "common/random.h"
+#include "common/status.h"
+#include "store/sql_db.h"
+
+namespace wod::store {
+namespace {
+
+constexpr int kBusyTimeoutMs = 10'000;
+constexpr int kMaxAttempts = 10;
+constexpr int kPoolSize = 8;
+
+// SQLite numbers parameters ?NNN; the store writes them $NNN like PostgreSQL.
+std::string ToSqlitePlaceholders(const std::string& sql) {
+  std::string out = sql;
+  for (size_t i = 0; i + 1 < out.size(); ++i) {
+    if (out[i] == '$' && absl::ascii_isdigit(static_cast<unsigned char>(out[i + 1]))) out[i] = '?';
+  }
+  return out;
+}
+
+bool IsBusy(int rc) {
+  int primary = rc & 0xff;
+  return primary == SQLITE_BUSY || primary == SQLITE_LOCKED;
+}
+
+// Maps an SQLite result code to the status codes of store.h. SQLite's messages name the
+// table and column of a failed constraint but never the values.
+absl::Status SqliteStatus(sqlite3* db, int rc, absl::string_view context) {
+  std::string message = absl::StrCat("sqlite: ", context, ": ",
+                                     db != nullptr ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
+  switch (rc & 0xff) {
+    case SQLITE_BUSY:
+    case SQLITE_LOCKED:
+      return absl::UnavailableError(message);
+    case SQLITE_CONSTRAINT:
+      if (rc == SQLITE_CONSTRAINT_UNIQUE || rc == SQLITE_CONSTRAINT_PRIMARYKEY) {
+        return absl::AlreadyExistsError(message);
+      }
+      return absl::FailedPreconditionError(message);
+    case SQLITE_CANTOPEN:
+    case SQLITE_IOERR:
+    case SQLITE_FULL:
+    case SQLITE_READONLY:
+    case SQLITE_PERM:
+      return absl::UnavailableError(message);
+    default:
+      return absl::InternalError(message);
+  }
+}
+
+class SqliteConn {
+ public:
+  static absl::StatusOr<std::unique_ptr<SqliteConn>> Open(const std::string& path) {
+    sqlite3* db = nullptr;
+    int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
+    int rc = sqlite3_open_v2(path.c_str(), &db, flags, nullptr);
+    auto conn = std::unique_ptr<SqliteConn>(new SqliteConn(db));
+    if (rc != SQLITE_OK) {
+      return SqliteStatus(db, rc, absl::StrCat("cannot open '", path, "'"));
+    }
+    sqlite3_extended_result_codes(db, 1);
+    sqlite3_busy_timeout(db, kBusyTimeoutMs);
+    // journal_mode=WAL is persistent in the file; the others are per connection.
+    for (const char* pragma :
+         {"PRAGMA journal_mode=WAL", "PRAGMA synchronous=NORMAL", "PRAGMA foreign_keys=ON"}) {
+      rc = sqlite3_exec(db, pragma, nullptr, nullptr, nullptr);
+      if (rc != SQLITE_OK) return SqliteStatus(db, rc, pragma);
+    }
+    return conn;
+  }
+
+  ~SqliteConn() {
+    for (auto& [sql, stmt] : stmts_) sqlite3_finalize(stmt);
+    sqlite3_close(db_);
+  }
+
+  sqlite3* db() { return db_; }
+
+  // Statements are prepared once per connection and reused.
+  absl::StatusOr<sqlite3_stmt*> Prepare(const std::string& sql) {
+    auto it = stmts_.find(sql);
+    if (it != stmts_.end()) return it->second;
+    std::string text = ToSqlitePlaceholders(sql);
+    sqlite3_stmt* stmt = nullptr;
+    int rc = sqlite3_prepare_v3(db_, text.c_str(), static_cast<int>(text.size()),
+                                SQLITE_PREPARE_PERSISTENT, &stmt, nullptr);
+    if (rc != SQLITE_OK) return SqliteStatus(db_, rc, "prepare");
+    stmts_.emplace(sql, stmt);
+    return stmt;
+  }
+
+ private:
+  explicit SqliteConn(sqlite3* db) : db_(db) {}
+  sqlite3* db_;
+  std::unordered_map<std::string, sqlite3_stmt*> stmts_;
+};
+
+class SqliteTx final : public SqlTx {
+ public:
+  explicit SqliteTx(SqliteConn& conn) : conn_(conn) {}
+  Dialect dialect() const override { return Dialect::kSqlite; }
+  bool retryable() const { return retryable_; }
+  bool changed() const { return changed_; }
+
+  absl::Status MarkChanged() override {
+    if (changed_) return absl::OkStatus();
+    RETURN_IF_ERROR(
+        Run("UPDATE change_counter SET counter = counter + 1 WHERE id = 1", {}, nullptr));
+    changed_ = true;
+    return absl::OkStatus();
+  }
+
+  absl::StatusOr<std::vector<SqlRow>> Query(const std::string& sql,
+                                            const std::vector<SqlParam>& params) override {
+    std::vector<SqlRow> rows;
+    RETURN_IF_ERROR(Run(sql, params, &rows));
+    return rows;
+  }
+
+  absl::StatusOr<int64_t> Exec(const std::string& sql,
+                               const std::vector<SqlParam>& params) override {
+    RETURN_IF_ERROR(Run(sql, params, nullptr));
+    return static_cast<int64_t>(sqlite3_changes(conn_.db()));
+  }
+
+  absl::Status ExecScript(const std::string& sql) override {
+    int rc = sqlite3_exec(conn_.db(), sql.c_str(), nullptr, nullptr, nullptr);
+    if (rc != SQLITE_OK) return Fail(rc, "script");
+    return absl::OkStatus();
+  }
+
+ private:
+  absl::Status Fail(int rc, absl::string_view context) {
+    if (IsBusy(rc)) retryable_ = true;
+    return SqliteStatus(conn_.db(), rc, context);
+  }
+
+  absl::Status Run(const std::string& sql, const std::vector<SqlParam>& params,
+                   std::vector<SqlRow>* rows) {
+    ASSIGN_OR_RETURN(sqlite3_stmt * stmt, conn_.Prepare(sql));
+    // Resets the statement whatever happens, so the cached statement holds no read lock.
+    struct Resetter {
+      sqlite3_stmt* stmt;
+      ~Resetter() {
+        sqlite3_reset(stmt);
+        sqlite3_clear_bindings(stmt);
+      }
+    } resetter{stmt};
+    for (size_t i = 0; i < params.size(); ++i) {
+      const SqlParam& p = params[i];
+      int index = static_cast<int>(i + 1);
+      int rc = SQLITE_OK;
+      switch (p.kind()) {
+        case SqlParam::Kind::kNull:
+          rc = sqlite3_bind_null(stmt, index);
+          break;
+        case SqlParam::Kind::kInt:
+        case SqlParam::Kind::kBool:
+          rc = sqlite3_bind_int64(stmt, index, p.int_value());
+          break;
+        case SqlParam::Kind::kText:
+          rc = sqlite3_bind_text(stmt, index, p.text().data(), static_cast<int>(p.text().size()),
+                                 SQLITE_TRANSIENT);
+          break;
+      }
+      if (rc != SQLITE_OK) return Fail(rc, "bind");
+    }
+    while (true) {
+      int rc = sqlite3_step(stmt);
+      if (rc == SQLITE_DONE) return absl::OkStatus();
+      if (rc != SQLITE_ROW) return Fail(rc, "step");
+      if (rows == nullptr) continue;
+      int n = sqlite3_column_count(stmt);
+      std::vector<std::optional<std::string>> values;
+      values.reserve(n);
+      for (int c = 0; c < n; ++c) {
+        if (sqlite3_column_type(stmt, c) == SQLITE_NULL) {
+          values.emplace_back(std::nullopt);
+        } else {
+          const auto* text = reinterpret_cast<const char*>(sqlite3_column_text(stmt, c));
+          values.emplace_back(std::string(text, sqlite3_column_bytes(stmt, c)));
+        }
+      }
+      rows->emplace_back(std::move(values));
+    }
+  }
+
+  SqliteConn& conn_;
+  bool retryable_ = false;
+  bool changed_ = false;
+};
+
+class SqliteDb final : public SqlDb {
+ public:
+  SqliteDb(std::string path, std::unique_ptr<SqliteConn> first)
+      : path_(std::move(path)), max_open_(path_ == ":memory:" ? 1 : kPoolSize) {
+    idle_.push_back(std::move(first));
+    open_ = 1;
+  }
+
+  Dialect dialect() const override { return Dialect::kSqlite; }
+
+  bool WaitForChange(absl::Duration timeout) override {
+    std::lock_guard<std::mutex> waiter(wait_mu_);
+    const absl::Time deadline = absl::Now() + timeout;
+    uint64_t gen = LocalGeneration();
+    while (true) {
+      // The counter moves with every change, whichever process made it.
+      absl::StatusOr<int64_t> counter = ReadCounter();
+      if (counter.ok()) {
+        if (!last_counter_) {
+          last_counter_ = *counter;  // first call: changes from now on
+        } else if (*counter != *last_counter_) {
+          last_counter_ = *counter;
+          return true;
+        }
+      }
+      const absl::Duration remaining = deadline - absl::Now();
+      if (remaining <= absl::ZeroDuration()) return false;
+      std::unique_lock<std::mutex> lock(change_mu_);
+      change_cv_.wait_for(lock,
+                          absl::ToChronoMicroseconds(std::min(remaining, kChangePollInterval)),
+                          [&] { return local_gen_ != gen; });
+      gen = local_gen_;
+    }
+  }
+
+  absl::Status Transact(TxMode mode, const std::function<absl::Status(SqlTx&)>& fn) override {
+    absl::Status last;
+    for (int attempt = 0; attempt < kMaxAttempts; ++attempt) {
+      if (attempt > 0) Backoff(attempt);
+      // Writers of this process queue on a mutex rather than in SQLite's busy handler, which
+      // polls with sleeps; other processes are still kept out by the database lock.
+      std::unique_lock<std::mutex> write_lock(write_mu_, std::defer_lock);
+      if (mode == TxMode::kWrite) write_lock.lock();
+      ASSIGN_OR_RETURN(std::unique_ptr<SqliteConn> conn, Acquire());
+      bool reusable = true;
+      bool retry = false;
+      bool changed = false;
+      last = RunOnce(*conn, mode, fn, &reusable, &retry, &changed);
+      Release(reusable ? std::move(conn) : nullptr);
+      if (last.ok() && changed) {
+        {
+          std::lock_guard<std::mutex> lock(change_mu_);
+          ++local_gen_;
+        }
+        change_cv_.notify_all();
+      }
+      if (last.ok() || !retry) return last;
+    }
+    return absl::UnavailableError(
+        absl::StrCat("sqlite database '", path_, "' stayed busy: ", last.message()));
+  }
+
+ private:
+  absl::Status RunOnce(SqliteConn& conn, TxMode mode, const std::function<absl::Status(SqlTx&)>& fn,
+                       bool* reusable, bool* retry, bool* changed) {
+    const char* begin = mode == TxMode::kWrite ? "BEGIN IMMEDIATE" : "BEGIN";
+    int rc = sqlite3_exec(conn.db(), begin, nullptr, nullptr, nullptr);
+    if (rc != SQLITE_OK) {
+      *retry = IsBusy(rc);
+      return SqliteStatus(conn.db(), rc, "begin");
+    }
+    SqliteTx tx(conn);
+    absl::Status status = fn(tx);
+    if (status.ok()) {
+      rc = sqlite3_exec(conn.db(), "COMMIT", nullptr, nullptr, nullptr);
+      if (rc == SQLITE_OK) {
+        *changed = tx.changed();
+        return absl::OkStatus();
+      }
+      status = SqliteStatus(conn.db(), rc, "commit");
+      *retry = IsBusy(rc);
+    } else {
+      *retry = tx.retryable();
+    }
+    if (!sqlite3_get_autocommit(conn.db())) {
+      rc = sqlite3_exec(conn.db(), "ROLLBACK", nullptr, nullptr, nullptr);
+      if (rc != SQLITE_OK) *reusable = false;
+    }
+    return status;
+  }
+
+  static void Backoff(int attempt) {
+    int cap_ms = 1 << std::min(attempt, 7);
+    std::this_thread::sleep_for(std::chrono::microseconds(
+        500 + common::RandomUniform(static_cast<uint32_t>(cap_ms) * 1000)));
+  }
+
+  absl::StatusOr<std::unique_ptr<SqliteConn>> Acquire() {
+    std::unique_lock<std::mutex> lock(mu_);
+    while (true) {
+      if (!idle_.empty()) {
+        auto conn = std::move(idle_.back());
+        idle_.pop_back();
+        return conn;
+      }
+      if (open_ < max_open_) {
+        ++open_;
+        lock.unlock();
+        auto conn = SqliteConn::Open(path_);
+        if (!conn.ok()) {
+          lock.lock();
+          --open_;
+          cv_.notify_one();
+        }
+        return conn;
+      }
+      cv_.wait(lock);
+    }
+  }
+
+  void Release(std::unique_ptr<SqliteConn> conn) {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (conn) {
+      idle_.push_back(std::move(conn));
+    } else {
+      --open_;
+    }
+    cv_.notify_one();
+  }
+
+  uint64_t LocalGeneration() {
+    std::lock_guard<std::mutex> lock(change_mu_);
+    return local_gen_;
+  }
+
+  absl::StatusOr<int64_t> ReadCounter() {
+    int64_t counter = 0;
+    RETURN_IF_ERROR(Transact(TxMode::kRead, [&](SqlTx& tx) -> absl::Status {
+      ASSIGN_OR_RETURN(auto rows, tx.Query("SELECT counter FROM change_counter WHERE id = 1"));
+      if (!rows.empty()) counter = rows[0].Int(0);
+      return absl::OkStatus();
+    }));
+    return counter;
+  }
+
+  const std::string path_;
+  const int max_open_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::vector<std::unique_ptr<SqliteConn>> idle_;
+  int open_ = 0;
+  std::mutex write_mu_;
+  // Changes committed through this store; waiters wait on change_cv_.
+  std::mutex change_mu_;
+  std::condition_variable change_cv_;
+  uint64_t local_gen_ = 0;
+  // The waiter's side, used only under wait_mu_.
+  std::mutex wait_mu_;
+  std::optional<int64_t> last_counter_;
+};
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<SqlDb>> OpenSqliteDb(const std::string& path) {
+  if (path.empty()) return absl::InvalidArgumentError("sqlite: empty database path");
+  ASSIGN_OR_RETURN(std::unique_ptr<SqliteConn> conn, SqliteConn::Open(path));
+  return std::unique_ptr<SqlDb>(new SqliteDb(path, std::move(conn)));
+}
+
+}  // namespace wod::store
