@@ -4,6 +4,7 @@
 #pragma once
 
 #include <map>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -18,6 +19,8 @@ struct DesiredState {
   std::vector<model::Seat> seats;                    // this location's pool, sorted by number
   std::map<std::string, model::Workshop> workshops;  // by id
   std::map<int, Variables> variables;                // template variables of occupied seats
+  // Registrations ended by PURGE: their content is wiped without a harvest.
+  std::set<int64_t> purged_registrations;
 
   const model::Seat* FindSeat(int number) const;
   const model::Workshop* WorkshopOf(const model::Seat& seat) const;

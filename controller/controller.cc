@@ -1,0 +1,560 @@
+#include "controller/controller.h"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <future>
+#include <set>
+#include <thread>
+#include <variant>
+
+#include "absl/strings/str_cat.h"
+#include "common/log.h"
+#include "model/content.h"
+#include "reconcilers/accounts_planner.h"
+#include "reconcilers/appliances_planner.h"
+#include "reconcilers/content_planner.h"
+#include "reconcilers/hub_planner.h"
+
+namespace wod::controller {
+namespace {
+
+using reconcilers::DesiredState;
+
+constexpr const char* kDomainNames[] = {"accounts", "content", "hub", "appliances"};
+constexpr const char* kConditionTypes[] = {"AccountReady", "ContentReady", "HubReady",
+                                           "AppliancesReady"};
+enum Domain { kAccounts = 0, kContent = 1, kHub = 2, kAppliances = 3, kDomains = 4 };
+
+using AnyAction = std::variant<model::AccountAction, model::ContentAction, model::HubAction,
+                               model::ApplianceAction>;
+
+struct Step {
+  Domain domain;
+  AnyAction action;
+};
+
+struct SeatWork {
+  int seat = 0;
+  int64_t generation = 0;
+  std::vector<Step> steps;
+  // Outcome.
+  int done = 0;
+  absl::Status error;
+  int failed_step = -1;
+  std::vector<std::pair<int64_t, std::string>> harvests;  // registration, progress json
+};
+
+std::string Describe(const AnyAction& a) {
+  return std::visit([](const auto& x) { return x.Describe(); }, a);
+}
+std::string Reason(const AnyAction& a) {
+  return std::visit([](const auto& x) { return x.reason; }, a);
+}
+int SeatOf(const AnyAction& a) {
+  return std::visit([](const auto& x) { return x.seat; }, a);
+}
+std::string KindName(const AnyAction& a) {
+  struct V {
+    std::string operator()(const model::AccountAction& x) {
+      return model::AccountActionKindName(x.kind);
+    }
+    std::string operator()(const model::ContentAction& x) {
+      return model::ContentActionKindName(x.kind);
+    }
+    std::string operator()(const model::HubAction& x) { return model::HubActionKindName(x.kind); }
+    std::string operator()(const model::ApplianceAction& x) {
+      return model::ApplianceActionKindName(x.kind);
+    }
+  };
+  return std::visit(V{}, a);
+}
+
+std::string DefaultHolder() {
+  char host[256] = {0};
+  gethostname(host, sizeof host - 1);
+  return absl::StrCat(host, ":", getpid());
+}
+
+}  // namespace
+
+struct Controller::Impl {
+  store::Store* store;
+  Drivers drivers;
+  ControllerOptions options;
+  common::Clock* clock;
+  std::string lease_name;
+  SeatBackoff backoff;
+  std::map<int, store::SeatStatus> written;  // last status written per seat
+  bool loaded_status = false;
+  // (seat, domain, planned) -> first time seen, so drift carries "since".
+  std::map<std::tuple<int, std::string, std::string>, absl::Time> drift_since;
+  mutable std::mutex drift_mu;
+  std::vector<store::DriftEntry> last_drift;
+
+  Impl(store::Store* s, Drivers d, ControllerOptions o, common::Clock* c)
+      : store(s),
+        drivers(d),
+        options(std::move(o)),
+        clock(c),
+        lease_name("controller/" + options.location),
+        backoff(options.backoff, options.jitter) {}
+
+  absl::Status Execute(const Step& step, SeatWork& work) {
+    switch (step.domain) {
+      case kAccounts:
+        return drivers.accounts->Apply(std::get<model::AccountAction>(step.action));
+      case kHub:
+        return drivers.hub->Apply(std::get<model::HubAction>(step.action));
+      case kAppliances:
+        if (drivers.appliances == nullptr) {
+          return absl::FailedPreconditionError("this controller runs no appliance driver");
+        }
+        return drivers.appliances->Apply(std::get<model::ApplianceAction>(step.action));
+      case kContent: {
+        const auto& a = std::get<model::ContentAction>(step.action);
+        auto r = drivers.content->Apply(a);
+        if (!r.ok()) return r.status();
+        if (a.kind == model::ContentAction::Kind::kHarvest && r->harvest) {
+          work.harvests.emplace_back(a.registration_id, r->harvest->ProgressJson());
+        }
+        return absl::OkStatus();
+      }
+      default:
+        return absl::InternalError("unknown domain");
+    }
+  }
+};
+
+Controller::Controller(store::Store* store, Drivers drivers, ControllerOptions options,
+                       common::Clock* clock) {
+  if (options.holder.empty()) options.holder = DefaultHolder();
+  if (!options.password_cache)
+    options.password_cache = std::make_shared<model::PasswordCheckCache>();
+  impl_ = std::make_unique<Impl>(store, drivers, std::move(options), clock);
+}
+
+Controller::~Controller() = default;
+
+absl::Status Controller::AcquireLease() {
+  auto lease = impl_->store->AcquireLease(impl_->lease_name, impl_->options.holder,
+                                          impl_->options.lease_ttl, impl_->clock->Now());
+  if (!lease.ok()) return lease.status();
+  if (lease->epoch != lease_epoch_) {
+    WOD_LOG(kInfo, "controller", "holding lease '{}' epoch {} as '{}'", impl_->lease_name,
+            lease->epoch, impl_->options.holder);
+    // A new epoch means another holder may have written status meanwhile: reload it.
+    impl_->loaded_status = false;
+  }
+  lease_epoch_ = lease->epoch;
+  return absl::OkStatus();
+}
+
+void Controller::ReleaseLease() {
+  if (lease_epoch_ == 0) return;
+  auto s = impl_->store->ReleaseLease(impl_->lease_name, impl_->options.holder);
+  if (!s.ok()) WOD_LOG(kWarning, "controller", "releasing lease: {}", std::string(s.message()));
+  lease_epoch_ = 0;
+}
+
+std::vector<store::DriftEntry> Controller::last_drift() const {
+  std::lock_guard<std::mutex> lock(impl_->drift_mu);
+  return impl_->last_drift;
+}
+
+absl::StatusOr<PassResult> Controller::RunPass(bool apply) {
+  Impl& m = *impl_;
+  const ControllerOptions& opt = m.options;
+  PassResult result;
+  const absl::Time start = m.clock->Now();
+  const absl::Time wall_start = absl::Now();
+
+  // 1. Desired state of this location.
+  auto seat_views = m.store->ListSeats(opt.location);
+  if (!seat_views.ok()) return seat_views.status();
+  auto workshops = m.store->ListWorkshops();
+  if (!workshops.ok()) return workshops.status();
+  auto locations = m.store->ListLocations();
+  if (!locations.ok()) return locations.status();
+
+  DesiredState desired;
+  desired.location.name = opt.location;
+  for (const auto& l : *locations) {
+    if (l.name == opt.location) desired.location = l;
+  }
+  for (auto& w : *workshops) {
+    if (!opt.content_root.empty()) w.content_dir = absl::StrCat(opt.content_root, "/", w.id);
+    desired.workshops.emplace(w.id, std::move(w));
+  }
+  std::map<int, int64_t> occupant;  // seat -> registration
+  for (const auto& v : *seat_views) {
+    desired.seats.push_back(v.seat);
+    if (v.seat.registration_id) occupant[v.seat.number] = *v.seat.registration_id;
+  }
+  std::sort(desired.seats.begin(), desired.seats.end(),
+            [](const model::Seat& a, const model::Seat& b) { return a.number < b.number; });
+  for (const auto& seat : desired.seats) {
+    if (!seat.registration_id) continue;
+    const model::Workshop* w = desired.WorkshopOf(seat);
+    if (w == nullptr) continue;
+    desired.variables[seat.number] = model::SeatVariables(*w, desired.location, seat.number,
+                                                          seat.password, opt.operator_variables);
+  }
+  result.seats = static_cast<int>(desired.seats.size());
+
+  // 2. Observe every domain at once; one failing does not stop the others.
+  const absl::Time observe_start = absl::Now();
+  auto accounts_f = std::async(std::launch::async, [&] { return m.drivers.accounts->Observe(); });
+  auto hub_f = std::async(std::launch::async, [&] { return m.drivers.hub->Observe(); });
+  auto content_f = std::async(std::launch::async, [&] { return m.drivers.content->Observe(); });
+  absl::StatusOr<model::ObservedAppliances> appliances = model::ObservedAppliances{};
+  if (m.drivers.appliances != nullptr) appliances = m.drivers.appliances->Observe();
+  absl::StatusOr<model::ObservedAccounts> accounts = accounts_f.get();
+  absl::StatusOr<model::ObservedHub> hub = hub_f.get();
+  absl::StatusOr<model::ObservedContent> content = content_f.get();
+  result.observe_time = absl::Now() - observe_start;
+  absl::Status observe_error[kDomains] = {accounts.status(), content.status(), hub.status(),
+                                          appliances.status()};
+
+  // 3. Plan. A seat whose home still holds another registration's content changes hands:
+  // for this pass it is planned as vacant (harvest, stop, kill, wipe, lock); the next pass
+  // brings it up for the new occupant.
+  const absl::Time plan_start = absl::Now();
+  DesiredState effective = desired;
+  if (content.ok()) {
+    for (const auto& c : content->seats) {
+      if (!c.deployed()) continue;
+      auto it = occupant.find(c.seat);
+      if (it != occupant.end() && it->second == c.registration_id) continue;
+      auto reg = m.store->GetRegistration(c.registration_id);
+      if (reg.ok() && reg->state == model::RegistrationState::kFailed) {
+        effective.purged_registrations.insert(c.registration_id);
+      }
+      if (it != occupant.end()) {
+        for (auto& s : effective.seats) {
+          if (s.number == c.seat) s.registration_id.reset();
+        }
+        effective.variables.erase(c.seat);
+      }
+    }
+  }
+  std::map<int, std::vector<Step>> steps_by_seat;
+  std::vector<reconcilers::SeatProblem> problems;
+  std::map<std::pair<int, int>, std::string> first_action;  // (seat, domain) -> description
+  auto add = [&](Domain d, AnyAction a) {
+    int seat = SeatOf(a);
+    first_action.try_emplace({seat, d}, Describe(a));
+    steps_by_seat[seat].push_back({d, std::move(a)});
+  };
+  std::vector<Step> planned[kDomains];
+  if (accounts.ok()) {
+    auto plan = reconcilers::PlanAccounts(effective, *accounts, opt.account_policy,
+                                          opt.password_cache.get());
+    for (auto& a : plan.actions) planned[kAccounts].push_back({kAccounts, std::move(a)});
+    problems.insert(problems.end(), plan.problems.begin(), plan.problems.end());
+  }
+  if (content.ok()) {
+    auto plan = reconcilers::PlanContent(effective, *content);
+    for (auto& a : plan.actions) planned[kContent].push_back({kContent, std::move(a)});
+    problems.insert(problems.end(), plan.problems.begin(), plan.problems.end());
+  }
+  if (hub.ok()) {
+    for (auto& a : reconcilers::PlanHub(effective, *hub)) planned[kHub].push_back({kHub, a});
+  }
+  if (appliances.ok()) {
+    auto plan = reconcilers::PlanAppliances(effective, *appliances);
+    for (auto& a : plan.actions) planned[kAppliances].push_back({kAppliances, std::move(a)});
+    problems.insert(problems.end(), plan.problems.begin(), plan.problems.end());
+  }
+  // Each seat's steps in dependency order: account → content → hub → appliances on the way
+  // up, the reverse on the way down (a seat not occupied in `effective`, or not in the pool).
+  std::set<int> up;
+  for (const auto& s : effective.seats) {
+    if (s.registration_id) up.insert(s.number);
+  }
+  static constexpr Domain kUpOrder[] = {kAccounts, kContent, kHub, kAppliances};
+  static constexpr Domain kDownOrder[] = {kAppliances, kHub, kContent, kAccounts};
+  std::map<int, std::map<Domain, std::vector<Step>>> grouped;
+  for (auto& domain_steps : planned) {
+    for (auto& s : domain_steps) grouped[SeatOf(s.action)][s.domain].push_back(std::move(s));
+  }
+  for (auto& [seat, by_domain] : grouped) {
+    const Domain* order = up.count(seat) ? kUpOrder : kDownOrder;
+    for (int i = 0; i < kDomains; ++i) {
+      for (auto& s : by_domain[order[i]]) add(s.domain, std::move(s.action));
+    }
+  }
+  result.plan_time = absl::Now() - plan_start;
+
+  // Drift: every planned difference, plus foreign objects (reported, never touched).
+  std::vector<store::DriftEntry> drift;
+  {
+    std::lock_guard<std::mutex> lock(m.drift_mu);
+    std::map<std::tuple<int, std::string, std::string>, absl::Time> since;
+    auto note = [&](int seat, const std::string& domain, std::string expected, std::string observed,
+                    std::string planned_action) {
+      auto key = std::make_tuple(seat, domain, planned_action);
+      auto it = m.drift_since.find(key);
+      absl::Time t = it == m.drift_since.end() ? start : it->second;
+      since[key] = t;
+      drift.push_back({opt.location, seat, domain, std::move(expected), std::move(observed),
+                       std::move(planned_action), t});
+    };
+    for (const auto& [seat, steps] : steps_by_seat) {
+      std::set<Domain> seen;
+      for (const auto& s : steps) {
+        if (!seen.insert(s.domain).second) continue;
+        const model::Seat* ds = desired.FindSeat(seat);
+        std::string expected = ds == nullptr ? "no seat"
+                               : ds->registration_id
+                                   ? absl::StrCat("occupied by registration ", *ds->registration_id)
+                                   : "vacant";
+        note(seat, kDomainNames[s.domain], expected, Reason(s.action), Describe(s.action));
+      }
+    }
+    for (const auto& p : problems) {
+      note(p.seat, p.domain, "convergible", p.message, absl::StrCat("none (", p.reason, ")"));
+    }
+    if (accounts.ok()) {
+      for (const auto& f : accounts->foreign) {
+        note(0, "accounts", "no foreign user in the managed range",
+             absl::StrCat("user '", f.name, "' uid ", f.uid, ": ", f.reason), "none (foreign)");
+      }
+    }
+    if (hub.ok()) {
+      for (const auto& name : hub->foreign) {
+        (void)name;  // admins and instructors live here legitimately: not drift
+      }
+    }
+    m.drift_since = std::move(since);
+    m.last_drift = drift;
+  }
+  result.drift = static_cast<int>(drift.size());
+
+  if (!apply) {
+    result.total_time = absl::Now() - wall_start;
+    return result;
+  }
+
+  // 4. Execute: seats in parallel (bounded), each seat's steps in order, stopping at the
+  // first failure of a seat.
+  const absl::Time exec_start = absl::Now();
+  std::map<int, int64_t> generation;
+  for (const auto& s : desired.seats) generation[s.number] = s.generation;
+  std::vector<SeatWork> work;
+  for (auto& [seat, steps] : steps_by_seat) {
+    int64_t gen = generation.count(seat) ? generation[seat] : 0;
+    if (!m.backoff.Ready(seat, gen, start)) {
+      result.skipped_seats++;
+      continue;
+    }
+    SeatWork w;
+    w.seat = seat;
+    w.generation = gen;
+    w.steps = std::move(steps);
+    work.push_back(std::move(w));
+  }
+  std::atomic<size_t> next{0};
+  auto worker = [&] {
+    for (size_t i = next++; i < work.size(); i = next++) {
+      SeatWork& w = work[i];
+      for (size_t k = 0; k < w.steps.size(); ++k) {
+        const Step& step = w.steps[k];
+        absl::Status s = m.Execute(step, w);
+        store::Event ev;
+        ev.time = m.clock->Now();
+        ev.location = opt.location;
+        ev.seat = w.seat;
+        ev.kind = absl::StrCat(kDomainNames[step.domain], ".", KindName(step.action));
+        ev.reason = Reason(step.action);
+        ev.message = s.ok() ? "done" : std::string(s.message());
+        if (auto e = m.store->AppendEvent(ev); !e.ok()) {
+          WOD_LOG(kWarning, "controller", "recording event: {}", std::string(e.message()));
+        }
+        if (!s.ok()) {
+          WOD_LOG(kWarning, "controller", "seat {}: {} failed: {}", w.seat, Describe(step.action),
+                  std::string(s.message()));
+          w.error = s;
+          w.failed_step = static_cast<int>(k);
+          break;
+        }
+        WOD_LOG(kInfo, "controller", "seat {}: {}", w.seat, Describe(step.action));
+        w.done++;
+      }
+    }
+  };
+  int threads = std::max(1, std::min<int>(opt.concurrency, static_cast<int>(work.size())));
+  std::vector<std::thread> pool;
+  for (int i = 1; i < threads; ++i) pool.emplace_back(worker);
+  worker();
+  for (auto& t : pool) t.join();
+
+  std::map<int, const SeatWork*> work_by_seat;
+  for (const auto& w : work) {
+    work_by_seat[w.seat] = &w;
+    result.actions += w.done + (w.error.ok() ? 0 : 1);
+    if (!w.error.ok()) {
+      result.failures++;
+      m.backoff.Failed(w.seat, w.generation, w.error, m.clock->Now());
+    } else {
+      m.backoff.Succeeded(w.seat);
+    }
+    for (const auto& [reg, json] : w.harvests) {
+      auto recorded = m.store->RecordHarvest(reg, json);
+      if (!recorded.ok()) {
+        WOD_LOG(kWarning, "controller", "recording harvest of registration {}: {}", reg,
+                std::string(recorded.status().message()));
+      } else if (*recorded) {
+        result.harvests++;
+      }
+    }
+  }
+  result.execute_time = absl::Now() - exec_start;
+
+  // 5. Status of every seat, written only when it changed.
+  if (!m.loaded_status) {
+    auto existing = m.store->ListSeatStatus(opt.location);
+    if (existing.ok()) {
+      m.written.clear();
+      for (auto& s : *existing) m.written[s.number] = std::move(s);
+    }
+    m.loaded_status = true;
+  }
+  std::map<std::pair<int, int>, const reconcilers::SeatProblem*> problem_of;
+  for (const auto& p : problems) {
+    for (int d = 0; d < kDomains; ++d) {
+      if (p.domain == kDomainNames[d]) problem_of.try_emplace({p.seat, d}, &p);
+    }
+  }
+  const absl::Time now = m.clock->Now();
+  for (const auto& seat : desired.seats) {
+    const int n = seat.number;
+    store::SeatStatus st;
+    st.location = opt.location;
+    st.number = n;
+    st.observed_generation = seat.generation;
+    auto wit = work_by_seat.find(n);
+    const SeatWork* w = wit == work_by_seat.end() ? nullptr : wit->second;
+    const bool waiting = steps_by_seat.count(n) && w == nullptr;  // skipped by backoff
+    bool all_true = true;
+    bool terminal = m.backoff.Terminal(n, seat.generation);
+    for (int d = 0; d < kDomains; ++d) {
+      store::Condition c;
+      c.type = kConditionTypes[d];
+      if (d == kAppliances && m.drivers.appliances == nullptr) {
+        c.status = "True";
+        c.reason = "NoApplianceDriver";
+      } else if (!observe_error[d].ok()) {
+        c.status = "Unknown";
+        c.reason = "ObserveFailed";
+        c.message = std::string(observe_error[d].message());
+      } else if (auto p = problem_of.find({n, d}); p != problem_of.end()) {
+        c.status = "False";
+        c.reason = p->second->reason;
+        c.message = p->second->message;
+      } else if (auto fa = first_action.find({n, d}); fa != first_action.end()) {
+        c.status = "False";
+        if (w != nullptr && !w->error.ok() && w->steps[w->failed_step].domain == d) {
+          c.reason = absl::StatusCodeToString(w->error.code());
+          c.message = std::string(w->error.message());
+        } else {
+          c.reason = waiting ? "Backoff" : "Converging";
+          c.message = fa->second;
+        }
+      } else {
+        c.status = "True";
+        c.reason = "Converged";
+      }
+      all_true = all_true && c.status == "True";
+      st.conditions.push_back(std::move(c));
+    }
+    const bool occupied = seat.registration_id.has_value();
+    if (terminal) {
+      st.phase = "Failed";
+    } else if (occupied) {
+      st.phase = all_true ? "Ready" : "Provisioning";
+    } else {
+      st.phase = all_true ? "Vacant" : "Vacating";
+    }
+    if (w != nullptr && !w->error.ok())
+      st.last_error = std::string(w->error.message());
+    else if (auto prev = m.written.find(n); prev != m.written.end() && !all_true)
+      st.last_error = prev->second.last_error;
+
+    auto prev = m.written.find(n);
+    for (auto& c : st.conditions) {
+      c.last_transition = now;
+      if (prev == m.written.end()) continue;
+      for (const auto& pc : prev->second.conditions) {
+        if (pc.type == c.type && pc.status == c.status) c.last_transition = pc.last_transition;
+      }
+    }
+    st.updated = now;
+    if (prev != m.written.end()) {
+      store::SeatStatus a = prev->second, b = st;
+      a.updated = b.updated;
+      if (a == b) continue;  // nothing new to say
+    }
+    absl::Status ws = m.store->PutSeatStatus(st, m.lease_name, lease_epoch_);
+    if (ws.code() == absl::StatusCode::kAborted) return ws;  // lost the lease: stop here
+    if (!ws.ok()) {
+      WOD_LOG(kWarning, "controller", "writing status of seat {}: {}", n,
+              std::string(ws.message()));
+      continue;
+    }
+    m.written[n] = std::move(st);
+  }
+  if (auto ds = m.store->ReplaceDrift(opt.location, drift, m.lease_name, lease_epoch_);
+      !ds.ok() && ds.code() != absl::StatusCode::kUnimplemented) {
+    if (ds.code() == absl::StatusCode::kAborted) return ds;
+    WOD_LOG(kWarning, "controller", "writing drift: {}", std::string(ds.message()));
+  }
+
+  result.converged = steps_by_seat.empty() && problems.empty() && accounts.ok() && hub.ok() &&
+                     content.ok() && appliances.ok();
+  result.total_time = absl::Now() - wall_start;
+  return result;
+}
+
+absl::Status Controller::Run(const std::atomic<bool>& stop) {
+  const ControllerOptions& opt = impl_->options;
+  bool announced_wait = false;
+  while (!stop.load()) {
+    absl::Status lease = AcquireLease();
+    if (!lease.ok()) {
+      if (lease.code() != absl::StatusCode::kFailedPrecondition) {
+        WOD_LOG(kWarning, "controller", "lease: {}", std::string(lease.message()));
+      } else if (!announced_wait) {
+        WOD_LOG(kInfo, "controller", "waiting for lease: {}", std::string(lease.message()));
+        announced_wait = true;
+      }
+      lease_epoch_ = 0;
+      absl::SleepFor(std::min(absl::Seconds(1), opt.lease_ttl / 3));
+      continue;
+    }
+    announced_wait = false;
+    for (int i = 0; i < opt.max_passes_per_wake && !stop.load(); ++i) {
+      auto r = RunPass();
+      if (!r.ok()) {
+        WOD_LOG(kWarning, "controller", "pass failed: {}", std::string(r.status().message()));
+        if (r.status().code() == absl::StatusCode::kAborted) lease_epoch_ = 0;
+        break;
+      }
+      if (r->actions == 0 || r->actions == r->failures) break;
+    }
+    // Sleep until a change, a due retry, the lease renewal, or the resync period, waking at
+    // least every second to notice `stop`.
+    absl::Time now = impl_->clock->Now();
+    absl::Time wake =
+        std::min({now + opt.resync, impl_->backoff.EarliestRetry(), now + opt.lease_ttl / 3});
+    while (!stop.load()) {
+      absl::Duration left = wake - impl_->clock->Now();
+      if (left <= absl::ZeroDuration()) break;
+      if (impl_->store->WaitForChange(std::min(left, absl::Seconds(1)))) break;
+    }
+  }
+  ReleaseLease();
+  return absl::OkStatus();
+}
+
+}  // namespace wod::controller
