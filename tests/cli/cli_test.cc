@@ -69,16 +69,23 @@ TEST_F(WodCli, HelpListsEveryWorkingSubcommand) {
 TEST_F(WodCli, LintAcceptsTheRealWodCatalog) {
   const std::string fixtures = std::string(WOD_FIXTURES_DIR) + "/wod-notebooks";
   if (!fs::exists(fixtures)) GTEST_FAIL() << "fixtures missing: " << fixtures;
-  auto r = Wod({"catalog", "lint", fixtures + "/wod-yml", fixtures + "/full"});
-  EXPECT_EQ(r.exit_code, 0) << r.stderr_text;
-  EXPECT_THAT(r.stdout_text, HasSubstr("error(s)"));
+  // The two folders hold the same workshops (a duplicate id across them is an error), so
+  // each is linted on its own: the real catalog lints with warnings only.
+  for (const char* dir : {"/wod-yml", "/full"}) {
+    auto r = Wod({"catalog", "lint", fixtures + dir});
+    EXPECT_EQ(r.exit_code, 0) << r.stderr_text;
+    EXPECT_THAT(r.stdout_text, HasSubstr(" 0 error(s)"));
+  }
+  auto both = Wod({"catalog", "lint", fixtures + "/wod-yml", fixtures + "/full"});
+  EXPECT_EQ(both.exit_code, 1);
+  EXPECT_THAT(both.stderr_text, HasSubstr("WKSHP-API101"));
 }
 
 TEST_F(WodCli, LintNamesFileLineAndSuggestsTheMisspeltKey) {
   auto cat = WriteWorkshop("c", "WKSHP-One", Yaml("[1,4]", 4, "alternatLocation: 'east'\n"));
   auto r = Wod({"catalog", "lint", cat.string()});
   EXPECT_EQ(r.exit_code, 1);
-  EXPECT_THAT(r.stderr_text, HasSubstr("WKSHP-One/wod.yml:9"));
+  EXPECT_THAT(r.stderr_text, HasSubstr("WKSHP-One/wod.yml:8"));
   EXPECT_THAT(r.stderr_text, HasSubstr("alternateLocation"));
   auto j = Wod({"catalog", "lint", "--json", cat.string()});
   EXPECT_EQ(j.exit_code, 1);
