@@ -1,0 +1,203 @@
+// The reconcile pass against in-memory fakes and a real SQLite store: occupy, converge, vacate
+// with a harvest recorded once, and keep going when one domain cannot be observed.
+#include "controller/controller.h"
+
+#include <filesystem>
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "drivers/accounts/accounts_fake.h"
+#include "drivers/appliances/appliances_fake.h"
+#include "drivers/content/content_fake.h"
+#include "drivers/hub/hub_fake.h"
+#include "model/catalog.h"
+#include "tests/testing/status_matchers.h"
+
+namespace wod::controller {
+namespace {
+
+namespace fs = std::filesystem;
+
+class ControllerTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ =
+        fs::path(::testing::TempDir()) /
+        ("wod_ctl_" + std::string(::testing::UnitTest::GetInstance()->current_test_info()->name()));
+    fs::remove_all(dir_);
+    fs::create_directories(dir_);
+    ASSERT_OK_AND_ASSIGN(store_, store::OpenStore("sqlite:" + (dir_ / "wod.db").string()));
+    model::Catalog catalog =
+        model::LoadCatalog({std::string(WOD_SOURCE_DIR) + "/examples/catalog"}, "local");
+    ASSERT_FALSE(catalog.HasErrors());
+    std::vector<model::Workshop> workshops;
+    for (const auto& e : catalog.entries) workshops.push_back(e.workshop);
+    ASSERT_OK(store_->UpsertCatalog(workshops));
+
+    drivers::HubFakeOptions hub_options;
+    hub_options.require_account = false;
+    hub_ = std::make_unique<drivers::HubFake>(hub_options);
+    appliances_ = std::make_unique<drivers::FakeApplianceDriver>(
+        "local", std::set<std::string>{"wod-test/busybox:latest"});
+    ControllerOptions options;
+    options.location = "local";
+    options.holder = "test";
+    options.jitter = [] { return 1.0; };
+    controller_ = std::make_unique<Controller>(
+        store_.get(), Drivers{&accounts_, hub_.get(), &content_, appliances_.get()}, options,
+        &clock_);
+    ASSERT_OK(controller_->AcquireLease());
+    for (int seat = 1; seat <= 12; ++seat) content_.AddHome(seat);  // the accounts side's job
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+
+  // Runs passes until one acts on nothing; returns how many passes that took.
+  int Converge(int max_passes = 6) {
+    for (int i = 1; i <= max_passes; ++i) {
+      auto r = controller_->RunPass();
+      EXPECT_OK(r);
+      if (!r.ok()) return -1;
+      if (r->converged) return i;
+    }
+    for (const auto& d : controller_->last_drift()) {
+      auto st = store_->GetSeat("local", d.seat);
+      auto statuses = store_->ListSeatStatus(std::string("local"));
+      std::string err;
+      if (statuses.ok())
+        for (auto& x : *statuses)
+          if (x.number == d.seat) err = x.last_error;
+      ADD_FAILURE() << "error: " << err << " drift: seat " << d.seat << " " << d.domain << ": "
+                    << d.planned << " [" << d.observed << "]";
+    }
+    return -1;
+  }
+
+  std::map<int, std::string> Phases() {
+    std::map<int, std::string> out;
+    auto st = store_->ListSeatStatus(std::string("local"));
+    EXPECT_OK(st);
+    if (st.ok()) {
+      for (const auto& s : *st) out[s.number] = s.phase;
+    }
+    return out;
+  }
+
+  fs::path dir_;
+  common::FakeClock clock_;
+  std::unique_ptr<store::Store> store_;
+  drivers::accounts::FakeAccountsDriver accounts_;
+  drivers::content::FakeContentDriver content_;
+  std::unique_ptr<drivers::HubFake> hub_;
+  std::unique_ptr<drivers::FakeApplianceDriver> appliances_;
+  std::unique_ptr<Controller> controller_;
+};
+
+TEST_F(ControllerTest, PoolConvergesThenAPassOverItPlansNothing) {
+  int passes = Converge();
+  ASSERT_GT(passes, 0);
+  auto phases = Phases();
+  ASSERT_FALSE(phases.empty());
+  for (const auto& [seat, phase] : phases) EXPECT_EQ(phase, "Vacant") << "seat " << seat;
+  auto again = controller_->RunPass();
+  ASSERT_OK(again);
+  EXPECT_TRUE(again->converged);
+  EXPECT_EQ(again->actions, 0);
+  EXPECT_TRUE(controller_->last_drift().empty());
+}
+
+TEST_F(ControllerTest, RegistrationBecomesReadyAndCleanupHarvestsOnce) {
+  ASSERT_GT(Converge(), 0);
+  store::RegisterRequest req;
+  req.workshop = "WKSHP-Busybox-Web";
+  req.email = "ada@example.com";
+  req.name = "Ada";
+  req.company = "ACME";
+  req.now = clock_.Now();
+  ASSERT_OK_AND_ASSIGN(auto reg, store_->Register(req));
+  const int seat = reg.seat.number;
+  ASSERT_GT(Converge(), 0);
+  EXPECT_EQ(Phases()[seat], "Ready");
+  ASSERT_OK_AND_ASSIGN(auto observed, appliances_->Observe());
+  ASSERT_EQ(observed.containers.size(), 1u);
+  EXPECT_EQ(observed.containers[0].registration_id, reg.registration.id);
+  EXPECT_TRUE(observed.containers[0].running());
+
+  ASSERT_OK(store_->ApplyVerb(model::Verb::kCleanup, "local", seat, clock_.Now()).status());
+  ASSERT_GT(Converge(), 0);
+  EXPECT_EQ(Phases()[seat], "Vacant");
+  ASSERT_OK_AND_ASSIGN(auto after, appliances_->Observe());
+  EXPECT_TRUE(after.containers.empty());
+  ASSERT_OK_AND_ASSIGN(auto ended, store_->GetRegistration(reg.registration.id));
+  EXPECT_EQ(ended.state, model::RegistrationState::kEnded);
+  EXPECT_FALSE(ended.progress_json.empty()) << "harvest was not recorded";
+  ASSERT_OK_AND_ASSIGN(auto content, content_.Observe());
+  const auto* c = content.Find(seat);
+  EXPECT_TRUE(c == nullptr || !c->deployed());
+}
+
+TEST_F(ControllerTest, AHubThatCannotBeObservedDoesNotBlockOtherDomains) {
+  hub_->SetDown(true);
+  auto r = controller_->RunPass();
+  ASSERT_OK(r);
+  EXPECT_FALSE(r->converged);
+  EXPECT_GT(r->actions, 0);  // accounts and content still acted
+  auto st = store_->ListSeatStatus(std::string("local"));
+  ASSERT_OK(st);
+  ASSERT_FALSE(st->empty());
+  bool hub_unknown = false;
+  for (const auto& c : (*st)[0].conditions) {
+    if (c.type == "HubReady") hub_unknown = c.status == "Unknown";
+  }
+  EXPECT_TRUE(hub_unknown);
+  hub_->SetDown(false);
+  EXPECT_GT(Converge(), 0);
+}
+
+TEST_F(ControllerTest, ATerminalFailureMarksTheSeatFailedUntilDesiredStateChanges) {
+  // An engine without the appliance's image: create fails with FailedPrecondition.
+  appliances_ = std::make_unique<drivers::FakeApplianceDriver>("local", std::set<std::string>{});
+  ControllerOptions options;
+  options.holder = "test";
+  controller_ = std::make_unique<Controller>(
+      store_.get(), Drivers{&accounts_, hub_.get(), &content_, appliances_.get()}, options,
+      &clock_);
+  ASSERT_OK(controller_->AcquireLease());
+  ASSERT_GT(Converge(), 0);
+  store::RegisterRequest req;
+  req.workshop = "WKSHP-Busybox-Web";
+  req.email = "bo@example.com";
+  req.name = "Bo";
+  req.company = "ACME";
+  req.now = clock_.Now();
+  ASSERT_OK_AND_ASSIGN(auto reg, store_->Register(req));
+  const int seat = reg.seat.number;
+  int failures = 0;
+  for (int i = 0; i < 4; ++i) {
+    auto r = controller_->RunPass();
+    ASSERT_OK(r);
+    failures += r->failures;
+  }
+  EXPECT_EQ(failures, 1);  // tried once, then held until the desired state changes
+  EXPECT_EQ(Phases()[seat], "Failed");
+  auto later = controller_->RunPass();
+  ASSERT_OK(later);
+  EXPECT_EQ(later->skipped_seats, 1);
+  // RESET bumps the seat's generation: the controller tries again.
+  ASSERT_OK(store_->ApplyVerb(model::Verb::kReset, "local", seat, clock_.Now()).status());
+  auto retried = controller_->RunPass();
+  ASSERT_OK(retried);
+  EXPECT_EQ(retried->failures, 1);
+}
+
+TEST_F(ControllerTest, StaleLeaseEpochStopsStatusWrites) {
+  ASSERT_OK(store_->ReleaseLease("controller/local", "test"));
+  clock_.Advance(absl::Minutes(1));
+  ASSERT_OK(
+      store_->AcquireLease("controller/local", "other", absl::Seconds(15), clock_.Now()).status());
+  auto r = controller_->RunPass();
+  EXPECT_THAT(r, wod::testing::StatusIs(absl::StatusCode::kAborted));
+}
+
+}  // namespace
+}  // namespace wod::controller
