@@ -1,4 +1,5 @@
 #include "model/accounts.h"
+#include "model/types.h"
 
 #include <crypt.h>
 
@@ -28,17 +29,8 @@ bool ConstantTimeEqual(std::string_view a, std::string_view b) {
 }  // namespace
 
 std::optional<int> AccountPolicy::SeatOfName(std::string_view name) const {
-  if (name.size() <= user_prefix.size() || name.substr(0, user_prefix.size()) != user_prefix) {
-    return std::nullopt;
-  }
-  std::string_view digits = name.substr(user_prefix.size());
-  if (digits.size() > 9 || (digits.size() > 1 && digits.front() == '0')) return std::nullopt;
-  int seat = 0;
-  for (char c : digits) {
-    if (c < '0' || c > '9') return std::nullopt;
-    seat = seat * 10 + (c - '0');
-  }
-  if (!ValidSeat(seat)) return std::nullopt;
+  std::optional<int> seat = SeatOfUserName(name, user_prefix);
+  if (!seat || !ValidSeat(*seat)) return std::nullopt;
   return seat;
 }
 

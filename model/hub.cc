@@ -1,4 +1,5 @@
 #include "model/hub.h"
+#include "model/types.h"
 
 #include <algorithm>
 #include <utility>
@@ -8,17 +9,7 @@
 namespace wod::model {
 
 std::optional<int> HubPolicy::SeatOfName(std::string_view name) const {
-  if (name.size() <= user_prefix.size() || name.substr(0, user_prefix.size()) != user_prefix) {
-    return std::nullopt;
-  }
-  std::string_view digits = name.substr(user_prefix.size());
-  if (digits.size() > 9 || (digits.size() > 1 && digits.front() == '0')) return std::nullopt;
-  int seat = 0;
-  for (char c : digits) {
-    if (c < '0' || c > '9') return std::nullopt;
-    seat = seat * 10 + (c - '0');
-  }
-  return seat;
+  return SeatOfUserName(name, user_prefix);
 }
 
 const char* HubServerStateName(HubServerState state) {

@@ -65,4 +65,18 @@ std::optional<Verb> ParseVerb(std::string_view s) {
   return std::nullopt;
 }
 
+std::optional<int> SeatOfUserName(std::string_view name, std::string_view prefix) {
+  if (name.size() <= prefix.size() || name.substr(0, prefix.size()) != prefix) {
+    return std::nullopt;
+  }
+  std::string_view digits = name.substr(prefix.size());
+  if (digits.size() > 9 || (digits.size() > 1 && digits.front() == '0')) return std::nullopt;
+  int seat = 0;
+  for (char c : digits) {
+    if (c < '0' || c > '9') return std::nullopt;
+    seat = seat * 10 + (c - '0');
+  }
+  return seat;
+}
+
 }  // namespace wod::model

@@ -6,6 +6,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "absl/time/time.h"
@@ -21,8 +22,8 @@ struct AppliancePort {
 };
 
 struct Appliance {
-  std::string name;   // [a-z0-9][a-z0-9-]*, unique within the workshop
-  std::string image;  // docker image reference
+  std::string name;                  // [a-z0-9][a-z0-9-]*, unique within the workshop
+  std::string image;                 // docker image reference
   std::vector<std::string> command;  // argv run in the container; empty: the image's default
   std::vector<AppliancePort> ports;
   std::map<std::string, std::string> env;  // values are templates rendered per seat
@@ -154,6 +155,10 @@ struct Notification {
 // RESET bumps reset_epoch, PURGE vacates without harvest and marks the registration failed.
 enum class Verb { kCreate, kCleanup, kReset, kPurge };
 const char* VerbName(Verb v);
+
+// The seat a user name "<prefix><digits>" stands for (Linux account and hub user alike): at
+// most 9 digits, no leading zeros, so each seat has exactly one name; nullopt otherwise.
+std::optional<int> SeatOfUserName(std::string_view name, std::string_view prefix);
 std::optional<Verb> ParseVerb(std::string_view s);  // case-insensitive
 
 }  // namespace wod::model
