@@ -38,15 +38,11 @@ ContentPlan PlanContent(const DesiredState& desired, const model::ObservedConten
       }
       continue;
     }
-    const model::Workshop* workshop = desired.WorkshopOf(seat);
-    if (workshop == nullptr) {
-      plan.problems.push_back(
-          {seat.number, "content", "UnknownWorkshop",
-           absl::StrCat("workshop '", seat.workshop, "' is not in the catalog")});
-      continue;
-    }
-    if (workshop->content_dir.empty()) continue;  // a catalog entry without notebooks
+    // What the home holds for someone else (or unreadably) goes first, whatever the seat's
+    // workshop is: even a workshop without notebooks, or one missing from the catalog, must not
+    // leave the previous occupant's content in the new occupant's home.
     const int64_t reg = *seat.registration_id;
+    const model::Workshop* workshop = desired.WorkshopOf(seat);
     std::string reason = "seat is occupied";
     if (has_content) {
       if (!c->deployed()) {
@@ -55,17 +51,28 @@ ContentPlan PlanContent(const DesiredState& desired, const model::ObservedConten
       } else if (c->registration_id != reg) {
         Clear(desired, *c, absl::StrCat("content belongs to registration ", c->registration_id),
               out);
+      } else if (workshop == nullptr) {
+        // The occupant's own content stays until the catalog says what the seat should hold.
       } else if (c->reset_epoch == seat.reset_epoch && c->workshop == workshop->id) {
         continue;  // converged; the participant's edits are theirs
       } else {
         reason = c->reset_epoch != seat.reset_epoch
                      ? absl::StrCat("seat was reset (epoch ", seat.reset_epoch, ")")
                      : absl::StrCat("workshop changed to '", workshop->id, "'");
-        if (c->workshop != workshop->id) {
+        // Deploy replaces the folder of the same workshop pristine; another workshop's folder,
+        // or any folder when there is nothing to deploy, is wiped first.
+        if (c->workshop != workshop->id || workshop->content_dir.empty()) {
           out.push_back(ContentAction::Wipe(seat.number, c->workshop, reason));
         }
       }
     }
+    if (workshop == nullptr) {
+      plan.problems.push_back(
+          {seat.number, "content", "UnknownWorkshop",
+           absl::StrCat("workshop '", seat.workshop, "' is not in the catalog")});
+      continue;
+    }
+    if (workshop->content_dir.empty()) continue;  // a catalog entry without notebooks
     auto vars = desired.variables.find(seat.number);
     out.push_back(ContentAction::Deploy(
         seat.number, reg, workshop->id, seat.reset_epoch, workshop->content_dir,
