@@ -4,6 +4,7 @@
 #include <filesystem>
 
 #include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
 #include "common/log.h"
 
 namespace wod::cli {
@@ -29,17 +30,38 @@ std::unique_ptr<store::Store> OpenStoreOrPrint(const std::string& url) {
   return std::move(opened).value();
 }
 
+absl::Status RequireLocation(store::Store& store, const std::string& location) {
+  auto locations = store.ListLocations();
+  if (!locations.ok()) return locations.status();
+  std::string known;
+  for (const auto& l : *locations) {
+    if (l.name == location) return absl::OkStatus();
+    known += (known.empty() ? "" : ", ") + l.name;
+  }
+  return absl::NotFoundError(
+      absl::StrCat("location '", location, "' is not in the store (",
+                   known.empty() ? "no locations: load a catalog first" : "known: " + known, ")"));
+}
+
 int PrintError(const absl::Status& status) {
   std::fprintf(stderr, "wod: %s\n", std::string(status.message()).c_str());
   switch (status.code()) {
-    case absl::StatusCode::kOk: return 0;
-    case absl::StatusCode::kInvalidArgument: return 2;
-    case absl::StatusCode::kNotFound: return 3;
-    case absl::StatusCode::kAlreadyExists: return 4;
-    case absl::StatusCode::kResourceExhausted: return 5;
-    case absl::StatusCode::kFailedPrecondition: return 6;
-    case absl::StatusCode::kUnavailable: return 7;
-    default: return 1;
+    case absl::StatusCode::kOk:
+      return 0;
+    case absl::StatusCode::kInvalidArgument:
+      return 2;
+    case absl::StatusCode::kNotFound:
+      return 3;
+    case absl::StatusCode::kAlreadyExists:
+      return 4;
+    case absl::StatusCode::kResourceExhausted:
+      return 5;
+    case absl::StatusCode::kFailedPrecondition:
+      return 6;
+    case absl::StatusCode::kUnavailable:
+      return 7;
+    default:
+      return 1;
   }
 }
 

@@ -11,6 +11,9 @@ namespace wod::cli {
 
 std::unique_ptr<store::Store> OpenStoreOrPrint(const std::string& url);
 
+// NotFound unless `location` is a location of the store (a catalog names it).
+absl::Status RequireLocation(store::Store& store, const std::string& location);
+
 // Prints "wod: <message>" on stderr and returns the exit code for `status`.
 int PrintError(const absl::Status& status);
 

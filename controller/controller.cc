@@ -42,6 +42,7 @@ struct SeatWork {
   int done = 0;
   absl::Status error;
   int failed_step = -1;
+  bool not_started = false;  // skipped because the controller is stopping
   std::vector<std::pair<int64_t, std::string>> harvests;  // registration, progress json
 };
 
@@ -91,6 +92,7 @@ struct Controller::Impl {
   std::map<std::tuple<int, std::string, std::string>, absl::Time> drift_since;
   mutable std::mutex drift_mu;
   std::vector<store::DriftEntry> last_drift;
+  const std::atomic<bool>* stop = nullptr;  // Run's stop flag, checked before each seat
 
   Impl(store::Store* s, Drivers d, ControllerOptions o, common::Clock* c)
       : store(s),
@@ -105,6 +107,8 @@ struct Controller::Impl {
       case kAccounts:
         return drivers.accounts->Apply(std::get<model::AccountAction>(step.action));
       case kHub:
+        if (drivers.hub == nullptr)
+          return absl::FailedPreconditionError("this controller runs no hub");
         return drivers.hub->Apply(std::get<model::HubAction>(step.action));
       case kAppliances:
         if (drivers.appliances == nullptr) {
@@ -205,7 +209,10 @@ absl::StatusOr<PassResult> Controller::RunPass(bool apply) {
   // 2. Observe every domain at once; one failing does not stop the others.
   const absl::Time observe_start = absl::Now();
   auto accounts_f = std::async(std::launch::async, [&] { return m.drivers.accounts->Observe(); });
-  auto hub_f = std::async(std::launch::async, [&] { return m.drivers.hub->Observe(); });
+  auto hub_f = std::async(std::launch::async, [&]() -> absl::StatusOr<model::ObservedHub> {
+    if (m.drivers.hub == nullptr) return model::ObservedHub{};
+    return m.drivers.hub->Observe();
+  });
   auto content_f = std::async(std::launch::async, [&] { return m.drivers.content->Observe(); });
   absl::StatusOr<model::ObservedAppliances> appliances = model::ObservedAppliances{};
   if (m.drivers.appliances != nullptr) appliances = m.drivers.appliances->Observe();
@@ -258,7 +265,7 @@ absl::StatusOr<PassResult> Controller::RunPass(bool apply) {
     for (auto& a : plan.actions) planned[kContent].push_back({kContent, std::move(a)});
     problems.insert(problems.end(), plan.problems.begin(), plan.problems.end());
   }
-  if (hub.ok()) {
+  if (hub.ok() && m.drivers.hub != nullptr) {
     for (auto& a : reconcilers::PlanHub(effective, *hub)) planned[kHub].push_back({kHub, a});
   }
   if (appliances.ok()) {
@@ -355,9 +362,16 @@ absl::StatusOr<PassResult> Controller::RunPass(bool apply) {
     work.push_back(std::move(w));
   }
   std::atomic<size_t> next{0};
+  const std::atomic<bool>* stop = m.stop;
   auto worker = [&] {
     for (size_t i = next++; i < work.size(); i = next++) {
       SeatWork& w = work[i];
+      // After a stop request no seat starts its actions; those already started finish, so a
+      // seat is never left between two of its steps by a clean shutdown.
+      if (stop != nullptr && stop->load()) {
+        w.not_started = true;
+        continue;
+      }
       for (size_t k = 0; k < w.steps.size(); ++k) {
         const Step& step = w.steps[k];
         absl::Status s = m.Execute(step, w);
@@ -390,7 +404,13 @@ absl::StatusOr<PassResult> Controller::RunPass(bool apply) {
   for (auto& t : pool) t.join();
 
   std::map<int, const SeatWork*> work_by_seat;
+  std::set<int> not_started;
   for (const auto& w : work) {
+    if (w.not_started) {
+      result.skipped_seats++;
+      not_started.insert(w.seat);
+      continue;
+    }
     work_by_seat[w.seat] = &w;
     result.actions += w.done + (w.error.ok() ? 0 : 1);
     if (!w.error.ok()) {
@@ -435,7 +455,8 @@ absl::StatusOr<PassResult> Controller::RunPass(bool apply) {
     st.observed_generation = seat.generation;
     auto wit = work_by_seat.find(n);
     const SeatWork* w = wit == work_by_seat.end() ? nullptr : wit->second;
-    const bool waiting = steps_by_seat.count(n) && w == nullptr;  // skipped by backoff
+    const bool waiting =
+        steps_by_seat.count(n) && w == nullptr && !not_started.count(n);  // skipped by backoff
     bool all_true = true;
     bool terminal = m.backoff.Terminal(n, seat.generation);
     for (int d = 0; d < kDomains; ++d) {
@@ -444,6 +465,9 @@ absl::StatusOr<PassResult> Controller::RunPass(bool apply) {
       if (d == kAppliances && m.drivers.appliances == nullptr) {
         c.status = "True";
         c.reason = "NoApplianceDriver";
+      } else if (d == kHub && m.drivers.hub == nullptr) {
+        c.status = "True";
+        c.reason = "NoHub";
       } else if (!observe_error[d].ok()) {
         c.status = "Unknown";
         c.reason = "ObserveFailed";
@@ -516,9 +540,18 @@ absl::StatusOr<PassResult> Controller::RunPass(bool apply) {
   return result;
 }
 
+std::string PassSummary(const PassResult& r) {
+  return absl::StrCat("seats=", r.seats, " actions=", r.actions, " failures=", r.failures,
+                      " skipped=", r.skipped_seats, " drift=", r.drift, " harvests=", r.harvests,
+                      " converged=", r.converged ? "true" : "false",
+                      " time=", absl::ToInt64Milliseconds(r.total_time), "ms");
+}
+
 absl::Status Controller::Run(const std::atomic<bool>& stop) {
   const ControllerOptions& opt = impl_->options;
+  impl_->stop = &stop;
   bool announced_wait = false;
+  std::string last_summary;  // a steady converged loop logs its summary once
   while (!stop.load()) {
     absl::Status lease = AcquireLease();
     if (!lease.ok()) {
@@ -538,8 +571,20 @@ absl::Status Controller::Run(const std::atomic<bool>& stop) {
       if (!r.ok()) {
         WOD_LOG(kWarning, "controller", "pass failed: {}", std::string(r.status().message()));
         if (r.status().code() == absl::StatusCode::kAborted) lease_epoch_ = 0;
+        last_summary.clear();
         break;
       }
+      PassResult quiet = *r;
+      quiet.total_time = absl::ZeroDuration();
+      std::string summary = PassSummary(quiet);
+      if (r->actions > 0 || summary != last_summary) {
+        WOD_LOG(kInfo, "controller", "pass location={} epoch={} {}", opt.location, lease_epoch_,
+                PassSummary(*r));
+      } else {
+        WOD_LOG(kDebug, "controller", "pass location={} epoch={} {}", opt.location, lease_epoch_,
+                PassSummary(*r));
+      }
+      last_summary = summary;
       if (r->actions == 0 || r->actions == r->failures) break;
     }
     // Sleep until a change, a due retry, the lease renewal, or the resync period, waking at
@@ -554,6 +599,7 @@ absl::Status Controller::Run(const std::atomic<bool>& stop) {
     }
   }
   ReleaseLease();
+  impl_->stop = nullptr;
   return absl::OkStatus();
 }
 

@@ -25,7 +25,7 @@ namespace wod::controller {
 
 struct Drivers {
   drivers::accounts::AccountsDriver* accounts = nullptr;
-  drivers::Hub* hub = nullptr;
+  drivers::Hub* hub = nullptr;  // null: the location has no hub domain
   drivers::content::ContentDriver* content = nullptr;
   drivers::ApplianceDriver* appliances = nullptr;  // null: the location runs no appliances
 };
@@ -61,6 +61,10 @@ struct PassResult {
   absl::Duration observe_time, plan_time, execute_time, total_time;
 };
 
+// One line, key=value, for logs and `wod controller --once`:
+// "seats=12 actions=3 failures=0 skipped=0 drift=3 harvests=0 converged=false time=41ms".
+std::string PassSummary(const PassResult& result);
+
 class Controller {
  public:
   Controller(store::Store* store, Drivers drivers, ControllerOptions options,
@@ -80,7 +84,9 @@ class Controller {
 
   // Runs until `stop` becomes true: waits for the lease, then passes on every change and
   // every resync period, renewing the lease; releases it on the way out. A pass in flight
-  // finishes its running actions first.
+  // finishes the seats whose actions have started and starts no other seat. Each pass's
+  // summary is logged at info, except repeats of an unchanged summary of a pass that did
+  // nothing (a converged location logs once, then stays quiet: debug).
   absl::Status Run(const std::atomic<bool>& stop);
 
  private:
