@@ -71,6 +71,14 @@ std::string KindName(const AnyAction& a) {
   return std::visit(V{}, a);
 }
 
+// What identifies one difference across passes. Objects outside any seat (seat 0: foreign
+// users) share their planned action, so their observation tells them apart.
+std::tuple<int, std::string, std::string> DriftKey(int seat, const std::string& domain,
+                                                   const std::string& planned,
+                                                   const std::string& observed) {
+  return {seat, domain, seat == 0 ? absl::StrCat(planned, "\n", observed) : planned};
+}
+
 std::string DefaultHolder() {
   char host[256] = {0};
   gethostname(host, sizeof host - 1);
@@ -90,6 +98,7 @@ struct Controller::Impl {
   bool loaded_status = false;
   // (seat, domain, planned) -> first time seen, so drift carries "since".
   std::map<std::tuple<int, std::string, std::string>, absl::Time> drift_since;
+  bool loaded_drift = false;  // drift_since seeded from the stored report
   mutable std::mutex drift_mu;
   std::vector<store::DriftEntry> last_drift;
   const std::atomic<bool>* stop = nullptr;  // Run's stop flag, checked before each seat
@@ -297,10 +306,20 @@ absl::StatusOr<PassResult> Controller::RunPass(bool apply) {
   std::vector<store::DriftEntry> drift;
   {
     std::lock_guard<std::mutex> lock(m.drift_mu);
+    if (!m.loaded_drift) {
+      // "since" survives a restart (and `wod drift --live` agrees with the stored report):
+      // differences the stored report already shows keep their first time.
+      m.loaded_drift = true;
+      if (auto stored = m.store->ListDrift(opt.location); stored.ok()) {
+        for (const auto& d : *stored) {
+          m.drift_since.try_emplace(DriftKey(d.seat, d.domain, d.planned, d.observed), d.since);
+        }
+      }
+    }
     std::map<std::tuple<int, std::string, std::string>, absl::Time> since;
     auto note = [&](int seat, const std::string& domain, std::string expected, std::string observed,
                     std::string planned_action) {
-      auto key = std::make_tuple(seat, domain, planned_action);
+      auto key = DriftKey(seat, domain, planned_action, observed);
       auto it = m.drift_since.find(key);
       absl::Time t = it == m.drift_since.end() ? start : it->second;
       since[key] = t;

@@ -199,5 +199,121 @@ TEST_F(ControllerTest, StaleLeaseEpochStopsStatusWrites) {
   EXPECT_THAT(r, wod::testing::StatusIs(absl::StatusCode::kAborted));
 }
 
+ControllerOptions Options(std::string holder, int concurrency = 4) {
+  ControllerOptions o;
+  o.location = "local";
+  o.holder = std::move(holder);
+  o.concurrency = concurrency;
+  return o;
+}
+
+TEST_F(ControllerTest, ALocationWithoutAHubPlansNoHubActionsAndCountsTheHubAsReady) {
+  controller_ = std::make_unique<Controller>(
+      store_.get(), Drivers{&accounts_, nullptr, &content_, appliances_.get()}, Options("test"),
+      &clock_);
+  ASSERT_OK(controller_->AcquireLease());
+  ASSERT_GT(Converge(), 0);
+  store::RegisterRequest req;
+  req.workshop = "WKSHP-Shell101";
+  req.email = "cy@example.com";
+  req.name = "Cy";
+  req.company = "ACME";
+  req.now = clock_.Now();
+  ASSERT_OK_AND_ASSIGN(auto reg, store_->Register(req));
+  ASSERT_GT(Converge(), 0);
+  EXPECT_EQ(Phases()[reg.seat.number], "Ready");
+  ASSERT_OK_AND_ASSIGN(auto hub, hub_->Observe());
+  EXPECT_TRUE(hub.users.empty());  // the hub fake exists but this controller has no hub
+  ASSERT_OK_AND_ASSIGN(auto st, store_->ListSeatStatus(std::string("local")));
+  for (const auto& c : st[0].conditions) {
+    if (c.type == "HubReady") {
+      EXPECT_EQ(c.status, "True");
+      EXPECT_EQ(c.reason, "NoHub");
+    }
+  }
+}
+
+TEST_F(ControllerTest, DriftKeepsItsSinceAcrossARestartedController) {
+  accounts_.AddForeignUser("mallory", 10000 + 500, 100);  // in the managed uid range
+  auto first = controller_->RunPass();
+  ASSERT_OK(first);
+  ASSERT_OK_AND_ASSIGN(auto stored, store_->ListDrift(std::string("local")));
+  absl::Time since = absl::InfinitePast();
+  for (const auto& d : stored) {
+    if (d.planned == "none (foreign)") since = d.since;
+  }
+  ASSERT_NE(since, absl::InfinitePast()) << "the foreign user is not in the drift report";
+  controller_->ReleaseLease();
+
+  clock_.Advance(absl::Minutes(5));
+  Controller restarted(store_.get(), Drivers{&accounts_, hub_.get(), &content_, appliances_.get()},
+                       Options("next"), &clock_);
+  ASSERT_OK_AND_ASSIGN(auto live, restarted.RunPass(/*apply=*/false));
+  (void)live;
+  bool found = false;
+  for (const auto& d : restarted.last_drift()) {
+    if (d.planned != "none (foreign)") continue;
+    found = true;
+    EXPECT_EQ(d.since, since);  // not the restarted controller's first pass
+    EXPECT_THAT(d.observed, ::testing::HasSubstr("mallory"));
+  }
+  EXPECT_TRUE(found);
+}
+
+// Stops the controller from inside the first action it executes.
+class StoppingAccounts : public drivers::accounts::AccountsDriver {
+ public:
+  StoppingAccounts(drivers::accounts::AccountsDriver* inner, std::atomic<bool>* stop)
+      : inner_(inner), stop_(stop) {}
+  absl::StatusOr<model::ObservedAccounts> Observe() override { return inner_->Observe(); }
+  absl::Status Apply(const model::AccountAction& action) override {
+    stop_->store(true);
+    seats_.insert(action.seat);
+    return inner_->Apply(action);
+  }
+  std::set<int> seats_;
+
+ private:
+  drivers::accounts::AccountsDriver* inner_;
+  std::atomic<bool>* stop_;
+};
+
+TEST_F(ControllerTest, AStopFinishesTheSeatInFlightStartsNoOtherAndReleasesTheLease) {
+  controller_->ReleaseLease();
+  std::atomic<bool> stop{false};
+  StoppingAccounts accounts(&accounts_, &stop);
+  Controller ctl(store_.get(), Drivers{&accounts, hub_.get(), &content_, appliances_.get()},
+                 Options("stopping", 1), &clock_);
+  ASSERT_OK(ctl.Run(stop));
+  ASSERT_EQ(accounts.seats_.size(), 1u) << "a seat started after the stop";
+  const int seat = *accounts.seats_.begin();
+  // That seat's steps all ran: its account exists and is locked (the vacant-seat state).
+  ASSERT_OK_AND_ASSIGN(auto observed, accounts_.Observe());
+  int ours = 0;
+  for (const auto& a : observed.accounts) {
+    ++ours;
+    EXPECT_EQ(a.seat, seat);
+    EXPECT_TRUE(a.locked);
+  }
+  EXPECT_EQ(ours, 1);
+  // Released on the way out: another holder gets it at once, with the next epoch.
+  ASSERT_OK_AND_ASSIGN(auto lease, store_->AcquireLease("controller/local", "successor",
+                                                        absl::Seconds(15), clock_.Now()));
+  EXPECT_EQ(lease.holder, "successor");
+}
+
+TEST(PassSummaryTest, IsOneKeyValueLine) {
+  PassResult r;
+  r.seats = 12;
+  r.actions = 3;
+  r.failures = 1;
+  r.skipped_seats = 2;
+  r.drift = 4;
+  r.harvests = 1;
+  r.total_time = absl::Milliseconds(41);
+  EXPECT_EQ(PassSummary(r),
+            "seats=12 actions=3 failures=1 skipped=2 drift=4 harvests=1 converged=false time=41ms");
+}
+
 }  // namespace
 }  // namespace wod::controller
