@@ -102,6 +102,26 @@ struct Controller::Impl {
   mutable std::mutex drift_mu;
   std::vector<store::DriftEntry> last_drift;
   const std::atomic<bool>* stop = nullptr;  // Run's stop flag, checked before each seat
+  std::mutex renew_mu;
+  absl::Time renewed = absl::InfinitePast();  // last time the lease was taken or renewed
+
+  // Renews the lease when a third of its TTL has passed since the last renewal, so a long
+  // execute stage keeps it. False when it is lost (another holder, or a new epoch), or when
+  // the store cannot be reached for longer than the TTL: start no more seats then.
+  bool RenewIfDue(int64_t epoch) {
+    std::lock_guard<std::mutex> lock(renew_mu);
+    const absl::Time now = clock->Now();
+    if (now - renewed < options.lease_ttl / 3) return true;
+    auto lease = store->AcquireLease(lease_name, options.holder, options.lease_ttl, now);
+    if (!lease.ok()) {
+      if (lease.status().code() == absl::StatusCode::kFailedPrecondition) return false;
+      WOD_LOG(kWarning, "controller", "renewing lease: {}", std::string(lease.status().message()));
+      return now < renewed + options.lease_ttl;
+    }
+    if (lease->epoch != epoch) return false;
+    renewed = now;
+    return true;
+  }
 
   Impl(store::Store* s, Drivers d, ControllerOptions o, common::Clock* c)
       : store(s),
@@ -160,6 +180,10 @@ absl::Status Controller::AcquireLease() {
     impl_->loaded_status = false;
   }
   lease_epoch_ = lease->epoch;
+  {
+    std::lock_guard<std::mutex> lock(impl_->renew_mu);
+    impl_->renewed = impl_->clock->Now();
+  }
   return absl::OkStatus();
 }
 
@@ -382,12 +406,21 @@ absl::StatusOr<PassResult> Controller::RunPass(bool apply) {
   }
   std::atomic<size_t> next{0};
   const std::atomic<bool>* stop = m.stop;
+  std::atomic<bool> lease_lost{false};
+  const int64_t epoch = lease_epoch_;
   auto worker = [&] {
     for (size_t i = next++; i < work.size(); i = next++) {
       SeatWork& w = work[i];
       // After a stop request no seat starts its actions; those already started finish, so a
       // seat is never left between two of its steps by a clean shutdown.
       if (stop != nullptr && stop->load()) {
+        w.not_started = true;
+        continue;
+      }
+      // Fencing for the machine, not only for the store: a controller that lost its lease
+      // starts no further seat (the status writes after the pass would be refused anyway).
+      if (lease_lost.load() || (epoch != 0 && !m.RenewIfDue(epoch))) {
+        lease_lost.store(true);
         w.not_started = true;
         continue;
       }
@@ -449,6 +482,10 @@ absl::StatusOr<PassResult> Controller::RunPass(bool apply) {
     }
   }
   result.execute_time = absl::Now() - exec_start;
+  if (lease_lost.load()) {
+    return absl::AbortedError(
+        absl::StrCat("lost lease '", m.lease_name, "' epoch ", epoch, " during the pass"));
+  }
 
   // 5. Status of every seat, written only when it changed.
   if (!m.loaded_status) {

@@ -190,13 +190,18 @@ TEST_F(ControllerTest, ATerminalFailureMarksTheSeatFailedUntilDesiredStateChange
   EXPECT_EQ(retried->failures, 1);
 }
 
-TEST_F(ControllerTest, StaleLeaseEpochStopsStatusWrites) {
+TEST_F(ControllerTest, StaleLeaseEpochStopsStatusWritesAndStartsNoSeat) {
   ASSERT_OK(store_->ReleaseLease("controller/local", "test"));
   clock_.Advance(absl::Minutes(1));
   ASSERT_OK(
       store_->AcquireLease("controller/local", "other", absl::Seconds(15), clock_.Now()).status());
   auto r = controller_->RunPass();
   EXPECT_THAT(r, wod::testing::StatusIs(absl::StatusCode::kAborted));
+  // Fencing reaches the machine too: the controller renews before starting a seat, finds the
+  // lease gone, and starts none.
+  ASSERT_OK_AND_ASSIGN(auto observed, accounts_.Observe());
+  EXPECT_TRUE(observed.accounts.empty());
+  EXPECT_EQ(accounts_.mutations(), 0);
 }
 
 ControllerOptions Options(std::string holder, int concurrency = 4) {
