@@ -280,6 +280,54 @@ CREATE TABLE drift (
 CREATE INDEX drift_location ON drift (location, seat, domain);
 )sql";
 
+// Version 3: capacity as slots. Each active workshop has `slot_count` = min(capacity, its
+// seats) rows in capacity_slots; a registration claims a free one (PostgreSQL: FOR UPDATE SKIP
+// LOCKED), so registrations of one workshop no longer queue on a counter in the workshop row
+// that stayed locked until their commit was on disk. Existing active registrations get slots
+// 1..n of their workshop in id order, the rest up to slot_count are free; the counter goes.
+constexpr char kSlotsSqlite[] = R"sql(
+ALTER TABLE workshops ADD COLUMN slot_count INTEGER NOT NULL DEFAULT 0 CHECK (slot_count >= 0);
+UPDATE workshops SET slot_count = CASE WHEN active <> 0 THEN
+  min(capacity, (SELECT count(*) FROM seats s WHERE s.workshop = workshops.id)) ELSE 0 END;
+CREATE TABLE capacity_slots (
+  workshop TEXT NOT NULL REFERENCES workshops (id),
+  slot INTEGER NOT NULL CHECK (slot >= 1),
+  registration_id INTEGER UNIQUE REFERENCES registrations (id),
+  PRIMARY KEY (workshop, slot)
+) WITHOUT ROWID;
+CREATE INDEX capacity_slots_free ON capacity_slots (workshop, slot) WHERE registration_id IS NULL;
+INSERT INTO capacity_slots (workshop, slot, registration_id)
+  SELECT workshop, row_number() OVER (PARTITION BY workshop ORDER BY id), id
+  FROM registrations WHERE state = 'active';
+WITH RECURSIVE n(k) AS (
+  SELECT 1 WHERE (SELECT max(slot_count) FROM workshops) >= 1
+  UNION ALL SELECT k + 1 FROM n WHERE k < (SELECT max(slot_count) FROM workshops))
+INSERT INTO capacity_slots (workshop, slot, registration_id)
+  SELECT w.id, n.k, NULL FROM workshops w JOIN n ON n.k <= w.slot_count
+  WHERE NOT EXISTS (SELECT 1 FROM capacity_slots c WHERE c.workshop = w.id AND c.slot = n.k);
+ALTER TABLE workshops DROP COLUMN active_registrations;
+)sql";
+
+constexpr char kSlotsPostgres[] = R"sql(
+ALTER TABLE workshops ADD COLUMN slot_count INTEGER NOT NULL DEFAULT 0 CHECK (slot_count >= 0);
+UPDATE workshops SET slot_count = CASE WHEN active THEN
+  LEAST(capacity, (SELECT count(*) FROM seats s WHERE s.workshop = workshops.id)) ELSE 0 END;
+CREATE TABLE capacity_slots (
+  workshop TEXT NOT NULL REFERENCES workshops (id),
+  slot INTEGER NOT NULL CHECK (slot >= 1),
+  registration_id BIGINT UNIQUE REFERENCES registrations (id),
+  PRIMARY KEY (workshop, slot)
+);
+CREATE INDEX capacity_slots_free ON capacity_slots (workshop, slot) WHERE registration_id IS NULL;
+INSERT INTO capacity_slots (workshop, slot, registration_id)
+  SELECT workshop, row_number() OVER (PARTITION BY workshop ORDER BY id), id
+  FROM registrations WHERE state = 'active';
+INSERT INTO capacity_slots (workshop, slot, registration_id)
+  SELECT w.id, n.k, NULL FROM workshops w CROSS JOIN LATERAL generate_series(1, w.slot_count) AS n(k)
+  WHERE NOT EXISTS (SELECT 1 FROM capacity_slots c WHERE c.workshop = w.id AND c.slot = n.k);
+ALTER TABLE workshops DROP COLUMN active_registrations;
+)sql";
+
 constexpr char kCreateMigrationsTable[] =
     "CREATE TABLE IF NOT EXISTS schema_migrations ("
     " version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_us BIGINT NOT NULL)";
@@ -297,11 +345,12 @@ const std::vector<Migration>& Migrations() {
   static const auto* const kMigrations = new std::vector<Migration>{
       {1, "desired state", kDesiredSqlite, kDesiredPostgres},
       {2, "status", kStatusSqlite, kStatusPostgres},
+      {3, "capacity slots", kSlotsSqlite, kSlotsPostgres},
   };
   return *kMigrations;
 }
 
-absl::Status Migrate(SqlDb& db) {
+absl::Status Migrate(SqlDb& db, int up_to_version) {
   return db.Transact(TxMode::kWrite, [&](SqlTx& tx) -> absl::Status {
     if (tx.dialect() == Dialect::kPostgres) {
       // Concurrent opens queue here; the next one then sees the tables this one created.
@@ -318,6 +367,7 @@ absl::Status Migrate(SqlDb& db) {
     }
     for (const Migration& m : Migrations()) {
       if (done.count(m.version) != 0) continue;
+      if (m.version > up_to_version) break;
       absl::Status s = tx.ExecScript(tx.dialect() == Dialect::kSqlite ? m.sqlite : m.postgres);
       if (!s.ok()) {
         return absl::Status(s.code(), absl::StrCat("migration ", m.version, " (", m.name,

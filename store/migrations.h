@@ -3,6 +3,7 @@
 // schema_migrations; applying them again is a no-op. Append new versions; never edit old ones.
 #pragma once
 
+#include <limits>
 #include <string>
 #include <vector>
 
@@ -22,9 +23,10 @@ struct Migration {
 // All migrations, ascending by version.
 const std::vector<Migration>& Migrations();
 
-// Applies the migrations `db` lacks. FailedPrecondition when the database was migrated by a
-// newer wod (it holds a version this binary does not know).
-absl::Status Migrate(SqlDb& db);
+// Applies the migrations `db` lacks, up to `up_to_version` (tests build older schemas with
+// it). FailedPrecondition when the database was migrated by a newer wod (it holds a version
+// this binary does not know).
+absl::Status Migrate(SqlDb& db, int up_to_version = std::numeric_limits<int>::max());
 
 // The versions recorded in schema_migrations, ascending.
 absl::StatusOr<std::vector<int>> AppliedMigrations(SqlDb& db);

@@ -26,6 +26,9 @@ using model::RegistrationState;
 constexpr int kMaxSeatsPerWorkshop = 10'000;
 // Seats are inserted this many rows per statement.
 constexpr int kSeatInsertBatch = 100;
+// How often ReleaseSlot looks again for a held slot above slot_count that concurrent verbs
+// keep releasing or renumbering under it.
+constexpr int kMaxSlotLookups = 1000;
 // PostgreSQL advisory lock held by catalog loads ("wod" + "cat").
 constexpr int64_t kCatalogLockKey = 0x776f645f636174;
 
@@ -184,8 +187,9 @@ class SqlStore final : public Store {
       change = CatalogChange{};
       if (tx.dialect() == Dialect::kPostgres) {
         // Catalog loads run one at a time (two first loads would both insert the same rows),
-        // and registrations lock their workshop row: holding them all keeps seat assignment
-        // off the pool while it is rebuilt.
+        // and registrations and verbs hold their workshop row FOR KEY SHARE: holding them all
+        // FOR UPDATE waits for those in flight and keeps new ones off the seats and capacity
+        // slots while they are rebuilt.
         RETURN_IF_ERROR(tx.Query("SELECT pg_advisory_xact_lock($1)", {kCatalogLockKey}).status());
         RETURN_IF_ERROR(tx.Query("SELECT id FROM workshops ORDER BY id FOR UPDATE").status());
       }
@@ -223,6 +227,7 @@ class SqlStore final : public Store {
       }
       bool seats_moved = false;
       RETURN_IF_ERROR(RebuildSeatPool(tx, &change, &seats_moved));
+      RETURN_IF_ERROR(SyncSlots(tx));
       if (!change.inserted.empty() || !change.updated.empty() || change.seats_added > 0 ||
           change.seats_removed > 0 || seats_moved) {
         RETURN_IF_ERROR(tx.MarkChanged());
@@ -328,18 +333,16 @@ class SqlStore final : public Store {
             "' until ", common::FormatTime(TimeFromDb(active[0].Int(1)))));
       }
 
-      // Counting the registration in its workshop row also locks that row, which makes the
-      // registrations of one workshop run one at a time on PostgreSQL (SQLite already runs
-      // every write transaction alone): the capacity check and the free-seat pick below
-      // cannot race with another registration. The lock is taken after the participant's
-      // (always in this order, so Registers cannot deadlock each other) and as late as
-      // possible, since it serializes the workshop's registrations. On error the
-      // transaction rolls back, count included.
+      // The workshop row is read under FOR KEY SHARE: registrations of one workshop share that
+      // lock and run in parallel, while a catalog load (FOR UPDATE of every workshop row)
+      // waits for them and keeps new ones out until it has rebuilt seats and slots. Capacity
+      // is counted in capacity_slots, never in this row: a counter here would stay locked
+      // until each registration's commit was on disk and serialize the whole workshop.
       ASSIGN_OR_RETURN(auto wrows,
-                       tx.Query("UPDATE workshops SET active_registrations = "
-                                "active_registrations + 1 WHERE id = $1 RETURNING active, "
-                                "capacity, range_min, range_max, location, duration_hours, "
-                                "active_registrations",
+                       tx.Query(absl::StrCat("SELECT active, capacity, range_min, range_max, "
+                                             "location, duration_hours, slot_count FROM "
+                                             "workshops WHERE id = $1",
+                                             ForKeyShare(tx)),
                                 {request.workshop}));
       if (wrows.empty()) {
         return absl::NotFoundError(absl::StrCat("workshop '", request.workshop, "' not found"));
@@ -358,17 +361,55 @@ class SqlStore final : public Store {
         return absl::FailedPreconditionError(
             absl::StrCat("workshop '", request.workshop, "' has no duration"));
       }
-      if (w.Int(6) > capacity) {  // counted ourselves in already
-        return absl::ResourceExhaustedError(absl::StrCat(
-            "workshop '", request.workshop, "' is full: capacity ", capacity, " reached"));
+      // slot_count = min(capacity, seats of the workshop): with fewer seats than capacity the
+      // seats are the limit, and running out of slots means running out of seats.
+      const int64_t slot_count = w.Int(6);
+      const absl::Status capacity_reached = absl::ResourceExhaustedError(absl::StrCat(
+          "workshop '", request.workshop, "' is full: capacity ", capacity, " reached"));
+      const absl::Status no_free_seat = absl::ResourceExhaustedError(
+          absl::StrCat("workshop '", request.workshop, "' is full: no free seat in range ",
+                       range.min, "-", range.max, " on location '", location, "'"));
+
+      // CREATE: every check of the named seat comes before a slot is claimed (a claimed slot
+      // is skipped by concurrent registrations until this transaction ends, so failing after
+      // the claim could make them see the workshop full). A full workshop still reports its
+      // capacity first, as it did when the count was checked before the seat.
+      if (request.seat) {
+        absl::Status seat_ok = CheckRequestedSeat(tx, request.workshop, range, location,
+                                                  *request.seat, /*lock=*/false);
+        if (!seat_ok.ok()) {
+          if (slot_count >= capacity) {
+            ASSIGN_OR_RETURN(auto free_rows,
+                             tx.Query("SELECT slot FROM capacity_slots WHERE workshop = $1 AND "
+                                      "slot <= $2 AND registration_id IS NULL LIMIT 1",
+                                      {request.workshop, slot_count}));
+            if (free_rows.empty()) return capacity_reached;
+          }
+          return seat_ok;
+        }
       }
+
+      // Claim the lowest free capacity slot. PostgreSQL skips slots that concurrent
+      // registrations have claimed but not committed yet, so they neither wait for each other
+      // here nor take the same slot; SQLite runs write transactions alone.
+      const char* from_slots = tx.dialect() == Dialect::kSqlite
+                                   ? "capacity_slots INDEXED BY capacity_slots_free"
+                                   : "capacity_slots";
+      ASSIGN_OR_RETURN(auto slot_rows,
+                       tx.Query(absl::StrCat("SELECT slot FROM ", from_slots,
+                                             " WHERE workshop = $1 AND slot <= $2 AND "
+                                             "registration_id IS NULL ORDER BY slot LIMIT 1",
+                                             SkipLocked(tx)),
+                                {request.workshop, slot_count}));
+      if (slot_rows.empty()) return slot_count < capacity ? no_free_seat : capacity_reached;
+      const int64_t slot = slot_rows[0].Int(0);
 
       const absl::Time deadline = ToMicros(now + duration);
       // Inserts the registration on the seat `seat_sql` yields (one row with `number`, or none
-      // when there is no seat to take) and occupies that seat: rows of registration columns
-      // followed by seat columns (NULL when the seat was not vacant), none without a seat.
-      // PostgreSQL does both in one statement (one round trip less while the workshop is
-      // locked); SQLite, which has no data-modifying WITH, in two.
+      // when there is no seat to take), occupies that seat and hands the claimed slot to the
+      // registration: rows of registration columns followed by seat columns (NULL when the
+      // seat was not vacant), none without a seat. PostgreSQL does it in one statement (a
+      // data-modifying WITH); SQLite, which has none, in three.
       auto occupy = [&](const std::string& seat_sql,
                         std::vector<SqlParam> params) -> absl::StatusOr<std::vector<SqlRow>> {
         params.insert(params.end(), {participant.id, TimeToDb(now), TimeToDb(deadline), token_hash,
@@ -381,14 +422,20 @@ class SqlStore final : public Store {
             n - 2, ", '' FROM (", seat_sql, ") AS free RETURNING ", kRegistrationColumns);
         if (tx.dialect() == Dialect::kPostgres) {
           params.emplace_back(password);
+          params.emplace_back(slot);
           return tx.Query(
-              absl::StrCat("WITH r AS (", insert,
-                           "), s AS (UPDATE seats SET registration_id = r.id, password = $", n + 1,
-                           ", generation = seats.generation + 1 FROM r WHERE seats.location = "
-                           "r.location AND seats.number = r.seat AND seats.registration_id IS "
-                           "NULL RETURNING seats.location, seats.number, seats.workshop, "
-                           "seats.registration_id, seats.password, seats.reset_epoch, "
-                           "seats.generation) SELECT r.*, s.* FROM r LEFT JOIN s ON TRUE"),
+              absl::StrCat(
+                  "WITH r AS (", insert, "), s AS (UPDATE seats SET registration_id = r.id, ",
+                  "password = $", n + 1,
+                  ", generation = seats.generation + 1 FROM r WHERE seats.location = "
+                  "r.location AND seats.number = r.seat AND seats.registration_id IS "
+                  "NULL RETURNING seats.location, seats.number, seats.workshop, "
+                  "seats.registration_id, seats.password, seats.reset_epoch, "
+                  "seats.generation), c AS (UPDATE capacity_slots SET registration_id = r.id "
+                  "FROM r WHERE capacity_slots.workshop = r.workshop AND capacity_slots.slot = $",
+                  n + 2,
+                  " AND capacity_slots.registration_id IS NULL RETURNING capacity_slots.slot) "
+                  "SELECT r.*, s.*, c.slot FROM r LEFT JOIN s ON TRUE LEFT JOIN c ON TRUE"),
               params);
         }
         ASSIGN_OR_RETURN(auto rows, tx.Query(insert, params));
@@ -401,6 +448,10 @@ class SqlStore final : public Store {
                                   "number = $4 AND registration_id IS NULL RETURNING ",
                                   kSeatColumns),
                      {r.Int(0), password, location, r.Int(4)}));
+        ASSIGN_OR_RETURN(int64_t slots_taken,
+                         tx.Exec("UPDATE capacity_slots SET registration_id = $1 WHERE "
+                                 "workshop = $2 AND slot = $3 AND registration_id IS NULL",
+                                 {r.Int(0), request.workshop, slot}));
         std::vector<std::optional<std::string>> joined;
         for (size_t i = 0; i < kRegistrationWidth; ++i) {
           joined.push_back(r.IsNull(i) ? std::nullopt : std::optional(r.Text(i)));
@@ -413,59 +464,45 @@ class SqlStore final : public Store {
             joined.push_back(std::nullopt);
           }
         }
+        joined.push_back(slots_taken == 1 ? std::optional(absl::StrCat(slot)) : std::nullopt);
         return std::vector<SqlRow>{SqlRow(std::move(joined))};
       };
       std::vector<SqlRow> rrows;
       if (request.seat) {
         const int number = *request.seat;
-        if (!range.Contains(number)) {
-          return absl::FailedPreconditionError(
-              absl::StrCat("seat ", number, " is outside the range ", range.min, "-", range.max,
-                           " of workshop '", request.workshop, "'"));
-        }
-        // Read without a lock: the occupying UPDATE below re-checks vacancy, and Register
-        // never waits for a seat lock while it holds the workshop's (ApplyVerb takes them the
-        // other way round).
-        ASSIGN_OR_RETURN(auto srows, tx.Query("SELECT workshop, registration_id FROM seats "
-                                              "WHERE location = $1 AND number = $2",
-                                              {location, number}));
-        if (srows.empty()) {
-          return absl::NotFoundError(absl::StrCat(SeatName(location, number), " not found"));
-        }
-        if (srows[0].Text(0) != request.workshop) {
-          return absl::FailedPreconditionError(absl::StrCat(
-              SeatName(location, number), " belongs to workshop '", srows[0].Text(0), "'"));
-        }
-        if (!srows[0].IsNull(1)) {
-          return absl::FailedPreconditionError(
-              absl::StrCat(SeatName(location, number), " is occupied"));
-        }
+        // Now under the seat's lock: a registration or verb that took it meanwhile has
+        // committed (or rolled back) and its outcome is what this reads.
+        RETURN_IF_ERROR(
+            CheckRequestedSeat(tx, request.workshop, range, location, number, /*lock=*/true));
         ASSIGN_OR_RETURN(rrows, occupy("SELECT CAST($1 AS INTEGER) AS number", {number}));
       } else {
-        // The lowest vacant seat, picked inside the INSERT (one round trip less while the
-        // workshop is locked): an index seek on seats_vacant. No seat lock: only a
-        // registration of this workshop, which waits for the workshop lock we hold, occupies
-        // a vacant seat of it. SQLite is told the index: without statistics its planner
-        // prefers the primary key and walks every occupied seat below the first vacant one.
+        // The lowest vacant seat, picked inside the INSERT: an index seek on seats_vacant.
+        // PostgreSQL locks it and skips seats that concurrent registrations have locked, so
+        // they take different seats without waiting for each other; a seat occupied by a
+        // registration that committed meanwhile fails the re-check of `registration_id IS
+        // NULL` and is passed over as well. SQLite is told the index: without statistics its
+        // planner prefers the primary key and walks every occupied seat below the first
+        // vacant one.
         const char* from =
             tx.dialect() == Dialect::kSqlite ? "seats INDEXED BY seats_vacant" : "seats";
         ASSIGN_OR_RETURN(rrows,
                          occupy(absl::StrCat("SELECT number FROM ", from,
                                              " WHERE workshop = $1 AND location = $2 AND "
                                              "number >= $3 AND number <= $4 AND "
-                                             "registration_id IS NULL ORDER BY number LIMIT 1"),
+                                             "registration_id IS NULL ORDER BY number LIMIT 1",
+                                             SkipLocked(tx)),
                                 {request.workshop, location, range.min, range.max}));
-        if (rrows.empty()) {
-          return absl::ResourceExhaustedError(
-              absl::StrCat("workshop '", request.workshop, "' is full: no free seat in range ",
-                           range.min, "-", range.max, " on location '", location, "'"));
-        }
+        if (rrows.empty()) return no_free_seat;
       }
       if (rrows.size() != 1) return absl::InternalError("registration insert returned no row");
       Registration registration = RegistrationFromRow(rrows[0]);
       if (rrows[0].IsNull(kRegistrationWidth)) {
         return absl::FailedPreconditionError(
             absl::StrCat(SeatName(location, registration.seat), " is occupied"));
+      }
+      if (rrows[0].IsNull(kRegistrationWidth + kSeatWidth)) {
+        return absl::InternalError(absl::StrCat("capacity slot ", slot, " of workshop '",
+                                                request.workshop, "' was taken meanwhile"));
       }
       result.registration = std::move(registration);
       result.participant = std::move(participant);
@@ -586,10 +623,7 @@ class SqlStore final : public Store {
                                                   " is held by registration ", registration_id,
                                                   ", which is not active"));
         }
-        RETURN_IF_ERROR(tx.Exec("UPDATE workshops SET active_registrations = "
-                                "active_registrations - 1 WHERE id = $1",
-                                {reg_rows[0].Text(2)})
-                            .status());
+        RETURN_IF_ERROR(ReleaseSlot(tx, reg_rows[0].Text(2), registration_id));
         ASSIGN_OR_RETURN(seat_rows,
                          tx.Query(absl::StrCat("UPDATE seats SET registration_id = NULL, "
                                                "password = $1, generation = generation + 1 "
@@ -947,6 +981,181 @@ class SqlStore final : public Store {
  private:
   static std::string ForUpdate(const SqlTx& tx) {
     return tx.dialect() == Dialect::kPostgres ? " FOR UPDATE" : "";
+  }
+  static std::string ForKeyShare(const SqlTx& tx) {
+    return tx.dialect() == Dialect::kPostgres ? " FOR KEY SHARE" : "";
+  }
+  static std::string SkipLocked(const SqlTx& tx) {
+    return tx.dialect() == Dialect::kPostgres ? " FOR UPDATE SKIP LOCKED" : "";
+  }
+
+  // CREATE's checks of the named seat: in the workshop's range, existing, of the workshop,
+  // vacant. With `lock`, the seat row is locked first (PostgreSQL), so the answer holds until
+  // the transaction ends; waiting for that lock cannot deadlock, since whoever holds it (a
+  // verb, or a registration that picked the seat) never waits for a lock a registration
+  // holds.
+  static absl::Status CheckRequestedSeat(SqlTx& tx, const std::string& workshop,
+                                         const model::SeatRange& range, const std::string& location,
+                                         int number, bool lock) {
+    if (!range.Contains(number)) {
+      return absl::FailedPreconditionError(absl::StrCat("seat ", number, " is outside the range ",
+                                                        range.min, "-", range.max, " of workshop '",
+                                                        workshop, "'"));
+    }
+    ASSIGN_OR_RETURN(auto srows, tx.Query(absl::StrCat("SELECT workshop, registration_id FROM "
+                                                       "seats WHERE location = $1 AND number = $2",
+                                                       lock ? ForUpdate(tx) : ""),
+                                          {location, number}));
+    if (srows.empty()) {
+      return absl::NotFoundError(absl::StrCat(SeatName(location, number), " not found"));
+    }
+    if (srows[0].Text(0) != workshop) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          SeatName(location, number), " belongs to workshop '", srows[0].Text(0), "'"));
+    }
+    if (!srows[0].IsNull(1)) {
+      return absl::FailedPreconditionError(
+          absl::StrCat(SeatName(location, number), " is occupied"));
+    }
+    return absl::OkStatus();
+  }
+
+  // Ends the hold of `registration_id` (of `workshop`) on its capacity slot. Slots numbered
+  // above the workshop's slot_count exist only while capacity was lowered below the number
+  // of active registrations, and the invariant is: while any of them is held, every slot up
+  // to slot_count is held too (so a registration finds a free slot exactly when the active
+  // registrations are fewer than the capacity). Hence a released slot above slot_count is
+  // deleted; a released slot at or below it goes to the holder of the highest slot above it
+  // (that row is renumbered, so its holder keeps one row and a verb ending it concurrently
+  // follows the update), or becomes free when there is none. Lock order: the workshop row
+  // (FOR KEY SHARE: slot_count stays put while a catalog load waits), own slot, a high slot;
+  // nobody holding a high slot waits for a lower one, and no verb waits for a free slot, so
+  // verbs and registrations cannot deadlock here.
+  static absl::Status ReleaseSlot(SqlTx& tx, const std::string& workshop, int64_t registration_id) {
+    ASSIGN_OR_RETURN(
+        auto wrows,
+        tx.Query("SELECT slot_count FROM workshops WHERE id = $1" + ForKeyShare(tx), {workshop}));
+    if (wrows.empty()) {
+      return absl::InternalError(absl::StrCat("workshop '", workshop, "' vanished"));
+    }
+    const int64_t slot_count = wrows[0].Int(0);
+    ASSIGN_OR_RETURN(auto own, tx.Query("SELECT slot FROM capacity_slots WHERE workshop = $1 AND "
+                                        "registration_id = $2" +
+                                            ForUpdate(tx),
+                                        {workshop, registration_id}));
+    if (own.empty()) {
+      return absl::InternalError(
+          absl::StrCat("registration ", registration_id, " holds no capacity slot"));
+    }
+    const int64_t slot = own[0].Int(0);
+    if (slot > slot_count) {
+      return tx
+          .Exec("DELETE FROM capacity_slots WHERE workshop = $1 AND slot = $2", {workshop, slot})
+          .status();
+    }
+    constexpr char kHighHeld[] =
+        "SELECT slot FROM capacity_slots WHERE workshop = $1 AND slot > $2 AND "
+        "registration_id IS NOT NULL ORDER BY slot DESC LIMIT 1";
+    for (int attempt = 0; attempt < kMaxSlotLookups; ++attempt) {
+      ASSIGN_OR_RETURN(auto high, tx.Query(kHighHeld + ForUpdate(tx), {workshop, slot_count}));
+      if (!high.empty()) {
+        RETURN_IF_ERROR(tx.Exec("DELETE FROM capacity_slots WHERE workshop = $1 AND slot = $2",
+                                {workshop, slot})
+                            .status());
+        return tx
+            .Exec("UPDATE capacity_slots SET slot = $3 WHERE workshop = $1 AND slot = $2",
+                  {workshop, high[0].Int(0), slot})
+            .status();
+      }
+      if (tx.dialect() == Dialect::kSqlite) break;
+      // PostgreSQL: the highest one may have been released or renumbered by a verb that
+      // committed while this one waited for its lock; a fresh statement sees what is left.
+      ASSIGN_OR_RETURN(auto any, tx.Query(kHighHeld, {workshop, slot_count}));
+      if (any.empty()) break;
+      if (attempt + 1 == kMaxSlotLookups) {
+        return absl::AbortedError(
+            absl::StrCat("capacity slots of workshop '", workshop, "' kept changing"));
+      }
+    }
+    return tx
+        .Exec("UPDATE capacity_slots SET registration_id = NULL WHERE workshop = $1 AND slot = $2",
+              {workshop, slot})
+        .status();
+  }
+
+  // Makes capacity_slots match the workshops after a catalog load (which holds every workshop
+  // row FOR UPDATE, so no registration or verb is in flight): slot_count = min(capacity,
+  // seats of the workshop) for an active workshop, 0 for an inactive one; every number
+  // 1..slot_count present; no free slot above it; held slots above it (capacity lowered
+  // below the active registrations) moved down into free numbers while there are any, which
+  // restores the invariant ReleaseSlot keeps. Writes nothing when everything matches.
+  static absl::Status SyncSlots(SqlTx& tx) {
+    ASSIGN_OR_RETURN(auto seat_counts,
+                     tx.Query("SELECT workshop, count(*) FROM seats GROUP BY workshop"));
+    std::map<std::string, int64_t> seats_of;
+    for (const SqlRow& row : seat_counts) seats_of[row.Text(0)] = row.Int(1);
+    ASSIGN_OR_RETURN(auto slot_rows,
+                     tx.Query("SELECT workshop, slot, registration_id FROM capacity_slots"));
+    std::map<std::string, std::map<int64_t, bool>> slots_of;  // slot -> held
+    for (const SqlRow& row : slot_rows) slots_of[row.Text(0)][row.Int(1)] = !row.IsNull(2);
+    ASSIGN_OR_RETURN(
+        auto wrows, tx.Query("SELECT id, active, capacity, slot_count FROM workshops ORDER BY id"));
+    for (const SqlRow& row : wrows) {
+      const std::string id = row.Text(0);
+      const int64_t target = row.Bool(1) ? std::min(row.Int(2), seats_of[id]) : 0;
+      std::map<int64_t, bool>& slots = slots_of[id];
+      bool free_above = false;
+      std::vector<int64_t> high;  // held above target, highest first
+      for (auto it = slots.rbegin(); it != slots.rend() && it->first > target; ++it) {
+        if (it->second) {
+          high.push_back(it->first);
+        } else {
+          free_above = true;
+        }
+      }
+      if (free_above) {
+        RETURN_IF_ERROR(tx.Exec("DELETE FROM capacity_slots WHERE workshop = $1 AND slot > $2 "
+                                "AND registration_id IS NULL",
+                                {id, target})
+                            .status());
+      }
+      std::vector<std::pair<int64_t, int64_t>> missing;  // ranges of absent numbers
+      size_t next_high = 0;
+      for (int64_t n = 1; n <= target; ++n) {
+        auto it = slots.find(n);
+        if (it != slots.end() && it->second) continue;  // held
+        if (next_high < high.size()) {
+          if (it != slots.end()) {
+            RETURN_IF_ERROR(
+                tx.Exec("DELETE FROM capacity_slots WHERE workshop = $1 AND slot = $2", {id, n})
+                    .status());
+          }
+          RETURN_IF_ERROR(
+              tx.Exec("UPDATE capacity_slots SET slot = $3 WHERE workshop = $1 AND slot = $2",
+                      {id, high[next_high++], n})
+                  .status());
+          continue;
+        }
+        if (it != slots.end()) continue;  // free
+        if (!missing.empty() && missing.back().second == n - 1) {
+          missing.back().second = n;
+        } else {
+          missing.emplace_back(n, n);
+        }
+      }
+      for (const auto& [first, last] : missing) {
+        RETURN_IF_ERROR(tx.Exec("WITH RECURSIVE n(k) AS (SELECT CAST($2 AS INTEGER) UNION ALL "
+                                "SELECT k + 1 FROM n WHERE k < $3) INSERT INTO capacity_slots "
+                                "(workshop, slot, registration_id) SELECT $1, k, NULL FROM n",
+                                {id, first, last})
+                            .status());
+      }
+      if (row.Int(3) != target) {
+        RETURN_IF_ERROR(
+            tx.Exec("UPDATE workshops SET slot_count = $2 WHERE id = $1", {id, target}).status());
+      }
+    }
+    return absl::OkStatus();
   }
 
   static absl::Status ValidateWorkshop(const model::Workshop& w) {

@@ -21,6 +21,7 @@
 #include "store/migrations.h"
 #include "store/sql_db.h"
 #include "store/store.h"
+#include "store/workshop_json.h"
 #include "tests/store/scratch_db.h"
 #include "tests/testing/services.h"
 #include "tests/testing/status_matchers.h"
@@ -187,13 +188,50 @@ class StoreContractTest : public ::testing::TestWithParam<Backend> {
     }
     EXPECT_LE(of_workshop, capacity);
     EXPECT_EQ(holders.size(), active->size());
-    // The per-workshop counter behind the capacity check matches the rows, and no workshop's
-    // remaining capacity went below zero.
-    EXPECT_EQ(QueryInt("SELECT count(*) FROM workshops w WHERE active_registrations <> "
-                       "(SELECT count(*) FROM registrations r WHERE r.workshop = w.id AND "
-                       "r.state = 'active')"),
+    ExpectSlotInvariants();
+    // No workshop holds more capacity slots than its capacity (these tests never lower it).
+    EXPECT_EQ(QueryInt("SELECT count(*) FROM workshops w WHERE w.capacity < (SELECT count(*) "
+                       "FROM capacity_slots c WHERE c.workshop = w.id AND "
+                       "c.registration_id IS NOT NULL)"),
               0);
-    EXPECT_EQ(QueryInt("SELECT count(*) FROM workshops WHERE active_registrations > capacity"), 0);
+  }
+
+  // The capacity slots behind the capacity check match the rows: every active registration
+  // holds exactly one slot of its own workshop and nothing else holds one; every workshop has
+  // the slots 1..slot_count and no free one above; while a slot above slot_count is held (the
+  // capacity was lowered below the active count) none up to it is free.
+  void ExpectSlotInvariants() {
+    EXPECT_EQ(QueryInt("SELECT count(*) FROM registrations r WHERE r.state = 'active' AND "
+                       "(SELECT count(*) FROM capacity_slots c WHERE c.registration_id = r.id "
+                       "AND c.workshop = r.workshop) <> 1"),
+              0)
+        << "an active registration holds no slot of its workshop";
+    EXPECT_EQ(QueryInt("SELECT count(*) FROM capacity_slots c WHERE c.registration_id IS NOT "
+                       "NULL AND NOT EXISTS (SELECT 1 FROM registrations r WHERE r.id = "
+                       "c.registration_id AND r.state = 'active')"),
+              0)
+        << "a slot is held by a registration that is not active";
+    EXPECT_EQ(QueryInt("SELECT count(*) FROM workshops w WHERE (SELECT count(*) FROM "
+                       "capacity_slots c WHERE c.workshop = w.id AND c.slot <= w.slot_count) <> "
+                       "w.slot_count"),
+              0)
+        << "a workshop lacks some of its slots 1..slot_count";
+    EXPECT_EQ(QueryInt("SELECT count(*) FROM capacity_slots c JOIN workshops w ON w.id = "
+                       "c.workshop WHERE c.registration_id IS NULL AND c.slot > w.slot_count"),
+              0)
+        << "a free slot above slot_count";
+    EXPECT_EQ(QueryInt("SELECT count(*) FROM workshops w WHERE EXISTS (SELECT 1 FROM "
+                       "capacity_slots c WHERE c.workshop = w.id AND c.slot > w.slot_count) AND "
+                       "EXISTS (SELECT 1 FROM capacity_slots c WHERE c.workshop = w.id AND "
+                       "c.slot <= w.slot_count AND c.registration_id IS NULL)"),
+              0)
+        << "a slot above slot_count is held while one below is free";
+  }
+
+  // The active registrations of `workshop`, counted on the rows.
+  int64_t ActiveCount(const std::string& workshop) {
+    return QueryInt("SELECT count(*) FROM registrations WHERE state = 'active' AND workshop = '" +
+                    workshop + "'");
   }
 
   std::unique_ptr<testing::ScratchDb> db_;
@@ -507,6 +545,130 @@ TEST_P(StoreContractTest, CreateTakesExactlyTheNamedSeat) {
   req.seat = 2;
   ASSERT_OK_AND_ASSIGN(RegisterResult r2, store().Register(req));
   EXPECT_EQ(r2.seat.number, 2);
+}
+
+TEST_P(StoreContractTest, CreateOfAFullWorkshopReportsTheCapacityFirst) {
+  LoadCatalog({MakeWorkshop("WKSHP-A", 1, 5, 1)});
+  ASSERT_OK(store().Register(Req("WKSHP-A", "a@example.com")));
+  RegisterRequest req = Req("WKSHP-A", "b@example.com");
+  req.seat = 1;  // occupied, and the workshop is full: the capacity is named, as before
+  EXPECT_THAT(store().Register(req),
+              StatusIs(absl::StatusCode::kResourceExhausted, HasSubstr("capacity 1 reached")));
+  req.seat = 3;
+  EXPECT_THAT(store().Register(req),
+              StatusIs(absl::StatusCode::kResourceExhausted, HasSubstr("capacity 1 reached")));
+}
+
+TEST_P(StoreContractTest, CapacityAboveTheSeatsCountsTheSeats) {
+  // Capacity 5 on 2 seats: the seats are the limit, and the message says so.
+  LoadCatalog({MakeWorkshop("WKSHP-A", 1, 2, 5)});
+  EXPECT_EQ(QueryInt("SELECT slot_count FROM workshops WHERE id = 'WKSHP-A'"), 2);
+  ASSERT_OK(store().Register(Req("WKSHP-A", "a@example.com")));
+  ASSERT_OK(store().Register(Req("WKSHP-A", "b@example.com")));
+  EXPECT_THAT(store().Register(Req("WKSHP-A", "c@example.com")),
+              StatusIs(absl::StatusCode::kResourceExhausted, HasSubstr("no free seat")));
+  // A huge capacity builds no huge slot pool.
+  LoadCatalog({MakeWorkshop("WKSHP-A", 1, 4, 2'000'000'000)});
+  EXPECT_EQ(QueryInt("SELECT count(*) FROM capacity_slots"), 4);
+  ASSERT_OK(store().Register(Req("WKSHP-A", "c@example.com")));
+  ExpectSlotInvariants();
+}
+
+TEST_P(StoreContractTest, AReleasedSlotIsReusable) {
+  LoadCatalog({MakeWorkshop("WKSHP-A", 1, 5, 2)});
+  ASSERT_OK_AND_ASSIGN(RegisterResult a, store().Register(Req("WKSHP-A", "a@example.com")));
+  ASSERT_OK_AND_ASSIGN(RegisterResult b, store().Register(Req("WKSHP-A", "b@example.com")));
+  EXPECT_THAT(store().Register(Req("WKSHP-A", "c@example.com")),
+              StatusIs(absl::StatusCode::kResourceExhausted, HasSubstr("capacity 2 reached")));
+  // CLEANUP frees a slot for the next registration; PURGE does the same.
+  ASSERT_OK(store().ApplyVerb(model::Verb::kCleanup, kLoc, a.seat.number, kNow));
+  ASSERT_OK_AND_ASSIGN(RegisterResult c, store().Register(Req("WKSHP-A", "c@example.com")));
+  EXPECT_EQ(c.seat.number, a.seat.number);
+  EXPECT_THAT(store().Register(Req("WKSHP-A", "d@example.com")),
+              StatusIs(absl::StatusCode::kResourceExhausted, HasSubstr("capacity 2 reached")));
+  ASSERT_OK(store().ApplyVerb(model::Verb::kPurge, kLoc, b.seat.number, kNow));
+  ASSERT_OK(store().Register(Req("WKSHP-A", "d@example.com")));
+  // A RESET keeps the occupant, and so its slot.
+  ASSERT_OK(store().ApplyVerb(model::Verb::kReset, kLoc, c.seat.number, kNow));
+  EXPECT_THAT(store().Register(Req("WKSHP-A", "e@example.com")),
+              StatusIs(absl::StatusCode::kResourceExhausted));
+  // Many rounds through the same two slots.
+  for (int i = 0; i < 10; ++i) {
+    ASSERT_OK(store().ApplyVerb(model::Verb::kCleanup, kLoc, c.seat.number, kNow));
+    ASSERT_OK_AND_ASSIGN(c, store().Register(Req("WKSHP-A", absl::StrCat("r", i, "@example.com"))));
+  }
+  EXPECT_EQ(ActiveCount("WKSHP-A"), 2);
+  EXPECT_EQ(QueryInt("SELECT count(*) FROM capacity_slots"), 2);
+  ExpectSeatInvariants("WKSHP-A", 2);
+}
+
+TEST_P(StoreContractTest, CapacityLoweredBelowTheActiveCountBlocksRegistrationsUntilEnoughEnd) {
+  model::Workshop w = MakeWorkshop("WKSHP-A", 1, 6, 5);
+  LoadCatalog({w});
+  std::vector<RegisterResult> regs;
+  for (int i = 0; i < 5; ++i) {
+    ASSERT_OK_AND_ASSIGN(RegisterResult r,
+                         store().Register(Req("WKSHP-A", absl::StrCat("p", i, "@example.com"))));
+    regs.push_back(r);
+  }
+  // End two so that the held slots are not the lowest ones, then lower the capacity to 2
+  // with 3 active.
+  ASSERT_OK(store().ApplyVerb(model::Verb::kCleanup, kLoc, regs[0].seat.number, kNow));
+  ASSERT_OK(store().ApplyVerb(model::Verb::kCleanup, kLoc, regs[2].seat.number, kNow));
+  w.capacity = 2;
+  LoadCatalog({w});
+  ExpectSlotInvariants();
+  EXPECT_EQ(ActiveCount("WKSHP-A"), 3);
+  auto refused = [&](const std::string& email) {
+    EXPECT_THAT(store().Register(Req("WKSHP-A", email)),
+                StatusIs(absl::StatusCode::kResourceExhausted, HasSubstr("capacity 2 reached")));
+  };
+  refused("x@example.com");
+  // 3 -> 2 active: still at capacity.
+  ASSERT_OK(store().ApplyVerb(model::Verb::kCleanup, kLoc, regs[1].seat.number, kNow));
+  ExpectSlotInvariants();
+  refused("x@example.com");
+  // 2 -> 1 active: one place again, and only one.
+  ASSERT_OK(store().ApplyVerb(model::Verb::kPurge, kLoc, regs[4].seat.number, kNow));
+  ExpectSlotInvariants();
+  ASSERT_OK(store().Register(Req("WKSHP-A", "x@example.com")));
+  refused("y@example.com");
+  EXPECT_EQ(ActiveCount("WKSHP-A"), 2);
+
+  // Raising the capacity again opens exactly the difference.
+  w.capacity = 4;
+  LoadCatalog({w});
+  ASSERT_OK(store().Register(Req("WKSHP-A", "y@example.com")));
+  ASSERT_OK(store().Register(Req("WKSHP-A", "z@example.com")));
+  EXPECT_THAT(store().Register(Req("WKSHP-A", "zz@example.com")),
+              StatusIs(absl::StatusCode::kResourceExhausted, HasSubstr("capacity 4 reached")));
+  EXPECT_EQ(ActiveCount("WKSHP-A"), 4);
+  ExpectSeatInvariants("WKSHP-A", 4);
+
+  // Deactivated with 4 active, reactivated with capacity 1: blocked until all 4 have ended.
+  w.active = false;
+  LoadCatalog({w});
+  ExpectSlotInvariants();
+  w.active = true;
+  w.capacity = 1;
+  LoadCatalog({w});
+  ExpectSlotInvariants();
+  ASSERT_OK_AND_ASSIGN(auto seats, store().ListSeats());
+  std::vector<int> held;
+  for (const SeatView& v : seats) {
+    if (v.seat.registration_id) held.push_back(v.seat.number);
+  }
+  ASSERT_EQ(held.size(), 4u);
+  for (size_t i = 0; i < held.size(); ++i) {
+    EXPECT_THAT(store().Register(Req("WKSHP-A", "late@example.com")),
+                StatusIs(absl::StatusCode::kResourceExhausted, HasSubstr("capacity 1 reached")))
+        << i;
+    ASSERT_OK(store().ApplyVerb(model::Verb::kCleanup, kLoc, held[i], kNow));
+    ExpectSlotInvariants();
+  }
+  ASSERT_OK(store().Register(Req("WKSHP-A", "late@example.com")));
+  EXPECT_THAT(store().Register(Req("WKSHP-A", "later@example.com")),
+              StatusIs(absl::StatusCode::kResourceExhausted, HasSubstr("capacity 1 reached")));
 }
 
 // --- verbs ---
@@ -994,6 +1156,112 @@ TEST_P(StoreContractTest, ReopeningAppliesNoMigrationTwiceAndKeepsTheData) {
   }
   EXPECT_EQ(QueryInt("SELECT count(*) FROM schema_migrations"), count);
   EXPECT_EQ(QueryInt("SELECT max(version) FROM schema_migrations"), Migrations().back().version);
+}
+
+// A database at schema version 2 (capacity counted in workshops.active_registrations), with
+// registrations in it, opened by this version: the migration gives every active registration
+// a capacity slot, so what was full stays full and what had room keeps exactly that room.
+TEST_P(StoreContractTest, MigratingFromVersion2KeepsTheCapacityAccountingOfRegistrations) {
+  std::unique_ptr<testing::ScratchDb> old;
+  std::unique_ptr<SqlDb> db;
+  if (GetParam() == Backend::kPostgres) {
+    ASSERT_OK_AND_ASSIGN(
+        old, testing::PgScratchDb::Create(std::getenv("WOD_TEST_PG_URL"), "wod_test_v2"));
+    ASSERT_OK_AND_ASSIGN(db, OpenPostgresDb(old->url()));
+  } else {
+    ASSERT_OK_AND_ASSIGN(old, testing::SqliteScratchDb::Create());
+    ASSERT_OK_AND_ASSIGN(db, OpenSqliteDb(old->url().substr(7)));
+  }
+  ASSERT_OK(Migrate(*db, 2));
+  // What a version-2 store wrote: A (capacity 3, 2 active and 1 ended registration), B
+  // (capacity lowered to 1 under 2 active), C (deactivated with 1 active).
+  struct OldWorkshop {
+    model::Workshop spec;
+    std::vector<bool> registrations;  // active?, one per seat from range.min on
+  };
+  std::vector<OldWorkshop> workshops = {
+      {MakeWorkshop("WKSHP-A", 1, 5, 3), {true, false, true}},
+      {MakeWorkshop("WKSHP-B", 6, 9, 1), {true, true}},
+      {MakeWorkshop("WKSHP-C", 10, 11, 2, kLoc, /*active=*/false), {true}},
+  };
+  ASSERT_OK(db->Transact(TxMode::kWrite, [&](SqlTx& tx) -> absl::Status {
+    RETURN_IF_ERROR(tx.Exec("INSERT INTO locations (name) VALUES ($1)", {kLoc}).status());
+    int person = 0;
+    for (const OldWorkshop& o : workshops) {
+      const model::Workshop& w = o.spec;
+      int active =
+          static_cast<int>(std::count(o.registrations.begin(), o.registrations.end(), true));
+      RETURN_IF_ERROR(tx.Exec("INSERT INTO workshops (id, spec_json, spec_hash, generation, "
+                              "active, capacity, range_min, range_max, location, duration_hours, "
+                              "active_registrations) VALUES ($1, $2, $3, 1, $4, $5, $6, $7, $8, "
+                              "4, $9)",
+                              {w.id, WorkshopToJson(w), WorkshopSpecHash(w), w.active, w.capacity,
+                               w.range.min, w.range.max, w.location, active})
+                          .status());
+      for (int n = w.range.min; n <= w.range.max; ++n) {
+        const size_t i = static_cast<size_t>(n - w.range.min);
+        const bool has_registration = i < o.registrations.size();
+        if (!w.active && !has_registration) continue;  // vacant seats of inactive: removed
+        RETURN_IF_ERROR(tx.Exec("INSERT INTO seats (location, number, workshop, password) "
+                                "VALUES ($1, $2, $3, 'locked')",
+                                {kLoc, n, w.id})
+                            .status());
+        if (!has_registration) continue;
+        ASSIGN_OR_RETURN(auto p, tx.Query("INSERT INTO participants (email, name, company) VALUES "
+                                          "($1, 'P', 'C') RETURNING id",
+                                          {absl::StrCat("old", person++, "@example.com")}));
+        const bool is_active = o.registrations[i];
+        ASSIGN_OR_RETURN(
+            auto r, tx.Query("INSERT INTO registrations (participant_id, workshop, location, seat, "
+                             "start_us, deadline_us, ended_us, state, token_hash) VALUES ($1, $2, "
+                             "$3, $4, 0, 1, $5, $6, $7) RETURNING id",
+                             {p[0].Int(0), w.id, kLoc, n,
+                              is_active ? SqlParam(nullptr) : SqlParam(int64_t{1}),
+                              is_active ? "active" : "ended", absl::StrCat("hash-", w.id, n)}));
+        if (is_active) {
+          RETURN_IF_ERROR(tx.Exec("UPDATE seats SET registration_id = $1 WHERE location = $2 AND "
+                                  "number = $3",
+                                  {r[0].Int(0), kLoc, n})
+                              .status());
+        }
+      }
+    }
+    return absl::OkStatus();
+  }));
+  db.reset();
+
+  store_.reset();
+  ASSERT_OK_AND_ASSIGN(store_, OpenStore(old->url()));
+  db_.swap(old);  // QueryInt and the invariants now look at the migrated database
+  old.reset();
+  EXPECT_EQ(QueryInt("SELECT max(version) FROM schema_migrations"), Migrations().back().version);
+  ExpectSlotInvariants();
+  EXPECT_EQ(QueryInt("SELECT count(*) FROM capacity_slots WHERE registration_id IS NOT NULL"), 5);
+
+  // A: 2 of 3 taken, so one more fits.
+  ASSERT_OK(store().Register(Req("WKSHP-A", "new-a@example.com")));
+  EXPECT_THAT(store().Register(Req("WKSHP-A", "new-a2@example.com")),
+              StatusIs(absl::StatusCode::kResourceExhausted, HasSubstr("capacity 3 reached")));
+  // B: 2 active over a capacity of 1; both must end before anyone new gets in.
+  EXPECT_THAT(store().Register(Req("WKSHP-B", "new-b@example.com")),
+              StatusIs(absl::StatusCode::kResourceExhausted, HasSubstr("capacity 1 reached")));
+  ASSERT_OK(store().ApplyVerb(model::Verb::kCleanup, kLoc, 6, kNow));
+  EXPECT_THAT(store().Register(Req("WKSHP-B", "new-b@example.com")),
+              StatusIs(absl::StatusCode::kResourceExhausted, HasSubstr("capacity 1 reached")));
+  ASSERT_OK(store().ApplyVerb(model::Verb::kCleanup, kLoc, 7, kNow));
+  ASSERT_OK(store().Register(Req("WKSHP-B", "new-b@example.com")));
+  // C: inactive; ending its registration works and leaves no slot behind.
+  EXPECT_THAT(store().Register(Req("WKSHP-C", "new-c@example.com")),
+              StatusIs(absl::StatusCode::kFailedPrecondition));
+  ASSERT_OK_AND_ASSIGN(VerbResult v, store().ApplyVerb(model::Verb::kCleanup, kLoc, 10, kNow));
+  EXPECT_TRUE(v.changed);
+  EXPECT_EQ(QueryInt("SELECT count(*) FROM capacity_slots WHERE workshop = 'WKSHP-C'"), 0);
+  // Reloading the same catalog leaves the migrated workshops alone.
+  std::vector<model::Workshop> catalog;
+  for (const OldWorkshop& o : workshops) catalog.push_back(o.spec);
+  ASSERT_OK_AND_ASSIGN(CatalogChange change, store().UpsertCatalog(catalog));
+  EXPECT_THAT(change.unchanged, ElementsAre("WKSHP-A", "WKSHP-B", "WKSHP-C"));
+  ExpectSeatInvariants("WKSHP-A", 3);
 }
 
 TEST_P(StoreContractTest, ConcurrentOpensOfOneDatabaseAllSucceed) {
