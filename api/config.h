@@ -1,0 +1,40 @@
+// Settings of `wod serve`, read from the `api:` section of the config file (--config FILE).
+// Other top-level sections belong to other subcommands and are ignored here; inside `api:`
+// an unknown key is an error naming it and its line.
+#pragma once
+
+#include <cstddef>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "api/rate_limiter.h"
+
+namespace wod::api {
+
+struct ServerConfig {
+  // Larger request bodies are refused with 413 before they are read.
+  size_t max_body_bytes = 64 * 1024;
+  // Per client IP, on POST /api/v1/registrations only.
+  RateLimit registration_rate_limit;
+  // Addresses ("a@b.com") and domains ("b.com", "@b.com": subdomains too) refused at
+  // registration.
+  std::vector<std::string> email_deny_list;
+  // Prefix of the participant page URL returned at registration ("https://wod.example.com");
+  // empty: the URL is relative ("/p/<token>").
+  std::string public_base_url;
+  // Worker threads serving requests.
+  int threads = 16;
+  // Take the client address for the rate limit from the last X-Forwarded-For entry (only
+  // behind a reverse proxy that sets it; otherwise clients could pick their own bucket).
+  bool trust_x_forwarded_for = false;
+};
+
+// Parses a config file's text. InvalidArgument: not YAML, an unknown key or a bad value in
+// `api:` (message names the key and line). A text without `api:` gives the defaults.
+absl::StatusOr<ServerConfig> ParseServerConfig(std::string_view yaml_text);
+// Reads and parses FILE. NotFound/PermissionDenied when unreadable.
+absl::StatusOr<ServerConfig> LoadServerConfig(const std::string& path);
+
+}  // namespace wod::api

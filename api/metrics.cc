@@ -1,0 +1,96 @@
+#include "api/metrics.h"
+
+#include <fmt/format.h>
+
+namespace wod::api {
+
+std::string EscapeLabel(const std::string& value) {
+  std::string out;
+  for (char c : value) {
+    if (c == '\\') {
+      out += "\\\\";
+    } else if (c == '"') {
+      out += "\\\"";
+    } else if (c == '\n') {
+      out += "\\n";
+    } else {
+      out += c;
+    }
+  }
+  return out;
+}
+
+void Metrics::CountRequest(const std::string& route, const std::string& method, int status) {
+  std::lock_guard<std::mutex> lock(mu_);
+  ++requests_[{route, method, status}];
+}
+
+void Metrics::ObserveDuration(const std::string& route, const std::string& method, double seconds) {
+  std::lock_guard<std::mutex> lock(mu_);
+  Histogram& h = durations_[{route, method}];
+  for (size_t i = 0; i < kDurationBuckets.size(); ++i) {
+    if (seconds <= kDurationBuckets[i]) ++h.buckets[i];
+  }
+  ++h.count;
+  h.sum += seconds;
+}
+
+void Metrics::CountRegistration(const std::string& outcome) {
+  std::lock_guard<std::mutex> lock(mu_);
+  ++registrations_[outcome];
+}
+
+int64_t Metrics::registrations(const std::string& outcome) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = registrations_.find(outcome);
+  return it == registrations_.end() ? 0 : it->second;
+}
+
+std::string Metrics::Render(const std::vector<Gauge>& gauges) const {
+  std::string out;
+  std::lock_guard<std::mutex> lock(mu_);
+  out +=
+      "# HELP wod_api_registrations_total Registration requests by outcome.\n"
+      "# TYPE wod_api_registrations_total counter\n";
+  for (const auto& [outcome, n] : registrations_) {
+    out +=
+        fmt::format("wod_api_registrations_total{{outcome=\"{}\"}} {}\n", EscapeLabel(outcome), n);
+  }
+  out +=
+      "# HELP wod_api_http_requests_total HTTP requests by route template, method and status.\n"
+      "# TYPE wod_api_http_requests_total counter\n";
+  for (const auto& [key, n] : requests_) {
+    const auto& [route, method, status] = key;
+    out +=
+        fmt::format("wod_api_http_requests_total{{route=\"{}\",method=\"{}\",status=\"{}\"}} {}\n",
+                    EscapeLabel(route), EscapeLabel(method), status, n);
+  }
+  out +=
+      "# HELP wod_api_http_request_duration_seconds Time spent in the handler, by route.\n"
+      "# TYPE wod_api_http_request_duration_seconds histogram\n";
+  for (const auto& [key, h] : durations_) {
+    std::string labels =
+        fmt::format("route=\"{}\",method=\"{}\"", EscapeLabel(key.first), EscapeLabel(key.second));
+    for (size_t i = 0; i < kDurationBuckets.size(); ++i) {
+      out += fmt::format("wod_api_http_request_duration_seconds_bucket{{{},le=\"{}\"}} {}\n",
+                         labels, kDurationBuckets[i], h.buckets[i]);
+    }
+    out += fmt::format("wod_api_http_request_duration_seconds_bucket{{{},le=\"+Inf\"}} {}\n",
+                       labels, h.count);
+    out += fmt::format("wod_api_http_request_duration_seconds_sum{{{}}} {}\n", labels, h.sum);
+    out += fmt::format("wod_api_http_request_duration_seconds_count{{{}}} {}\n", labels, h.count);
+  }
+  for (const Gauge& g : gauges) {
+    out += fmt::format("# HELP {} {}\n# TYPE {} gauge\n", g.name, g.help, g.name);
+    for (const auto& [labels, value] : g.samples) {
+      if (labels.empty()) {
+        out += fmt::format("{} {}\n", g.name, value);
+      } else {
+        out += fmt::format("{}{{{}}} {}\n", g.name, labels, value);
+      }
+    }
+  }
+  return out;
+}
+
+}  // namespace wod::api

@@ -1,0 +1,450 @@
+#include "api/server.h"
+
+#include <httplib.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <map>
+#include <regex>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
+#include "api/api_error.h"
+#include "api/openapi.h"
+#include "common/log.h"
+
+namespace wod::api {
+namespace {
+
+using json = nlohmann::json;
+constexpr char kJson[] = "application/json";
+constexpr int kListenBacklog = 1024;
+
+// The route template the current thread is answering (set by Dispatch, cleared before and
+// after each request): the error handler, which runs on the same thread, counts only the
+// requests no route answered.
+thread_local std::string current_route;
+
+// httplib 0.11 listens with a backlog of 5: a burst of connections overflows it and the
+// kernel resets some of them. The server socket is protected in httplib::Server, so a
+// subclass re-listens with a real backlog (listen() on a listening socket updates it).
+class HttpServer final : public httplib::Server {
+ public:
+  bool SetBacklog(int backlog) { return ::listen(svr_sock_, backlog) == 0; }
+};
+
+void WriteJson(httplib::Response& res, int status, const json& body) {
+  res.status = status;
+  res.set_content(Dump(body), kJson);
+}
+
+void WriteError(httplib::Response& res, const ApiError& e) {
+  WriteJson(res, e.http_status, e.ToJson());
+}
+
+ApiError MakeError(int status, std::string code, std::string message) {
+  ApiError e;
+  e.http_status = status;
+  e.code = std::move(code);
+  e.message = std::move(message);
+  return e;
+}
+
+// A store failure the client cannot act on: logged (store messages carry no secrets), answered
+// without its message.
+ApiError StoreError(const absl::Status& s, const char* what) {
+  if (s.code() == absl::StatusCode::kUnavailable) {
+    WOD_LOG(kWarning, "api", "{}: store unavailable: {}", what, std::string(s.message()));
+    return MakeError(503, "unavailable", "the store is unavailable; retry shortly");
+  }
+  WOD_LOG(kError, "api", "{}: {}", what, s.ToString());
+  return MakeError(500, "internal", "internal error");
+}
+
+// Occupancy of one workshop's seats.
+struct Occupancy {
+  int seats = 0;
+  int occupied = 0;
+};
+
+int SeatsLeft(const model::Workshop& w, const Occupancy& o) {
+  return std::max(0, std::min(w.capacity - o.occupied, o.seats - o.occupied));
+}
+
+// The public view of a workshop: what the portal shows. Not its content path, variables or
+// appliances.
+json WorkshopJson(const model::Workshop& w, const Occupancy& o) {
+  return json{{"id", w.id},
+              {"name", w.name},
+              {"description", w.description},
+              {"active", w.active},
+              {"capacity", w.capacity},
+              {"seats_left", SeatsLeft(w, o)},
+              {"duration_hours", w.duration_hours},
+              {"priority", w.priority},
+              {"location", w.location},
+              {"category", w.category},
+              {"presenter", w.presenter},
+              {"role", w.role},
+              {"avatar", w.avatar},
+              {"workshop_img", w.workshop_img},
+              {"badge_img", w.badge_img},
+              {"replay_link", w.replay_link},
+              {"video_link", w.video_link},
+              {"beta", w.beta}};
+}
+
+std::map<std::string, Occupancy> OccupancyByWorkshop(const std::vector<store::SeatView>& seats) {
+  std::map<std::string, Occupancy> out;
+  for (const store::SeatView& s : seats) {
+    Occupancy& o = out[s.seat.workshop];
+    ++o.seats;
+    if (s.seat.registration_id) ++o.occupied;
+  }
+  return out;
+}
+
+// "/api/v1/workshops/{id}" -> "/api/v1/workshops/([^/]+)"
+std::string PathRegex(const std::string& path) {
+  static const std::regex kParam(R"(\{[a-z_]+\})");
+  return std::regex_replace(path, kParam, "([^/]+)");
+}
+
+}  // namespace
+
+Server::Server(store::Store* store, ServerConfig config, const common::Clock* clock)
+    : store_(store),
+      config_(std::move(config)),
+      clock_(clock),
+      deny_(config_.email_deny_list),
+      registration_limiter_(config_.registration_rate_limit, clock),
+      http_(std::make_unique<HttpServer>()) {
+  const int threads = config_.threads;
+  http_->new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
+  http_->set_payload_max_length(config_.max_body_bytes);
+  // httplib's default sets SO_REUSEPORT, which would let a second `wod serve` bind the same
+  // port and take half the connections: SO_REUSEADDR only, so a taken port fails Bind.
+  http_->set_socket_options([](socket_t sock) {
+    int yes = 1;
+    setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof(yes));
+  });
+  http_->set_default_headers({{"X-Content-Type-Options", "nosniff"}});
+
+  AddRoute("GET", "/healthz", &Server::HandleHealthz);
+  AddRoute("GET", "/readyz", &Server::HandleReadyz);
+  AddRoute("GET", "/metrics", &Server::HandleMetrics);
+  AddRoute("GET", "/api/v1/openapi.json", &Server::HandleOpenApi);
+  AddRoute("GET", "/api/v1/workshops", &Server::HandleListWorkshops);
+  AddRoute("GET", "/api/v1/workshops/{id}", &Server::HandleGetWorkshop);
+  AddRoute("POST", "/api/v1/registrations", &Server::HandleRegister);
+
+  // Requests no route answered (no such route, body too large, malformed request) are
+  // counted here, before the answer is written (a client may scrape /metrics right after),
+  // and get the API's error shape too.
+  http_->set_error_handler(httplib::Server::HandlerWithResponse(
+      [this](const httplib::Request& req, httplib::Response& res) {
+        if (current_route.empty()) metrics_.CountRequest("unmatched", req.method, res.status);
+        if (!res.body.empty()) return httplib::Server::HandlerResponse::Unhandled;
+        ApiError e;
+        switch (res.status) {
+          case 404:
+            e = MakeError(404, "not_found", "no such route");
+            break;
+          case 413:
+            e = MakeError(413, "body_too_large", "the request body is too large");
+            break;
+          case 400:
+            e = MakeError(400, "bad_request", "malformed HTTP request");
+            break;
+          default:
+            e = MakeError(res.status, absl::StrCat("http_", res.status), "request failed");
+        }
+        WriteError(res, e);
+        return httplib::Server::HandlerResponse::Handled;
+      }));
+  http_->set_exception_handler(
+      [](const httplib::Request&, httplib::Response& res, std::exception_ptr) {
+        WOD_LOG(kError, "api", "handler threw an exception");
+        WriteError(res, MakeError(500, "internal", "internal error"));
+      });
+  http_->set_pre_routing_handler([](const httplib::Request&, httplib::Response&) {
+    current_route.clear();
+    return httplib::Server::HandlerResponse::Unhandled;
+  });
+  http_->set_logger(
+      [](const httplib::Request&, const httplib::Response&) { current_route.clear(); });
+}
+
+Server::~Server() { Stop(); }
+
+void Server::AddRoute(const std::string& method, const std::string& path, Handler handler) {
+  routes_.push_back({{method, path}, handler});
+  const size_t index = routes_.size() - 1;
+  auto fn = [this, index](const httplib::Request& req, httplib::Response& res) {
+    Dispatch(routes_[index], req, res);
+  };
+  const std::string pattern = PathRegex(path);
+  if (method == "GET") {
+    http_->Get(pattern, fn);
+  } else if (method == "POST") {
+    http_->Post(pattern, fn);
+  }
+}
+
+void Server::Dispatch(const Route& route, const httplib::Request& req, httplib::Response& res) {
+  current_route = route.info.path;
+  const auto start = std::chrono::steady_clock::now();
+  try {
+    (this->*route.handler)(req, res);
+  } catch (const std::exception& e) {
+    WOD_LOG(kError, "api", "{} {}: exception: {}", route.info.method, route.info.path, e.what());
+    WriteError(res, MakeError(500, "internal", "internal error"));
+  }
+  const std::chrono::duration<double> took = std::chrono::steady_clock::now() - start;
+  metrics_.ObserveDuration(route.info.path, route.info.method, took.count());
+  metrics_.CountRequest(route.info.path, route.info.method, res.status);
+}
+
+std::vector<RouteInfo> Server::Routes() const {
+  std::vector<RouteInfo> out;
+  for (const Route& r : routes_) out.push_back(r.info);
+  return out;
+}
+
+absl::StatusOr<int> Server::Bind(const std::string& host, int port) {
+  int bound = port;
+  if (port == 0) {
+    bound = http_->bind_to_any_port(host);
+    if (bound <= 0) bound = -1;
+  } else if (!http_->bind_to_port(host, port)) {
+    bound = -1;
+  }
+  if (bound < 0) {
+    return absl::UnavailableError(absl::StrCat("cannot listen on '", host, ":", port, "'"));
+  }
+  if (!static_cast<HttpServer*>(http_.get())->SetBacklog(kListenBacklog)) {
+    WOD_LOG(kWarning, "api", "cannot raise the listen backlog to {}", kListenBacklog);
+  }
+  bound_ = true;
+  return bound;
+}
+
+absl::Status Server::Start() {
+  if (!bound_) return absl::FailedPreconditionError("Start before Bind");
+  if (thread_.joinable()) return absl::FailedPreconditionError("already started");
+  listen_done_ = false;
+  thread_ = std::thread([this] {
+    if (!http_->listen_after_bind()) WOD_LOG(kError, "api", "the HTTP server stopped on an error");
+    listen_done_ = true;
+  });
+  return absl::OkStatus();
+}
+
+void Server::Stop() {
+  if (!thread_.joinable()) return;
+  // stop() does nothing before listen_after_bind has started listening: wait for that (or
+  // for its failure) first.
+  while (!http_->is_running() && !listen_done_) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  http_->stop();
+  thread_.join();
+}
+
+std::string Server::ClientAddress(const httplib::Request& req) const {
+  if (config_.trust_x_forwarded_for && req.has_header("X-Forwarded-For")) {
+    std::vector<absl::string_view> hops =
+        absl::StrSplit(req.get_header_value("X-Forwarded-For"), ',', absl::SkipWhitespace());
+    if (!hops.empty()) return std::string(absl::StripAsciiWhitespace(hops.back()));
+  }
+  return req.remote_addr;
+}
+
+// --- probes and metadata ---
+
+void Server::HandleHealthz(const httplib::Request&, httplib::Response& res) {
+  WriteJson(res, 200, json{{"status", "ok"}});
+}
+
+void Server::HandleReadyz(const httplib::Request&, httplib::Response& res) {
+  auto locations = store_->ListLocations();
+  if (!locations.ok()) {
+    WOD_LOG(kWarning, "api", "readyz: store not reachable: {}",
+            std::string(locations.status().message()));
+    WriteError(res, MakeError(503, "store_unavailable", "the store is not reachable"));
+    return;
+  }
+  WriteJson(res, 200, json{{"status", "ready"}});
+}
+
+void Server::HandleMetrics(const httplib::Request&, httplib::Response& res) {
+  std::vector<Metrics::Gauge> gauges;
+  Metrics::Gauge up{"wod_store_up", "1 when the store answered this scrape.", {}};
+  auto seats = store_->ListSeats();
+  auto statuses = store_->ListSeatStatus();
+  if (seats.ok() && statuses.ok()) {
+    up.samples.push_back({"", 1});
+    std::map<std::pair<std::string, int>, std::string> phase_of;
+    for (const store::SeatStatus& s : *statuses) phase_of[{s.location, s.number}] = s.phase;
+    // Every phase a seat can have is always present, so a dashboard's series do not vanish.
+    std::map<std::string, double> by_phase = {{"Vacant", 0}, {"Provisioning", 0},
+                                              {"Ready", 0},  {"Vacating", 0},
+                                              {"Failed", 0}, {"Unobserved", 0}};
+    double occupied = 0;
+    for (const store::SeatView& v : *seats) {
+      auto it = phase_of.find({v.seat.location, v.seat.number});
+      ++by_phase[it == phase_of.end() ? "Unobserved" : it->second];
+      if (v.seat.registration_id) ++occupied;
+    }
+    Metrics::Gauge phase{"wod_seats", "Seats by the phase their controller last reported.", {}};
+    for (const auto& [p, n] : by_phase) {
+      phase.samples.push_back({absl::StrCat("phase=\"", EscapeLabel(p), "\""), n});
+    }
+    gauges.push_back(std::move(phase));
+    gauges.push_back(
+        {"wod_seats_occupied", "Seats held by an active registration.", {{"", occupied}}});
+  } else {
+    up.samples.push_back({"", 0});
+  }
+  gauges.push_back(std::move(up));
+  res.status = 200;
+  res.set_content(metrics_.Render(gauges), "text/plain; version=0.0.4; charset=utf-8");
+}
+
+void Server::HandleOpenApi(const httplib::Request&, httplib::Response& res) {
+  WriteJson(res, 200, OpenApiDocument());
+}
+
+// --- catalog ---
+
+void Server::HandleListWorkshops(const httplib::Request&, httplib::Response& res) {
+  auto workshops = store_->ListWorkshops();
+  if (!workshops.ok()) return WriteError(res, StoreError(workshops.status(), "list workshops"));
+  auto seats = store_->ListSeats();
+  if (!seats.ok()) return WriteError(res, StoreError(seats.status(), "list seats"));
+  const auto occupancy = OccupancyByWorkshop(*seats);
+  json list = json::array();
+  for (const model::Workshop& w : *workshops) {
+    if (!w.active) continue;
+    auto it = occupancy.find(w.id);
+    list.push_back(WorkshopJson(w, it == occupancy.end() ? Occupancy{} : it->second));
+  }
+  WriteJson(res, 200, json{{"workshops", std::move(list)}});
+}
+
+void Server::HandleGetWorkshop(const httplib::Request& req, httplib::Response& res) {
+  const std::string id = req.matches[1];
+  auto w = store_->GetWorkshop(id);
+  if (!w.ok()) {
+    if (w.status().code() == absl::StatusCode::kNotFound) {
+      return WriteError(res, MakeError(404, "workshop_not_found", "no such workshop"));
+    }
+    return WriteError(res, StoreError(w.status(), "get workshop"));
+  }
+  if (!w->active) {
+    return WriteError(res, MakeError(404, "workshop_inactive", "the workshop is not active"));
+  }
+  auto seats = store_->ListSeats(w->location);
+  if (!seats.ok()) return WriteError(res, StoreError(seats.status(), "list seats"));
+  const auto occupancy = OccupancyByWorkshop(*seats);
+  auto it = occupancy.find(w->id);
+  WriteJson(res, 200, WorkshopJson(*w, it == occupancy.end() ? Occupancy{} : it->second));
+}
+
+// --- registration ---
+
+void Server::HandleRegister(const httplib::Request& req, httplib::Response& res) {
+  auto fail = [&](const ApiError& e, const char* outcome) {
+    metrics_.CountRegistration(outcome);
+    WriteError(res, e);
+  };
+  if (absl::Duration wait = registration_limiter_.Take(ClientAddress(req));
+      wait > absl::ZeroDuration()) {
+    res.set_header("Retry-After",
+                   std::to_string(std::max<int64_t>(1, std::ceil(absl::ToDoubleSeconds(wait)))));
+    return fail(MakeError(429, "rate_limited", "too many registrations from this address"),
+                "rate_limited");
+  }
+  if (req.has_header("Content-Type")) {
+    std::string type = req.get_header_value("Content-Type");
+    type = std::string(absl::StripAsciiWhitespace(type.substr(0, type.find(';'))));
+    if (!absl::EqualsIgnoreCase(type, kJson)) {
+      return fail(MakeError(415, "unsupported_media_type", "the body must be application/json"),
+                  "invalid");
+    }
+  }
+  RegistrationBody body;
+  if (auto err = ParseRegistrationBody(req.body, deny_, &body)) {
+    return fail(*err, err->code == "email_denied" ? "denied" : "invalid");
+  }
+
+  store::RegisterRequest r;
+  r.workshop = body.workshop;
+  r.email = body.email;
+  r.name = body.name;
+  r.company = body.company;
+  r.now = clock_->Now();
+  auto result = store_->Register(r);
+  if (!result.ok()) {
+    const absl::Status& s = result.status();
+    switch (s.code()) {
+      case absl::StatusCode::kAlreadyExists: {
+        ApiError e =
+            MakeError(409, "already_registered", "this email already holds an active registration");
+        e.field = "email";
+        // The store names the end in its message; look it up rather than parse prose.
+        if (auto seats = store_->ListSeats(); seats.ok()) {
+          for (const store::SeatView& v : *seats) {
+            if (v.participant && v.registration && v.participant->email == body.email &&
+                v.registration->state == model::RegistrationState::kActive) {
+              e.details["deadline"] = common::FormatTime(v.registration->deadline);
+              break;
+            }
+          }
+        }
+        return fail(e, "already_registered");
+      }
+      case absl::StatusCode::kResourceExhausted:
+        return fail(MakeError(409, "full", "the workshop has no seat left"), "full");
+      case absl::StatusCode::kNotFound: {
+        ApiError e = MakeError(404, "workshop_not_found", "no such workshop");
+        e.field = "workshop";
+        return fail(e, "workshop_not_found");
+      }
+      case absl::StatusCode::kFailedPrecondition: {
+        ApiError e =
+            MakeError(404, "workshop_inactive", "the workshop is not open for registration");
+        e.field = "workshop";
+        return fail(e, "workshop_inactive");
+      }
+      case absl::StatusCode::kInvalidArgument:
+        return fail(BadRequest("invalid_field", "", "the registration was refused as invalid"),
+                    "invalid");
+      default:
+        return fail(StoreError(s, "register"), "error");
+    }
+  }
+  metrics_.CountRegistration("created");
+  const store::RegisterResult& out = *result;
+  const std::string page = absl::StrCat(config_.public_base_url, "/p/", out.token);
+  json j = {{"registration",
+             {{"id", out.registration.id},
+              {"workshop", out.registration.workshop},
+              {"location", out.registration.location},
+              {"seat", out.registration.seat},
+              {"state", model::RegistrationStateName(out.registration.state)},
+              {"start", common::FormatTime(out.registration.start)},
+              {"deadline", common::FormatTime(out.registration.deadline)}}},
+            {"participant",
+             {{"email", out.participant.email},
+              {"name", out.participant.name},
+              {"company", out.participant.company}}},
+            {"token", out.token},
+            {"page_url", page}};
+  res.set_header("Cache-Control", "no-store");
+  WriteJson(res, 201, j);
+}
+
+}  // namespace wod::api

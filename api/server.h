@@ -1,0 +1,92 @@
+// The HTTP server of `wod serve`: the /api/v1 routes over a store (DESIGN.md "API"), plus
+// /healthz, /readyz and /metrics. Handlers are thin: a strictly checked body, one store call,
+// a JSON answer. Every error answers {"error": {"code", "message", "field"?}} (api_error.h);
+// docs/api.md lists the routes and codes. The server writes desired state only through the
+// store and never talks to a backend.
+#pragma once
+
+#include <atomic>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "api/config.h"
+#include "api/metrics.h"
+#include "api/rate_limiter.h"
+#include "api/registration_body.h"
+#include "common/clock.h"
+#include "store/store.h"
+
+namespace httplib {
+class Server;
+struct Request;
+struct Response;
+}  // namespace httplib
+
+namespace wod::api {
+
+// A route as the OpenAPI document names it: method and path template ("/api/v1/workshops/{id}").
+struct RouteInfo {
+  std::string method;
+  std::string path;
+  bool operator==(const RouteInfo&) const = default;
+  bool operator<(const RouteInfo& o) const {
+    return path != o.path ? path < o.path : method < o.method;
+  }
+};
+
+class Server {
+ public:
+  // `store` and `clock` must outlive the server.
+  Server(store::Store* store, ServerConfig config, const common::Clock* clock);
+  ~Server();  // stops and joins
+  Server(const Server&) = delete;
+  Server& operator=(const Server&) = delete;
+
+  // Binds `host`:`port` (0: an ephemeral port) and returns the port bound. Unavailable when
+  // the address cannot be bound.
+  absl::StatusOr<int> Bind(const std::string& host, int port);
+  // Serves on the bound socket in a background thread until Stop().
+  absl::Status Start();
+  // Stops accepting, lets requests in flight finish, joins. Safe to call twice.
+  void Stop();
+
+  // Every route the server answers, in registration order.
+  std::vector<RouteInfo> Routes() const;
+  const Metrics& metrics() const { return metrics_; }
+
+ private:
+  using Handler = void (Server::*)(const httplib::Request&, httplib::Response&);
+  struct Route {
+    RouteInfo info;
+    Handler handler;
+  };
+  void AddRoute(const std::string& method, const std::string& path, Handler handler);
+  void Dispatch(const Route& route, const httplib::Request& req, httplib::Response& res);
+  std::string ClientAddress(const httplib::Request& req) const;
+
+  void HandleHealthz(const httplib::Request& req, httplib::Response& res);
+  void HandleReadyz(const httplib::Request& req, httplib::Response& res);
+  void HandleMetrics(const httplib::Request& req, httplib::Response& res);
+  void HandleOpenApi(const httplib::Request& req, httplib::Response& res);
+  void HandleListWorkshops(const httplib::Request& req, httplib::Response& res);
+  void HandleGetWorkshop(const httplib::Request& req, httplib::Response& res);
+  void HandleRegister(const httplib::Request& req, httplib::Response& res);
+
+  store::Store* store_;
+  const ServerConfig config_;
+  const common::Clock* clock_;
+  const EmailDenyList deny_;
+  RateLimiter registration_limiter_;
+  Metrics metrics_;
+  std::vector<Route> routes_;
+  std::unique_ptr<httplib::Server> http_;
+  std::thread thread_;
+  std::atomic<bool> listen_done_{false};
+  bool bound_ = false;
+};
+
+}  // namespace wod::api
