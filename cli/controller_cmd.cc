@@ -43,7 +43,10 @@ int RunController(const GlobalOptions& global, const ControllerCmdOptions& opts)
   if (!config.ok()) return PrintError(config.status());  // InvalidArgument: 2
   auto store = OpenStoreOrPrint(global.store_url);
   if (!store) return 1;
-  if (absl::Status s = RequireLocation(*store, opts.location); !s.ok()) return PrintError(s);
+  if (absl::Status s = RequireLocation(*store, opts.location); !s.ok()) {
+    PrintError(s);
+    return s.code() == absl::StatusCode::kNotFound ? 3 : 1;
+  }
   auto backend = MakeBackend(*config, opts.location, /*read_only=*/false);
   if (!backend.ok()) return PrintError(backend.status());  // InvalidArgument: 2
   backend->options.holder = opts.holder;
@@ -56,7 +59,8 @@ int RunController(const GlobalOptions& global, const ControllerCmdOptions& opts)
             absl::StrCat("another controller holds location '", opts.location,
                          "': ", std::string(s.message()))));  // 6
       }
-      return PrintError(s);
+      PrintError(s);
+      return 1;
     }
     auto pass = ctl.RunPass();
     const int64_t epoch = ctl.lease_epoch();

@@ -86,20 +86,29 @@ int RunDrift(const GlobalOptions& global, const DriftOptions& opts) {
   if (!store) return 1;
   std::vector<store::DriftEntry> entries;
   if (opts.live) {
-    if (absl::Status s = RequireLocation(*store, opts.location); !s.ok()) return PrintError(s);
+    if (absl::Status s = RequireLocation(*store, opts.location); !s.ok()) {
+      PrintError(s);
+      return s.code() == absl::StatusCode::kNotFound ? 3 : 1;
+    }
     auto backend = MakeBackend(*config, opts.location, /*read_only=*/true);
     if (!backend.ok()) return PrintError(backend.status());
     // No lease: a pass without apply reads the store and observes the machine, and writes
     // nothing, so it may run beside the location's controller.
     controller::Controller ctl(store.get(), backend->drivers(), backend->options);
     auto pass = ctl.RunPass(/*apply=*/false);
-    if (!pass.ok()) return PrintError(pass.status());
+    if (!pass.ok()) {
+      PrintError(pass.status());
+      return 1;
+    }
     entries = ctl.last_drift();
   } else {
     std::optional<std::string> location;
     if (!opts.location.empty()) location = opts.location;
     auto listed = store->ListDrift(location);
-    if (!listed.ok()) return PrintError(listed.status());
+    if (!listed.ok()) {
+      PrintError(listed.status());
+      return 1;
+    }
     entries = std::move(listed).value();
   }
   PrintDrift(entries, opts.json);
