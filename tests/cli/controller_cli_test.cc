@@ -24,6 +24,9 @@
 #include "store/store.h"
 #include "tests/testing/services.h"
 #include "tests/testing/status_matchers.h"
+#ifdef WOD_CONTROLLER_CLI_ROOT
+#include "tests/store/scratch_db.h"
+#endif
 
 extern char** environ;
 
@@ -310,8 +313,18 @@ class ControllerCliRoot : public ControllerCli {
  protected:
   void SetUp() override {
     WOD_REQUIRE_ROOT();
+#ifdef WOD_CONTROLLER_CLI_PG
+    // The same tests on PostgreSQL (controller_cli_pg_test): leases, fencing and NOTIFY
+    // wake-ups through a real server, one scratch database per test.
+    WOD_REQUIRE_SERVICE(base, "WOD_TEST_PG_URL", "PostgreSQL");
+    auto db = store::testing::PgScratchDb::Create(base, "wod_ctlcli");
+    ASSERT_OK(db);
+    db_ = std::move(db).value();
+#endif
     ControllerCli::SetUp();
+    if (db_) store_url_ = db_->url();
   }
+  std::unique_ptr<store::testing::ScratchDb> db_;
 };
 
 TEST_F(ControllerCliRoot, OnceConvergesThePoolThenAnOccupiedSeatAndRecordsDrift) {
