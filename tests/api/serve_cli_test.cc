@@ -1,0 +1,182 @@
+// `wod serve` as a process: it prints the address it listens on, applies the `api:` section
+// of --config, answers over HTTP, and exits 0 on SIGTERM; bad flags and config exit 2.
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <regex>
+#include <thread>
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "tests/api/api_test_util.h"
+#include "tests/store/scratch_db.h"
+
+namespace wod::api {
+namespace {
+
+using ::testing::HasSubstr;
+using json = nlohmann::json;
+
+// A child process with its stdout and stderr on pipes.
+class Child {
+ public:
+  explicit Child(const std::vector<std::string>& args) {
+    int out[2], err[2];
+    if (pipe(out) != 0 || pipe(err) != 0) return;
+    pid_ = fork();
+    if (pid_ == 0) {
+      dup2(out[1], 1);
+      dup2(err[1], 2);
+      close(out[0]), close(err[0]), close(out[1]), close(err[1]);
+      std::vector<char*> argv;
+      for (const std::string& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+      argv.push_back(nullptr);
+      execv(WOD_BINARY, argv.data());
+      _exit(127);
+    }
+    close(out[1]), close(err[1]);
+    out_ = out[0];
+    err_ = err[0];
+  }
+  ~Child() {
+    if (pid_ > 0 && !exited_) {
+      kill(pid_, SIGKILL);
+      waitpid(pid_, nullptr, 0);
+    }
+    if (out_ >= 0) close(out_);
+    if (err_ >= 0) close(err_);
+  }
+
+  // The first line of stdout, or "" after `timeout`.
+  std::string ReadLine(std::chrono::seconds timeout) {
+    std::string line;
+    auto deadline = std::chrono::steady_clock::now() + timeout;
+    while (std::chrono::steady_clock::now() < deadline) {
+      pollfd p{out_, POLLIN, 0};
+      if (poll(&p, 1, 100) <= 0) continue;
+      char c;
+      if (read(out_, &c, 1) != 1) break;
+      if (c == '\n') return line;
+      line += c;
+    }
+    return "";
+  }
+
+  // Waits for the exit; returns the exit code, or -1 on timeout or a signal death.
+  int Wait(std::chrono::seconds timeout) {
+    auto deadline = std::chrono::steady_clock::now() + timeout;
+    while (std::chrono::steady_clock::now() < deadline) {
+      int status = 0;
+      if (waitpid(pid_, &status, WNOHANG) == pid_) {
+        exited_ = true;
+        return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    return -1;
+  }
+
+  std::string Stderr() {
+    std::string s;
+    char buf[4096];
+    fcntl(err_, F_SETFL, O_NONBLOCK);
+    ssize_t n;
+    while ((n = read(err_, buf, sizeof buf)) > 0) s.append(buf, n);
+    return s;
+  }
+
+  pid_t pid() const { return pid_; }
+
+ private:
+  pid_t pid_ = -1;
+  int out_ = -1;
+  int err_ = -1;
+  bool exited_ = false;
+};
+
+class ServeCliTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto db = store::testing::SqliteScratchDb::Create();
+    ASSERT_OK(db);
+    db_ = std::move(db).value();
+    auto store = store::OpenStore(db_->url());
+    ASSERT_OK(store);
+    ASSERT_OK((*store)->UpsertCatalog({testing::MakeWorkshop("WKSHP-Alpha", 1, 3, 3)}));
+    dir_ = std::filesystem::path(db_->url().substr(7)).parent_path();
+  }
+  std::string WriteConfig(const std::string& text) {
+    std::string path = (dir_ / "wod.yml").string();
+    std::ofstream(path) << text;
+    return path;
+  }
+
+  std::unique_ptr<store::testing::ScratchDb> db_;
+  std::filesystem::path dir_;
+};
+
+TEST_F(ServeCliTest, ServesWithTheConfigAndStopsGracefullyOnSigterm) {
+  const std::string config = WriteConfig(R"(
+controller:
+  not: ours
+api:
+  public_base_url: https://wod.example.com
+  max_body_bytes: 2048
+  email_deny_list: [mailinator.com]
+  registration_rate_limit: {per_minute: 0}
+)");
+  Child serve(
+      {"wod", "serve", "--store", db_->url(), "--listen", "127.0.0.1:0", "--config", config});
+  const std::string line = serve.ReadLine(std::chrono::seconds(20));
+  std::smatch m;
+  ASSERT_TRUE(
+      std::regex_match(line, m, std::regex(R"(wod serve: listening on http://127\.0\.0\.1:(\d+))")))
+      << "stdout: '" << line << "' stderr: " << serve.Stderr();
+  httplib::Client c("127.0.0.1", std::stoi(m[1]));
+
+  auto res = c.Get("/healthz");
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 200);
+  res = c.Post("/api/v1/registrations",
+               testing::RegistrationBody("WKSHP-Alpha", "a@mailinator.com"), "application/json");
+  ASSERT_TRUE(res);
+  EXPECT_EQ(testing::ErrorOf(res).value("code", ""), "email_denied");
+  res = c.Post("/api/v1/registrations", std::string(4096, ' ') + "{}", "application/json");
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 413);
+  res = c.Post("/api/v1/registrations", testing::RegistrationBody("WKSHP-Alpha", "a@example.com"),
+               "application/json");
+  ASSERT_TRUE(res);
+  ASSERT_EQ(res->status, 201) << res->body;
+  EXPECT_THAT(json::parse(res->body)["page_url"].get<std::string>(),
+              ::testing::StartsWith("https://wod.example.com/p/"));
+
+  ASSERT_EQ(kill(serve.pid(), SIGTERM), 0);
+  EXPECT_EQ(serve.Wait(std::chrono::seconds(20)), 0) << serve.Stderr();
+  EXPECT_FALSE(c.Get("/healthz"));
+}
+
+TEST_F(ServeCliTest, BadListenOrConfigExitsTwoNamingTheProblem) {
+  {
+    Child serve({"wod", "serve", "--store", db_->url(), "--listen", "localhost"});
+    EXPECT_EQ(serve.Wait(std::chrono::seconds(20)), 2);
+    EXPECT_THAT(serve.Stderr(), HasSubstr("--listen 'localhost' is not HOST:PORT"));
+  }
+  {
+    const std::string config = WriteConfig("api:\n  max_body: 1\n");
+    Child serve(
+        {"wod", "serve", "--store", db_->url(), "--listen", "127.0.0.1:0", "--config", config});
+    EXPECT_EQ(serve.Wait(std::chrono::seconds(20)), 2);
+    EXPECT_THAT(serve.Stderr(), HasSubstr("unknown key 'api.max_body'"));
+  }
+}
+
+}  // namespace
+}  // namespace wod::api
