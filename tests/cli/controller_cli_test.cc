@@ -309,7 +309,14 @@ TEST_F(ControllerCli, LiveDriftPlansTheWholePoolWritesNothingAndExitCodeSaysSo) 
 
 // --- root: passes that change the temp root's accounts and homes ---
 
-class ControllerCliRoot : public ControllerCli {
+// One suite name per target, so the SQLite and PostgreSQL runs have distinct ctest names.
+#ifdef WOD_CONTROLLER_CLI_PG
+#define WOD_CLI_ROOT_SUITE ControllerCliPostgres
+#else
+#define WOD_CLI_ROOT_SUITE ControllerCliRoot
+#endif
+
+class WOD_CLI_ROOT_SUITE : public ControllerCli {
  protected:
   void SetUp() override {
     WOD_REQUIRE_ROOT();
@@ -327,7 +334,7 @@ class ControllerCliRoot : public ControllerCli {
   std::unique_ptr<store::testing::ScratchDb> db_;
 };
 
-TEST_F(ControllerCliRoot, OnceConvergesThePoolThenAnOccupiedSeatAndRecordsDrift) {
+TEST_F(WOD_CLI_ROOT_SUITE, OnceConvergesThePoolThenAnOccupiedSeatAndRecordsDrift) {
   LoadCatalog();
   std::string config = WriteConfig();
   auto first = Wod(Once(config));
@@ -359,7 +366,7 @@ TEST_F(ControllerCliRoot, OnceConvergesThePoolThenAnOccupiedSeatAndRecordsDrift)
   EXPECT_THAT(quiet.stdout_text, HasSubstr(" actions=0 failures=0 skipped=0 drift=0 "));
 }
 
-TEST_F(ControllerCliRoot, OnceFailsWhileADaemonHoldsTheLeaseAndSigtermHandsItOverAtOnce) {
+TEST_F(WOD_CLI_ROOT_SUITE, OnceFailsWhileADaemonHoldsTheLeaseAndSigtermHandsItOverAtOnce) {
   LoadCatalog();
   // A long TTL: a successor that gets the lease at once proves it was released, not expired.
   std::string config = WriteConfig("20s");
@@ -382,7 +389,7 @@ TEST_F(ControllerCliRoot, OnceFailsWhileADaemonHoldsTheLeaseAndSigtermHandsItOve
   EXPECT_LT(Clock::now() - t0, std::chrono::seconds(10));
 }
 
-TEST_F(ControllerCliRoot, SecondControllerTakesOverWithinTheTtlAfterTheFirstIsKilled) {
+TEST_F(WOD_CLI_ROOT_SUITE, SecondControllerTakesOverWithinTheTtlAfterTheFirstIsKilled) {
   LoadCatalog();
   std::string config = WriteConfig("2s");
   Daemon a(Daemonargs(config, "ctl-a"), dir_ / "a.log");
