@@ -50,10 +50,16 @@ class ConfigReader {
       const std::function<absl::Status(const std::string&, const YAML::Node&)>& handle) const {
     if (n.IsNull()) return absl::OkStatus();
     if (!n.IsMap()) return Fail(n, field, "expected a mapping");
+    std::map<std::string, int> seen;  // key -> line
     for (auto it = n.begin(); it != n.end(); ++it) {
       if (!it->first.IsScalar()) return Fail(it->first, field, "expected a key");
       std::string key = it->first.Scalar();
       std::string name = field.empty() ? key : absl::StrCat(field, ".", key);
+      if (auto [first, inserted] = seen.emplace(key, LineOf(it->first)); !inserted) {
+        return Fail(it->first, name,
+                    absl::StrCat("duplicate key (first on line ", first->second, ")"));
+      }
+      key_line_ = LineOf(it->first);
       if (!known.empty() && known.count(key) == 0) {
         std::string list;
         for (const auto& k : known) absl::StrAppend(&list, list.empty() ? "" : ", ", k);
@@ -121,10 +127,13 @@ class ConfigReader {
   }
 
   const std::string& path() const { return path_; }
+  // The line of the key whose value ForEachKey is handling: where an empty section is.
+  int key_line() const { return key_line_; }
 
  private:
   std::string path_;
   fs::path base_dir_;
+  mutable int key_line_ = 0;
 };
 
 bool ValidName(const std::string& s) {
@@ -195,6 +204,7 @@ absl::Status ReadContent(const ConfigReader& r, const YAML::Node& n, ControllerC
 
 absl::Status ReadHub(const ConfigReader& r, const YAML::Node& n, ControllerConfig& c) {
   c.has_hub = true;
+  const int section_line = r.key_line();
   RETURN_IF_ERROR(r.ForEachKey(
       n, "hub", {"url", "token_file", "request_timeout"},
       [&](const std::string& key, const YAML::Node& v) -> absl::Status {
@@ -211,9 +221,11 @@ absl::Status ReadHub(const ConfigReader& r, const YAML::Node& n, ControllerConfi
         }
         return absl::OkStatus();
       }));
-  if (c.hub_url.empty()) return r.Fail(n, "hub.url", "required when there is a hub section");
+  if (c.hub_url.empty()) {
+    return r.Fail(section_line, "hub.url", "required when there is a hub section");
+  }
   if (c.hub_token_file.empty()) {
-    return r.Fail(n, "hub.token_file", "required when there is a hub section");
+    return r.Fail(section_line, "hub.token_file", "required when there is a hub section");
   }
   return absl::OkStatus();
 }
@@ -233,6 +245,7 @@ absl::Status ReadAppliances(const ConfigReader& r, const YAML::Node& n, Controll
 }
 
 absl::Status ReadController(const ConfigReader& r, const YAML::Node& n, ControllerConfig& c) {
+  const int section_line = r.key_line();
   RETURN_IF_ERROR(r.ForEachKey(
       n, "controller", {"concurrency", "lease_ttl", "resync", "backoff_base", "backoff_cap"},
       [&](const std::string& key, const YAML::Node& v) -> absl::Status {
@@ -252,7 +265,8 @@ absl::Status ReadController(const ConfigReader& r, const YAML::Node& n, Controll
         return absl::OkStatus();
       }));
   if (c.backoff_cap < c.backoff_base) {
-    return r.Fail(n, "controller.backoff_cap", "must not be below controller.backoff_base");
+    return r.Fail(section_line, "controller.backoff_cap",
+                  "must not be below controller.backoff_base");
   }
   return absl::OkStatus();
 }

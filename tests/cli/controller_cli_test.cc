@@ -231,7 +231,12 @@ TEST_F(ControllerCli, BadValuesNameTheirLineAndAMissingHubUrlItsSection) {
            {"controller:\n  lease_ttl: soon\n", ":2: controller.lease_ttl: expected a duration"},
            {"controller:\n\n  concurrency: 0\n", ":3: controller.concurrency: must be between 1"},
            {"accounts:\n  uid_base: ten\n", ":2: accounts.uid_base: expected an integer"},
-           {"hub:\n  token_file: t\n", ":2: hub.url: required"},
+           {"hub:\n  token_file: t\n", ":1: hub.url: required"},
+           {"accounts:\n  root: /\nhub:\n", ":3: hub.url: required"},
+           {"accounts:\n  root: /\n  root: /x\n",
+            ":3: accounts.root: duplicate key (first on line 2)"},
+           {"controller:\n  backoff_base: 2s\n  backoff_cap: 1s\n",
+            ":1: controller.backoff_cap: must not"},
            {"variables: [1, 2]\n", ":1: variables: expected a mapping"},
            {"accounts: {root: /x\n", ":2: yaml: end of map flow not found"},
        }) {
