@@ -81,19 +81,12 @@ struct Inspected {
 
 }  // namespace
 
-DockerApplianceDriver::DockerApplianceDriver(DockerOptions options)
-    : options_(std::move(options)),
-      client_(options_.socket_path, options_.api_version, options_.timeout) {}
-
-absl::StatusOr<model::ObservedAppliances> DockerApplianceDriver::Observe() {
-  const std::string filter =
-      json{{"label", json::array({absl::StrCat(model::kLabelManagedBy, "=", options_.location)})}}
-          .dump();
-  ASSIGN_OR_RETURN(
-      HttpResponse r,
-      client_.Send("GET", absl::StrCat("/containers/json?all=1&filters=", UrlEncode(filter))));
-  if (r.status != 200) return FromHttp(r, "list containers");
-  ASSIGN_OR_RETURN(json list, ParseBody(r, "list containers"));
+absl::StatusOr<model::ObservedAppliances> ParseContainerList(std::string_view body,
+                                                             std::string_view location) {
+  json list = json::parse(body, nullptr, false);
+  if (list.is_discarded()) {
+    return absl::UnavailableError("docker: list containers: unparsable response from the engine");
+  }
   if (!list.is_array()) {
     return absl::UnavailableError("docker: list containers: response is not a list");
   }
@@ -104,7 +97,7 @@ absl::StatusOr<model::ObservedAppliances> DockerApplianceDriver::Observe() {
     // The engine filtered already; checking again means a filter the engine ignored can
     // never make us touch a foreign container.
     auto owner = c.labels.find(model::kLabelManagedBy);
-    if (owner == c.labels.end() || owner->second != options_.location) continue;
+    if (owner == c.labels.end() || owner->second != location) continue;
     c.id = GetString(item, "Id");
     if (auto names = item.find("Names");
         names != item.end() && names->is_array() && !names->empty() && names->front().is_string()) {
@@ -117,9 +110,13 @@ absl::StatusOr<model::ObservedAppliances> DockerApplianceDriver::Observe() {
         model::ParseContainerState(GetString(item, "State")).value_or(model::ContainerState::kDead);
     if (auto ports = item.find("Ports"); ports != item.end() && ports->is_array()) {
       for (const json& p : *ports) {
-        if (GetInt(p, "PublicPort") == 0) continue;  // exposed, not published
-        c.ports.push_back({static_cast<int>(GetInt(p, "PrivatePort")),
-                           static_cast<int>(GetInt(p, "PublicPort")), GetString(p, "IP")});
+        // 0: exposed, not published; anything else outside 1..65535 is no port at all (and
+        // would not survive the narrowing to int).
+        const int64_t host = GetInt(p, "PublicPort");
+        const int64_t container = GetInt(p, "PrivatePort");
+        if (host < 1 || host > 65535 || container < 0 || container > 65535) continue;
+        c.ports.push_back(
+            {static_cast<int>(container), static_cast<int>(host), GetString(p, "IP")});
       }
     }
     DecodeApplianceLabels(&c);
@@ -128,6 +125,21 @@ absl::StatusOr<model::ObservedAppliances> DockerApplianceDriver::Observe() {
   std::sort(out.containers.begin(), out.containers.end(),
             [](const auto& a, const auto& b) { return a.name < b.name; });
   return out;
+}
+
+DockerApplianceDriver::DockerApplianceDriver(DockerOptions options)
+    : options_(std::move(options)),
+      client_(options_.socket_path, options_.api_version, options_.timeout) {}
+
+absl::StatusOr<model::ObservedAppliances> DockerApplianceDriver::Observe() {
+  const std::string filter =
+      json{{"label", json::array({absl::StrCat(model::kLabelManagedBy, "=", options_.location)})}}
+          .dump();
+  ASSIGN_OR_RETURN(
+      HttpResponse r,
+      client_.Send("GET", absl::StrCat("/containers/json?all=1&filters=", UrlEncode(filter))));
+  if (r.status != 200) return FromHttp(r, "list containers");
+  return ParseContainerList(r.body, options_.location);
 }
 
 absl::Status DockerApplianceDriver::Apply(const model::ApplianceAction& action) {

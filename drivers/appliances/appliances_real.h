@@ -3,6 +3,7 @@
 #pragma once
 
 #include <string>
+#include <string_view>
 
 #include "absl/time/time.h"
 #include "drivers/appliances/appliances.h"
@@ -19,6 +20,12 @@ struct DockerOptions {
   std::string api_version = "v1.41";
   absl::Duration timeout = absl::Seconds(30);
 };
+
+// The body of GET /containers/json as Observe() reads it: the containers whose wod.managed-by
+// label is `location` (others are dropped even if the engine listed them), sorted by name.
+// Unavailable when the body is not JSON or not a list. Pure; exposed for the fuzz target.
+absl::StatusOr<model::ObservedAppliances> ParseContainerList(std::string_view body,
+                                                             std::string_view location);
 
 class DockerApplianceDriver : public ApplianceDriver {
  public:
