@@ -10,6 +10,7 @@
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "common/clock.h"
 #include "common/random.h"
@@ -160,6 +161,15 @@ absl::Time ToMicros(absl::Time t) { return TimeFromDb(TimeToDb(t)); }
 
 std::string SeatName(const std::string& location, int number) {
   return absl::StrCat("seat ", number, " on location '", location, "'");
+}
+
+// The single row a statement returns, or Internal.
+absl::StatusOr<SqlRow> OneRow(absl::StatusOr<std::vector<SqlRow>> rows) {
+  if (!rows.ok()) return rows.status();
+  if (rows->size() != 1) {
+    return absl::InternalError(absl::StrCat("expected one row, got ", rows->size()));
+  }
+  return std::move((*rows)[0]);
 }
 
 class SqlStore final : public Store {
@@ -324,59 +334,156 @@ class SqlStore final : public Store {
       if (prows.size() != 1) return absl::InternalError("participant upsert returned no row");
       model::Participant participant = ParticipantFromRow(prows[0]);
 
-      ASSIGN_OR_RETURN(auto active, tx.Query("SELECT workshop, deadline_us FROM registrations "
-                                             "WHERE participant_id = $1 AND state = 'active'",
-                                             {participant.id}));
-      if (!active.empty()) {
-        return absl::AlreadyExistsError(absl::StrCat(
-            "'", email, "' already has an active registration for workshop '", active[0].Text(0),
-            "' until ", common::FormatTime(TimeFromDb(active[0].Int(1)))));
+      // The checks of the workshop columns (active, capacity, range_min, range_max, location,
+      // duration_hours, slot_count) and the participant's active registration (workshop,
+      // deadline_us) at `row[at..at+8]`, in the order the errors are reported.
+      struct Target {
+        int64_t capacity = 0;
+        int64_t slot_count = 0;  // min(capacity, seats of the workshop)
+        model::SeatRange range;
+        std::string location;
+        absl::Time deadline;
+      };
+      auto examine = [&](const SqlRow& row, size_t at) -> absl::StatusOr<Target> {
+        if (!row.IsNull(at + 7)) {
+          return absl::AlreadyExistsError(absl::StrCat(
+              "'", email, "' already has an active registration for workshop '", row.Text(at + 7),
+              "' until ", common::FormatTime(TimeFromDb(row.Int(at + 8)))));
+        }
+        if (row.IsNull(at)) {
+          return absl::NotFoundError(absl::StrCat("workshop '", request.workshop, "' not found"));
+        }
+        if (!row.Bool(at)) {
+          return absl::FailedPreconditionError(
+              absl::StrCat("workshop '", request.workshop, "' is not active"));
+        }
+        const absl::Duration duration = request.duration > absl::ZeroDuration()
+                                            ? request.duration
+                                            : absl::Hours(row.Int(at + 5));
+        if (duration <= absl::ZeroDuration()) {
+          return absl::FailedPreconditionError(
+              absl::StrCat("workshop '", request.workshop, "' has no duration"));
+        }
+        return Target{
+            row.Int(at + 1), row.Int(at + 6),
+            model::SeatRange{static_cast<int>(row.Int(at + 2)), static_cast<int>(row.Int(at + 3))},
+            row.Text(at + 4), ToMicros(now + duration)};
+      };
+      // The workshop row is read FOR KEY SHARE: registrations of one workshop share that lock
+      // and run in parallel, while a catalog load (FOR UPDATE of every workshop row) waits
+      // for them and keeps new ones out until it has rebuilt seats and slots. Capacity is
+      // counted in capacity_slots, never in this row: a counter here would stay locked until
+      // each registration's commit was on disk and serialize the workshop. The participant's
+      // active registration is read after the participant's lock, in a snapshot that sees an
+      // earlier registration of the same email.
+      const size_t kWorkshopWidth = 9;
+      Target target;
+      SqlRow row(std::vector<std::optional<std::string>>{});
+      if (tx.dialect() == Dialect::kPostgres && !request.seat) {
+        // The common case on PostgreSQL in one statement (each round trip is time in which
+        // this registration is not yet waiting for a commit it could share): the checks, the
+        // claim of a free capacity slot, the lowest vacant seat, the registration, the seat
+        // and the slot taken. Every claim is guarded by the checks (scalar subqueries of
+        // `go`, evaluated before the scans they limit), so a refused registration locks
+        // nothing. Slots are claimed from a random point on: any free slot will do, and
+        // concurrent registrations then rarely meet each other's locked or just-taken rows.
+        const int64_t start = 1 + common::RandomUniform(static_cast<uint32_t>(std::min<int64_t>(
+                                      kMaxSeatsPerWorkshop, std::numeric_limits<uint32_t>::max())));
+        const bool given = request.duration > absl::ZeroDuration();
+        ASSIGN_OR_RETURN(
+            SqlRow fused,
+            OneRow(tx.Query(
+                absl::StrCat(
+                    "WITH w AS (SELECT active, capacity, range_min, range_max, location, "
+                    "duration_hours, slot_count, CASE WHEN $4 THEN $5 ELSE $3 + duration_hours "
+                    "* CAST(3600000000 AS BIGINT) END AS deadline_us, ($4 OR duration_hours > "
+                    "0) AS has_duration FROM workshops WHERE id = $1 FOR KEY SHARE), "
+                    "a AS (SELECT workshop, deadline_us FROM registrations WHERE "
+                    "participant_id = $2 AND state = 'active'), "
+                    "go AS (SELECT * FROM w WHERE active AND has_duration AND NOT EXISTS "
+                    "(SELECT 1 FROM a)), "
+                    "slot AS (SELECT slot FROM (SELECT slot FROM (SELECT slot FROM "
+                    "capacity_slots WHERE workshop = $1 AND slot >= $8 AND slot <= (SELECT "
+                    "slot_count FROM go) AND registration_id IS NULL ORDER BY slot LIMIT 1 FOR "
+                    "UPDATE SKIP LOCKED) AS above UNION ALL SELECT slot FROM (SELECT slot FROM "
+                    "capacity_slots WHERE workshop = $1 AND slot < $8 AND slot <= (SELECT "
+                    "slot_count FROM go) AND registration_id IS NULL ORDER BY slot LIMIT 1 FOR "
+                    "UPDATE SKIP LOCKED) AS below) AS either LIMIT 1), "
+                    "free AS (SELECT number FROM seats WHERE workshop = $1 AND location = "
+                    "(SELECT location FROM go) AND number >= (SELECT range_min FROM go) AND "
+                    "number <= (SELECT range_max FROM go) AND registration_id IS NULL AND "
+                    "EXISTS (SELECT 1 FROM slot) ORDER BY number LIMIT 1 FOR UPDATE SKIP "
+                    "LOCKED), "
+                    "r AS (INSERT INTO registrations (participant_id, workshop, location, seat, "
+                    "start_us, deadline_us, state, token_hash, progress_json) SELECT $2, $1, "
+                    "go.location, free.number, $3, go.deadline_us, 'active', $6, '' FROM go, "
+                    "slot, free RETURNING ",
+                    kRegistrationColumns,
+                    "), s AS (UPDATE seats SET registration_id = r.id, password = $7, "
+                    "generation = seats.generation + 1 FROM r WHERE seats.location = "
+                    "r.location AND seats.number = r.seat AND seats.registration_id IS NULL "
+                    "RETURNING seats.location, seats.number, seats.workshop, "
+                    "seats.registration_id, seats.password, seats.reset_epoch, "
+                    "seats.generation), "
+                    "c AS (UPDATE capacity_slots SET registration_id = r.id FROM r, slot WHERE "
+                    "capacity_slots.workshop = r.workshop AND capacity_slots.slot = slot.slot "
+                    "AND capacity_slots.registration_id IS NULL RETURNING "
+                    "capacity_slots.slot) "
+                    "SELECT w.active, w.capacity, w.range_min, w.range_max, w.location, "
+                    "w.duration_hours, w.slot_count, a.workshop, a.deadline_us, r.*, s.*, "
+                    "c.slot, (SELECT slot FROM slot) FROM (SELECT 1) AS one LEFT JOIN w ON TRUE "
+                    "LEFT JOIN a ON TRUE LEFT JOIN r ON TRUE LEFT JOIN s ON TRUE LEFT JOIN c ON "
+                    "TRUE"),
+                {request.workshop, participant.id, TimeToDb(now), given,
+                 given ? TimeToDb(ToMicros(now + request.duration)) : int64_t{0}, token_hash,
+                 password, start})));
+        ASSIGN_OR_RETURN(target, examine(fused, 0));
+        std::vector<std::optional<std::string>> rest;
+        for (size_t i = kWorkshopWidth; i < fused.size(); ++i) {
+          rest.push_back(fused.IsNull(i) ? std::nullopt : std::optional(fused.Text(i)));
+        }
+        row = SqlRow(std::move(rest));
+      } else {
+        ASSIGN_OR_RETURN(
+            auto wrows,
+            tx.Query(absl::StrCat("SELECT w.active, w.capacity, w.range_min, w.range_max, "
+                                  "w.location, w.duration_hours, w.slot_count, a.workshop, "
+                                  "a.deadline_us FROM workshops w LEFT JOIN registrations a ON "
+                                  "a.participant_id = $2 AND a.state = 'active' WHERE w.id = $1",
+                                  tx.dialect() == Dialect::kPostgres ? " FOR KEY SHARE OF w" : ""),
+                     {request.workshop, participant.id}));
+        if (wrows.empty()) {
+          // Unknown workshop; an active registration is still reported first.
+          ASSIGN_OR_RETURN(auto active,
+                           tx.Query("SELECT NULL, NULL, NULL, NULL, NULL, NULL, NULL, workshop, "
+                                    "deadline_us FROM registrations WHERE participant_id = $1 "
+                                    "AND state = 'active'",
+                                    {participant.id}));
+          if (!active.empty()) return examine(active[0], 0).status();
+          return absl::NotFoundError(absl::StrCat("workshop '", request.workshop, "' not found"));
+        }
+        ASSIGN_OR_RETURN(target, examine(wrows[0], 0));
       }
-
-      // The workshop row is read under FOR KEY SHARE: registrations of one workshop share that
-      // lock and run in parallel, while a catalog load (FOR UPDATE of every workshop row)
-      // waits for them and keeps new ones out until it has rebuilt seats and slots. Capacity
-      // is counted in capacity_slots, never in this row: a counter here would stay locked
-      // until each registration's commit was on disk and serialize the whole workshop.
-      ASSIGN_OR_RETURN(auto wrows,
-                       tx.Query(absl::StrCat("SELECT active, capacity, range_min, range_max, "
-                                             "location, duration_hours, slot_count FROM "
-                                             "workshops WHERE id = $1",
-                                             ForKeyShare(tx)),
-                                {request.workshop}));
-      if (wrows.empty()) {
-        return absl::NotFoundError(absl::StrCat("workshop '", request.workshop, "' not found"));
-      }
-      const SqlRow& w = wrows[0];
-      if (!w.Bool(0)) {
-        return absl::FailedPreconditionError(
-            absl::StrCat("workshop '", request.workshop, "' is not active"));
-      }
-      const int64_t capacity = w.Int(1);
-      const model::SeatRange range{static_cast<int>(w.Int(2)), static_cast<int>(w.Int(3))};
-      const std::string location = w.Text(4);
-      absl::Duration duration =
-          request.duration > absl::ZeroDuration() ? request.duration : absl::Hours(w.Int(5));
-      if (duration <= absl::ZeroDuration()) {
-        return absl::FailedPreconditionError(
-            absl::StrCat("workshop '", request.workshop, "' has no duration"));
-      }
-      // slot_count = min(capacity, seats of the workshop): with fewer seats than capacity the
-      // seats are the limit, and running out of slots means running out of seats.
-      const int64_t slot_count = w.Int(6);
+      const int64_t capacity = target.capacity;
+      const model::SeatRange range = target.range;
+      const std::string& location = target.location;
+      const int64_t slot_count = target.slot_count;
+      const absl::Time deadline = target.deadline;
       const absl::Status capacity_reached = absl::ResourceExhaustedError(absl::StrCat(
           "workshop '", request.workshop, "' is full: capacity ", capacity, " reached"));
       const absl::Status no_free_seat = absl::ResourceExhaustedError(
           absl::StrCat("workshop '", request.workshop, "' is full: no free seat in range ",
                        range.min, "-", range.max, " on location '", location, "'"));
 
-      // CREATE: every check of the named seat comes before a slot is claimed (a claimed slot
+      // CREATE: the named seat is locked and checked before a slot is claimed (a claimed slot
       // is skipped by concurrent registrations until this transaction ends, so failing after
-      // the claim could make them see the workshop full). A full workshop still reports its
-      // capacity first, as it did when the count was checked before the seat.
+      // the claim could make them see the workshop full). Waiting for the seat's lock cannot
+      // deadlock: whoever holds it (a verb, or a registration that picked that seat) never
+      // waits for a lock a registration holds. A full workshop still reports its capacity
+      // first, as when the count was checked before the seat.
       if (request.seat) {
-        absl::Status seat_ok = CheckRequestedSeat(tx, request.workshop, range, location,
-                                                  *request.seat, /*lock=*/false);
+        absl::Status seat_ok =
+            CheckRequestedSeat(tx, request.workshop, range, location, *request.seat);
         if (!seat_ok.ok()) {
           if (slot_count >= capacity) {
             ASSIGN_OR_RETURN(auto free_rows,
@@ -389,57 +496,61 @@ class SqlStore final : public Store {
         }
       }
 
-      // Claim the lowest free capacity slot. PostgreSQL skips slots that concurrent
-      // registrations have claimed but not committed yet, so they neither wait for each other
-      // here nor take the same slot; SQLite runs write transactions alone.
-      const char* from_slots = tx.dialect() == Dialect::kSqlite
-                                   ? "capacity_slots INDEXED BY capacity_slots_free"
-                                   : "capacity_slots";
-      ASSIGN_OR_RETURN(auto slot_rows,
-                       tx.Query(absl::StrCat("SELECT slot FROM ", from_slots,
-                                             " WHERE workshop = $1 AND slot <= $2 AND "
-                                             "registration_id IS NULL ORDER BY slot LIMIT 1",
-                                             SkipLocked(tx)),
-                                {request.workshop, slot_count}));
-      if (slot_rows.empty()) return slot_count < capacity ? no_free_seat : capacity_reached;
-      const int64_t slot = slot_rows[0].Int(0);
-
-      const absl::Time deadline = ToMicros(now + duration);
-      // Inserts the registration on the seat `seat_sql` yields (one row with `number`, or none
-      // when there is no seat to take), occupies that seat and hands the claimed slot to the
-      // registration: rows of registration columns followed by seat columns (NULL when the
-      // seat was not vacant), none without a seat. PostgreSQL does it in one statement (a
-      // data-modifying WITH); SQLite, which has none, in three.
-      auto occupy = [&](const std::string& seat_sql,
-                        std::vector<SqlParam> params) -> absl::StatusOr<std::vector<SqlRow>> {
+      // SQLite, and CREATE on PostgreSQL: claims the lowest free capacity slot, inserts the
+      // registration on the seat `seat_sql` yields (one row with `number`, or none when there
+      // is no seat to take), occupies that seat and hands the slot to the registration.
+      // Returns one row: the registration's columns, the seat's, the slot taken, the slot
+      // claimed (NULLs for what did not happen). PostgreSQL claims with SKIP LOCKED (a slot
+      // claimed by a concurrent registration is passed over, not waited for) and does it in
+      // one statement (a data-modifying WITH); SQLite, which runs write transactions alone
+      // and has no such WITH, in up to four.
+      auto claim_and_occupy = [&](const std::string& seat_sql,
+                                  std::vector<SqlParam> params) -> absl::StatusOr<SqlRow> {
         params.insert(params.end(), {participant.id, TimeToDb(now), TimeToDb(deadline), token_hash,
                                      request.workshop, location});
         const size_t n = params.size();
-        std::string insert = absl::StrCat(
-            "INSERT INTO registrations (participant_id, workshop, location, seat, start_us, "
-            "deadline_us, state, token_hash, progress_json) SELECT $",
-            n - 5, ", $", n - 1, ", $", n, ", free.number, $", n - 4, ", $", n - 3, ", 'active', $",
-            n - 2, ", '' FROM (", seat_sql, ") AS free RETURNING ", kRegistrationColumns);
+        auto insert = [&](const std::string& from) {
+          return absl::StrCat(
+              "INSERT INTO registrations (participant_id, workshop, location, seat, start_us, "
+              "deadline_us, state, token_hash, progress_json) SELECT $",
+              n - 5, ", $", n - 1, ", $", n, ", free.number, $", n - 4, ", $", n - 3,
+              ", 'active', $", n - 2, ", '' FROM ", from, " RETURNING ", kRegistrationColumns);
+        };
+        constexpr char kFreeSlot[] =
+            " WHERE workshop = $%d AND slot <= $%d AND registration_id IS NULL ORDER BY slot "
+            "LIMIT 1";
         if (tx.dialect() == Dialect::kPostgres) {
-          params.emplace_back(password);
-          params.emplace_back(slot);
-          return tx.Query(
+          params.insert(params.end(), {password, slot_count});
+          return OneRow(tx.Query(
               absl::StrCat(
-                  "WITH r AS (", insert, "), s AS (UPDATE seats SET registration_id = r.id, ",
-                  "password = $", n + 1,
+                  "WITH slot AS (SELECT slot FROM capacity_slots",
+                  absl::StrFormat(kFreeSlot, n - 1, n + 2), " FOR UPDATE SKIP LOCKED), r AS (",
+                  insert(absl::StrCat("slot, (", seat_sql, ") AS free")),
+                  "), s AS (UPDATE seats SET registration_id = r.id, password = $", n + 1,
                   ", generation = seats.generation + 1 FROM r WHERE seats.location = "
-                  "r.location AND seats.number = r.seat AND seats.registration_id IS "
-                  "NULL RETURNING seats.location, seats.number, seats.workshop, "
+                  "r.location AND seats.number = r.seat AND seats.registration_id IS NULL "
+                  "RETURNING seats.location, seats.number, seats.workshop, "
                   "seats.registration_id, seats.password, seats.reset_epoch, "
                   "seats.generation), c AS (UPDATE capacity_slots SET registration_id = r.id "
-                  "FROM r WHERE capacity_slots.workshop = r.workshop AND capacity_slots.slot = $",
-                  n + 2,
-                  " AND capacity_slots.registration_id IS NULL RETURNING capacity_slots.slot) "
-                  "SELECT r.*, s.*, c.slot FROM r LEFT JOIN s ON TRUE LEFT JOIN c ON TRUE"),
-              params);
+                  "FROM r, slot WHERE capacity_slots.workshop = r.workshop AND "
+                  "capacity_slots.slot = slot.slot AND capacity_slots.registration_id IS NULL "
+                  "RETURNING capacity_slots.slot) SELECT r.*, s.*, c.slot, (SELECT slot FROM "
+                  "slot) FROM (SELECT 1) AS one LEFT JOIN r ON TRUE LEFT JOIN s ON TRUE LEFT "
+                  "JOIN c ON TRUE"),
+              params));
         }
-        ASSIGN_OR_RETURN(auto rows, tx.Query(insert, params));
-        if (rows.size() != 1) return rows;
+        std::vector<std::optional<std::string>> joined(kRegistrationWidth + kSeatWidth + 2);
+        ASSIGN_OR_RETURN(auto slot_rows,
+                         tx.Query(absl::StrCat("SELECT slot FROM capacity_slots INDEXED BY "
+                                               "capacity_slots_free",
+                                               absl::StrFormat(kFreeSlot, 1, 2)),
+                                  {request.workshop, slot_count}));
+        if (slot_rows.empty()) return SqlRow(std::move(joined));
+        const int64_t slot = slot_rows[0].Int(0);
+        joined.back() = absl::StrCat(slot);
+        ASSIGN_OR_RETURN(auto rows,
+                         tx.Query(insert(absl::StrCat("(", seat_sql, ") AS free")), params));
+        if (rows.size() != 1) return SqlRow(std::move(joined));
         const SqlRow& r = rows[0];
         ASSIGN_OR_RETURN(
             auto seat_rows,
@@ -452,61 +563,54 @@ class SqlStore final : public Store {
                          tx.Exec("UPDATE capacity_slots SET registration_id = $1 WHERE "
                                  "workshop = $2 AND slot = $3 AND registration_id IS NULL",
                                  {r.Int(0), request.workshop, slot}));
-        std::vector<std::optional<std::string>> joined;
         for (size_t i = 0; i < kRegistrationWidth; ++i) {
-          joined.push_back(r.IsNull(i) ? std::nullopt : std::optional(r.Text(i)));
+          if (!r.IsNull(i)) joined[i] = r.Text(i);
         }
-        for (size_t i = 0; i < kSeatWidth; ++i) {
-          if (seat_rows.size() == 1) {
-            joined.push_back(seat_rows[0].IsNull(i) ? std::nullopt
-                                                    : std::optional(seat_rows[0].Text(i)));
-          } else {
-            joined.push_back(std::nullopt);
-          }
+        for (size_t i = 0; seat_rows.size() == 1 && i < kSeatWidth; ++i) {
+          if (!seat_rows[0].IsNull(i)) joined[kRegistrationWidth + i] = seat_rows[0].Text(i);
         }
-        joined.push_back(slots_taken == 1 ? std::optional(absl::StrCat(slot)) : std::nullopt);
-        return std::vector<SqlRow>{SqlRow(std::move(joined))};
+        if (slots_taken == 1) joined[kRegistrationWidth + kSeatWidth] = absl::StrCat(slot);
+        return SqlRow(std::move(joined));
       };
-      std::vector<SqlRow> rrows;
       if (request.seat) {
-        const int number = *request.seat;
-        // Now under the seat's lock: a registration or verb that took it meanwhile has
-        // committed (or rolled back) and its outcome is what this reads.
-        RETURN_IF_ERROR(
-            CheckRequestedSeat(tx, request.workshop, range, location, number, /*lock=*/true));
-        ASSIGN_OR_RETURN(rrows, occupy("SELECT CAST($1 AS INTEGER) AS number", {number}));
-      } else {
+        ASSIGN_OR_RETURN(row,
+                         claim_and_occupy("SELECT CAST($1 AS INTEGER) AS number", {*request.seat}));
+      } else if (tx.dialect() == Dialect::kSqlite) {
         // The lowest vacant seat, picked inside the INSERT: an index seek on seats_vacant.
-        // PostgreSQL locks it and skips seats that concurrent registrations have locked, so
-        // they take different seats without waiting for each other; a seat occupied by a
-        // registration that committed meanwhile fails the re-check of `registration_id IS
-        // NULL` and is passed over as well. SQLite is told the index: without statistics its
-        // planner prefers the primary key and walks every occupied seat below the first
-        // vacant one.
-        const char* from =
-            tx.dialect() == Dialect::kSqlite ? "seats INDEXED BY seats_vacant" : "seats";
-        ASSIGN_OR_RETURN(rrows,
-                         occupy(absl::StrCat("SELECT number FROM ", from,
-                                             " WHERE workshop = $1 AND location = $2 AND "
-                                             "number >= $3 AND number <= $4 AND "
-                                             "registration_id IS NULL ORDER BY number LIMIT 1",
-                                             SkipLocked(tx)),
-                                {request.workshop, location, range.min, range.max}));
-        if (rrows.empty()) return no_free_seat;
+        // SQLite is told the index: without statistics its planner prefers the primary key
+        // and walks every occupied seat below the first vacant one.
+        ASSIGN_OR_RETURN(
+            row, claim_and_occupy("SELECT number FROM seats INDEXED BY seats_vacant WHERE "
+                                  "workshop = $1 AND location = $2 AND number >= $3 AND "
+                                  "number <= $4 AND registration_id IS NULL ORDER BY number "
+                                  "LIMIT 1",
+                                  {request.workshop, location, range.min, range.max}));
       }
-      if (rrows.size() != 1) return absl::InternalError("registration insert returned no row");
-      Registration registration = RegistrationFromRow(rrows[0]);
-      if (rrows[0].IsNull(kRegistrationWidth)) {
+      const size_t slot_taken = kRegistrationWidth + kSeatWidth;
+      if (row.size() != slot_taken + 2) {
+        return absl::InternalError("registration insert returned no row");
+      }
+      if (row.IsNull(slot_taken + 1)) {
+        return slot_count < capacity ? no_free_seat : capacity_reached;
+      }
+      if (row.IsNull(0)) {
+        if (!request.seat) return no_free_seat;
+        return absl::FailedPreconditionError(
+            absl::StrCat(SeatName(location, *request.seat), " is occupied"));
+      }
+      Registration registration = RegistrationFromRow(row);
+      if (row.IsNull(kRegistrationWidth)) {
         return absl::FailedPreconditionError(
             absl::StrCat(SeatName(location, registration.seat), " is occupied"));
       }
-      if (rrows[0].IsNull(kRegistrationWidth + kSeatWidth)) {
-        return absl::InternalError(absl::StrCat("capacity slot ", slot, " of workshop '",
-                                                request.workshop, "' was taken meanwhile"));
+      if (row.IsNull(slot_taken)) {
+        return absl::InternalError(absl::StrCat("capacity slot ", row.Int(slot_taken + 1),
+                                                " of workshop '", request.workshop,
+                                                "' was taken meanwhile"));
       }
       result.registration = std::move(registration);
       result.participant = std::move(participant);
-      result.seat = SeatFromRow(rrows[0], kRegistrationWidth);
+      result.seat = SeatFromRow(row, kRegistrationWidth);
       result.token = token;
       return tx.MarkChanged();
     }));
@@ -985,18 +1089,13 @@ class SqlStore final : public Store {
   static std::string ForKeyShare(const SqlTx& tx) {
     return tx.dialect() == Dialect::kPostgres ? " FOR KEY SHARE" : "";
   }
-  static std::string SkipLocked(const SqlTx& tx) {
-    return tx.dialect() == Dialect::kPostgres ? " FOR UPDATE SKIP LOCKED" : "";
-  }
 
   // CREATE's checks of the named seat: in the workshop's range, existing, of the workshop,
-  // vacant. With `lock`, the seat row is locked first (PostgreSQL), so the answer holds until
-  // the transaction ends; waiting for that lock cannot deadlock, since whoever holds it (a
-  // verb, or a registration that picked the seat) never waits for a lock a registration
-  // holds.
+  // vacant. The seat row is locked first (PostgreSQL), so the answer holds until the
+  // transaction ends.
   static absl::Status CheckRequestedSeat(SqlTx& tx, const std::string& workshop,
                                          const model::SeatRange& range, const std::string& location,
-                                         int number, bool lock) {
+                                         int number) {
     if (!range.Contains(number)) {
       return absl::FailedPreconditionError(absl::StrCat("seat ", number, " is outside the range ",
                                                         range.min, "-", range.max, " of workshop '",
@@ -1004,7 +1103,7 @@ class SqlStore final : public Store {
     }
     ASSIGN_OR_RETURN(auto srows, tx.Query(absl::StrCat("SELECT workshop, registration_id FROM "
                                                        "seats WHERE location = $1 AND number = $2",
-                                                       lock ? ForUpdate(tx) : ""),
+                                                       ForUpdate(tx)),
                                           {location, number}));
     if (srows.empty()) {
       return absl::NotFoundError(absl::StrCat(SeatName(location, number), " not found"));
