@@ -96,9 +96,12 @@ void AddControllerCommand(CLI::App& app, GlobalOptions& global, int* exit_code) 
   auto opts = std::make_shared<ControllerCmdOptions>();
   CLI::App* cmd = app.add_subcommand(
       "controller", "Converge one location: accounts, content, hub and appliances of this machine");
-  cmd->add_option("--store", global.store_url, "Store URL: sqlite:PATH or postgresql://...")
-      ->envname("WOD_STORE")
-      ->capture_default_str();
+  // No capture_default_str: the default may come from $WOD_STORE, whose URL may hold a
+  // password, and --help must not print it.
+  cmd->add_option("--store", global.store_url,
+                  "Store URL: sqlite:PATH or postgresql://... (default: $WOD_STORE, else "
+                  "sqlite:/var/lib/wod/wod.db)")
+      ->envname("WOD_STORE");
   cmd->add_option("--location", opts->location, "The location this machine is")->required();
   cmd->add_option("--config", opts->config, "Backend configuration file (YAML)")->required();
   cmd->add_flag("--once", opts->once,

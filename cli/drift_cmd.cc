@@ -122,9 +122,12 @@ void AddDriftCommand(CLI::App& app, GlobalOptions& global, int* exit_code) {
   CLI::App* cmd = app.add_subcommand(
       "drift",
       "What differs from desired state: the stored drift report, or --live on this machine");
-  cmd->add_option("--store", global.store_url, "Store URL: sqlite:PATH or postgresql://...")
-      ->envname("WOD_STORE")
-      ->capture_default_str();
+  // No capture_default_str: the default may come from $WOD_STORE, whose URL may hold a
+  // password, and --help must not print it.
+  cmd->add_option("--store", global.store_url,
+                  "Store URL: sqlite:PATH or postgresql://... (default: $WOD_STORE, else "
+                  "sqlite:/var/lib/wod/wod.db)")
+      ->envname("WOD_STORE");
   cmd->add_option("--location", opts->location, "Only this location (required with --live)");
   cmd->add_flag("--live", opts->live,
                 "Observe and plan on this machine now, applying nothing (needs --config)");
