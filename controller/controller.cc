@@ -319,7 +319,15 @@ absl::StatusOr<PassResult> Controller::RunPass(bool apply) {
     for (auto& s : domain_steps) grouped[SeatOf(s.action)][s.domain].push_back(std::move(s));
   }
   for (auto& [seat, by_domain] : grouped) {
-    const Domain* order = up.count(seat) ? kUpOrder : kDownOrder;
+    // A vacant seat whose account is being created (the warm pool on a fresh machine) goes
+    // up too: its hub user needs the Linux account (PAM), and there is nothing older in its
+    // home or on the hub to tear down first.
+    bool creates_account = false;
+    for (const auto& s : by_domain[kAccounts]) {
+      creates_account = creates_account || std::get<model::AccountAction>(s.action).kind ==
+                                               model::AccountAction::Kind::kCreate;
+    }
+    const Domain* order = up.count(seat) || creates_account ? kUpOrder : kDownOrder;
     for (int i = 0; i < kDomains; ++i) {
       for (auto& s : by_domain[order[i]]) add(s.domain, std::move(s.action));
     }

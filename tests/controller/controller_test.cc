@@ -307,6 +307,41 @@ TEST_F(ControllerTest, AStopFinishesTheSeatInFlightStartsNoOtherAndReleasesTheLe
   EXPECT_EQ(lease.holder, "successor");
 }
 
+// A hub that, like JupyterHub with PAM, refuses a user whose Linux account does not exist.
+class PamHub : public drivers::Hub {
+ public:
+  PamHub(drivers::Hub* inner, drivers::accounts::AccountsDriver* accounts)
+      : inner_(inner), accounts_(accounts) {}
+  absl::StatusOr<model::ObservedHub> Observe() override { return inner_->Observe(); }
+  absl::Status Apply(const model::HubAction& action) override {
+    if (action.kind == model::HubAction::Kind::kCreateUser) {
+      auto observed = accounts_->Observe();
+      if (!observed.ok()) return observed.status();
+      if (observed->Find(action.seat) == nullptr) {
+        return absl::FailedPreconditionError("Failed to create user: no such Linux account");
+      }
+    }
+    return inner_->Apply(action);
+  }
+
+ private:
+  drivers::Hub* inner_;
+  drivers::accounts::AccountsDriver* accounts_;
+};
+
+TEST_F(ControllerTest, AFreshPoolCreatesEachAccountBeforeItsHubUser) {
+  PamHub hub(hub_.get(), &accounts_);
+  Controller ctl(store_.get(), Drivers{&accounts_, &hub, &content_, appliances_.get()},
+                 Options("test"), &clock_);
+  ASSERT_OK(ctl.AcquireLease());
+  ASSERT_OK_AND_ASSIGN(auto first, ctl.RunPass());
+  EXPECT_EQ(first.failures, 0);
+  ASSERT_OK_AND_ASSIGN(auto observed, hub_->Observe());
+  EXPECT_EQ(observed.users.size(), 12u);  // every seat of the warm pool has its hub user
+  ASSERT_OK_AND_ASSIGN(auto second, ctl.RunPass());
+  EXPECT_TRUE(second.converged);
+}
+
 TEST(PassSummaryTest, IsOneKeyValueLine) {
   PassResult r;
   r.seats = 12;
