@@ -6,7 +6,6 @@
 #include <chrono>
 #include <cmath>
 #include <map>
-#include <regex>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
@@ -107,9 +106,19 @@ std::map<std::string, Occupancy> OccupancyByWorkshop(const std::vector<store::Se
 }
 
 // "/api/v1/workshops/{id}" -> "/api/v1/workshops/([^/]+)"
+// The other characters match themselves ("openapi.json" does not match "openapiXjson").
 std::string PathRegex(const std::string& path) {
-  static const std::regex kParam(R"(\{[a-z_]+\})");
-  return std::regex_replace(path, kParam, "([^/]+)");
+  std::string out;
+  for (size_t i = 0; i < path.size(); ++i) {
+    if (path[i] == '{') {
+      i = path.find('}', i);
+      out += "([^/]+)";
+    } else {
+      if (std::string_view(".[]()*+?^$|\\").find(path[i]) != std::string_view::npos) out += '\\';
+      out += path[i];
+    }
+  }
+  return out;
 }
 
 }  // namespace

@@ -318,6 +318,13 @@ TEST_F(ServerTest, UnknownRouteIsAJson404) {
   res = client().Delete("/api/v1/registrations");
   ASSERT_TRUE(res);
   EXPECT_EQ(res->status, 404);
+  // Route templates are literal: the '.' of openapi.json matches only itself.
+  res = client().Get("/api/v1/openapiXjson");
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 404);
+  res = client().Get("/api/v1/workshops/a/b");
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 404);
 }
 
 TEST_F(ServerTest, HealthAndReadinessProbes) {
