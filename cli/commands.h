@@ -23,5 +23,6 @@ void AddVerbCommand(CLI::App& app, GlobalOptions& global, int* exit_code);
 void AddContentCommand(CLI::App& app, GlobalOptions& global, int* exit_code);
 void AddControllerCommand(CLI::App& app, GlobalOptions& global, int* exit_code);
 void AddDriftCommand(CLI::App& app, GlobalOptions& global, int* exit_code);
+void AddMailIngestCommand(CLI::App& app, GlobalOptions& global, int* exit_code);
 
 }  // namespace wod::cli
