@@ -11,6 +11,7 @@
 // own line: {"bench": "pass_noop_2000_fakes", "value": N, "unit": "ms", "target": 50}
 //
 // Usage: pass_bench [--reps N] (default 200 no-op passes per case).
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -83,8 +84,18 @@ void WriteWorkshopContent(const fs::path& dir) {
 }
 
 struct Sample {
-  std::vector<double> total, observe, plan;  // ms
+  std::vector<double> total, observe, plan;  // ms, wall clock
+  std::vector<double> cpu;                   // ms of CPU, every thread of the process
 };
+
+// CPU time of the whole process so far (user + system, every thread), in ms: unlike the wall
+// clock, it does not grow when other processes compete for the cores.
+double ProcessCpuMs() {
+  rusage ru;
+  getrusage(RUSAGE_SELF, &ru);
+  auto ms = [](const timeval& t) { return t.tv_sec * 1e3 + t.tv_usec / 1e3; };
+  return ms(ru.ru_utime) + ms(ru.ru_stime);
+}
 
 double Percentile(std::vector<double> v, double p) {
   if (v.empty()) return 0;
@@ -114,6 +125,11 @@ void Report(const std::string& name, const Sample& s, double target) {
   g_lines.push_back({name + "_p99", Percentile(s.total, 0.99), "ms", target});
   g_lines.push_back({name + "_plan", Percentile(s.plan, 0.5), "ms", -1});
   g_lines.push_back({name + "_observe", Percentile(s.observe, 0.5), "ms", -1});
+  if (!s.cpu.empty()) {
+    std::printf("%-28s cpu per pass p50 %.2f ms p99 %.2f ms\n", name.c_str(),
+                Percentile(s.cpu, 0.5), Percentile(s.cpu, 0.99));
+    g_lines.push_back({name + "_cpu", Percentile(s.cpu, 0.5), "ms", -1});
+  }
 }
 
 // One location of kSeats seats on a SQLite store in `dir`, with the drivers the case gives.
@@ -201,7 +217,9 @@ class Bench {
   Sample NoOpPasses(int reps) {
     Sample s;
     for (int i = 0; i < reps; ++i) {
+      const double cpu0 = ProcessCpuMs();
       auto r = Pass();
+      s.cpu.push_back(ProcessCpuMs() - cpu0);
       if (!r.converged || r.actions != 0) {
         std::fprintf(stderr, "pass_bench: a no-op pass acted (%d actions)\n", r.actions);
         std::exit(1);
