@@ -264,8 +264,9 @@ void Server::Stop() {
 
 std::string Server::ClientAddress(const httplib::Request& req) const {
   if (config_.trust_x_forwarded_for && req.has_header("X-Forwarded-For")) {
-    std::vector<absl::string_view> hops =
-        absl::StrSplit(req.get_header_value("X-Forwarded-For"), ',', absl::SkipWhitespace());
+    // Split a named copy: the views must not point into a temporary (TSan found that).
+    const std::string forwarded = req.get_header_value("X-Forwarded-For");
+    std::vector<absl::string_view> hops = absl::StrSplit(forwarded, ',', absl::SkipWhitespace());
     if (!hops.empty()) return std::string(absl::StripAsciiWhitespace(hops.back()));
   }
   return req.remote_addr;
