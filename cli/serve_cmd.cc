@@ -87,9 +87,12 @@ int RunServe(const GlobalOptions& global, const ServeOptions& opts) {
 void AddServeCommand(CLI::App& app, GlobalOptions& global, int* exit_code) {
   auto opts = std::make_shared<ServeOptions>();
   CLI::App* cmd = app.add_subcommand("serve", "Serve the REST API (/api/v1, /healthz, /metrics)");
-  cmd->add_option("--store", global.store_url, "Store URL: sqlite:PATH or postgresql://...")
-      ->envname("WOD_STORE")
-      ->capture_default_str();
+  // No capture_default_str: the default may come from $WOD_STORE, whose URL may hold a
+  // password, and --help must not print it.
+  cmd->add_option("--store", global.store_url,
+                  "Store URL: sqlite:PATH or postgresql://... (default: $WOD_STORE, else "
+                  "sqlite:/var/lib/wod/wod.db)")
+      ->envname("WOD_STORE");
   cmd->add_option("--listen", opts->listen, "HOST:PORT to listen on (PORT 0: any free port)")
       ->capture_default_str();
   cmd->add_option("--config", opts->config,

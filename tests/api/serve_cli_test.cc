@@ -83,18 +83,22 @@ class Child {
     return -1;
   }
 
-  std::string Stderr() {
-    std::string s;
-    char buf[4096];
-    fcntl(err_, F_SETFL, O_NONBLOCK);
-    ssize_t n;
-    while ((n = read(err_, buf, sizeof buf)) > 0) s.append(buf, n);
-    return s;
-  }
+  // What is left on stderr / stdout (call after the exit).
+  std::string Stderr() { return Drain(err_); }
+  std::string Stdout() { return Drain(out_); }
 
   pid_t pid() const { return pid_; }
 
  private:
+  static std::string Drain(int fd) {
+    std::string s;
+    char buf[4096];
+    fcntl(fd, F_SETFL, O_NONBLOCK);
+    ssize_t n;
+    while ((n = read(fd, buf, sizeof buf)) > 0) s.append(buf, n);
+    return s;
+  }
+
   pid_t pid_ = -1;
   int out_ = -1;
   int err_ = -1;
@@ -161,6 +165,17 @@ api:
   ASSERT_EQ(kill(serve.pid(), SIGTERM), 0);
   EXPECT_EQ(serve.Wait(std::chrono::seconds(20)), 0) << serve.Stderr();
   EXPECT_FALSE(c.Get("/healthz"));
+}
+
+TEST_F(ServeCliTest, HelpDoesNotPrintTheStoreUrlOfTheEnvironment) {
+  setenv("WOD_STORE", "postgresql://wod:hunter2@db.internal/wod", 1);
+  Child serve({"wod", "serve", "--help"});
+  const int code = serve.Wait(std::chrono::seconds(20));
+  unsetenv("WOD_STORE");
+  EXPECT_EQ(code, 0);
+  const std::string out = serve.Stdout();
+  EXPECT_THAT(out, HasSubstr("--listen"));
+  EXPECT_THAT(out, ::testing::Not(HasSubstr("hunter2")));
 }
 
 TEST_F(ServeCliTest, BadListenOrConfigExitsTwoNamingTheProblem) {
