@@ -387,8 +387,6 @@ class SqlStore final : public Store {
         // `go`, evaluated before the scans they limit), so a refused registration locks
         // nothing. Slots are claimed from a random point on: any free slot will do, and
         // concurrent registrations then rarely meet each other's locked or just-taken rows.
-        const int64_t start = 1 + common::RandomUniform(static_cast<uint32_t>(std::min<int64_t>(
-                                      kMaxSeatsPerWorkshop, std::numeric_limits<uint32_t>::max())));
         const bool given = request.duration > absl::ZeroDuration();
         ASSIGN_OR_RETURN(
             SqlRow fused,
@@ -397,16 +395,19 @@ class SqlStore final : public Store {
                     "WITH w AS (SELECT active, capacity, range_min, range_max, location, "
                     "duration_hours, slot_count, CASE WHEN $4 THEN $5 ELSE $3 + duration_hours "
                     "* CAST(3600000000 AS BIGINT) END AS deadline_us, ($4 OR duration_hours > "
-                    "0) AS has_duration FROM workshops WHERE id = $1 FOR KEY SHARE), "
+                    "0) AS has_duration, CAST(1 + floor(random() * slot_count) AS INTEGER) AS "
+                    "start FROM workshops WHERE id = $1 FOR KEY SHARE), "
                     "a AS (SELECT workshop, deadline_us FROM registrations WHERE "
                     "participant_id = $2 AND state = 'active'), "
                     "go AS (SELECT * FROM w WHERE active AND has_duration AND NOT EXISTS "
                     "(SELECT 1 FROM a)), "
                     "slot AS (SELECT slot FROM (SELECT slot FROM (SELECT slot FROM "
-                    "capacity_slots WHERE workshop = $1 AND slot >= $8 AND slot <= (SELECT "
+                    "capacity_slots WHERE workshop = $1 AND slot >= (SELECT start FROM go) AND "
+                    "slot <= (SELECT "
                     "slot_count FROM go) AND registration_id IS NULL ORDER BY slot LIMIT 1 FOR "
                     "UPDATE SKIP LOCKED) AS above UNION ALL SELECT slot FROM (SELECT slot FROM "
-                    "capacity_slots WHERE workshop = $1 AND slot < $8 AND slot <= (SELECT "
+                    "capacity_slots WHERE workshop = $1 AND slot < (SELECT start FROM go) AND "
+                    "slot <= (SELECT "
                     "slot_count FROM go) AND registration_id IS NULL ORDER BY slot LIMIT 1 FOR "
                     "UPDATE SKIP LOCKED) AS below) AS either LIMIT 1), "
                     "free AS (SELECT number FROM seats WHERE workshop = $1 AND location = "
@@ -436,7 +437,7 @@ class SqlStore final : public Store {
                     "TRUE"),
                 {request.workshop, participant.id, TimeToDb(now), given,
                  given ? TimeToDb(ToMicros(now + request.duration)) : int64_t{0}, token_hash,
-                 password, start})));
+                 password})));
         ASSIGN_OR_RETURN(target, examine(fused, 0));
         std::vector<std::optional<std::string>> rest;
         for (size_t i = kWorkshopWidth; i < fused.size(); ++i) {
