@@ -1,7 +1,8 @@
 // Convergence property of the reconcile pass, hermetic: random desired states (registrations,
 // CLEANUP, RESET, PURGE through a real SQLite store) interleaved with passes over the four
-// in-memory fakes, with random failures injected into observes and actions (Unavailable,
-// Aborted, now and then a terminal one). Once the desired state stops changing and the
+// in-memory fakes (the hub refusing a user whose Linux account does not exist, as with PAM),
+// with random failures injected into observes and actions (Unavailable, Aborted, now and then
+// a terminal one). Once the desired state stops changing and the
 // failures stop, a bounded number of passes (the fake clock advanced past every backoff) must
 // reach an empty plan, and then:
 //   - no home holds content of a registration other than its seat's occupant;
@@ -192,13 +193,11 @@ const std::vector<model::Workshop>& Workshops() {
   return workshops;
 }
 
-// What a scenario holds the controller to beyond the invariants in the file comment. Both are
-// off in the main test because the controller does not meet them yet (see the DISABLED_
-// tests below and their comments).
 struct ScenarioOptions {
   // The hub refuses a user whose Linux account does not exist, as JupyterHub with PAM does.
-  bool hub_needs_account = false;
-  // An occupied seat's home holds no files of a previous occupant.
+  bool hub_needs_account = true;
+  // An occupied seat's home holds no files of a previous occupant. Off in the main test: the
+  // controller does not meet it yet (see DISABLED_TurnoverNeverLeavesThePreviousOccupantsFiles).
   bool check_turnover_leftovers = false;
 };
 
@@ -554,17 +553,6 @@ class Convergence : public ::testing::TestWithParam<int> {};
 
 TEST_P(Convergence, RandomDesiredStatesAndFailuresConvergeWithInvariantsHeld) {
   RunSeeds(GetParam(), {});
-}
-
-// Fails with the controller as it is: a vacant seat runs its steps down (appliances, hub,
-// content, accounts) even when its account does not exist yet, so in a fresh pool the hub's
-// create-user comes before the account's create, the hub refuses it (FailedPrecondition,
-// terminal) and the seat never gets its account. The fix: run a seat's steps up when its
-// account is being created, as reconcilers::SeatStepsGoUp says.
-TEST_P(Convergence, DISABLED_ConvergesWhenTheHubNeedsTheLinuxAccount) {
-  ScenarioOptions options;
-  options.hub_needs_account = true;
-  RunSeeds(GetParam(), options);
 }
 
 // Fails with the controller as it is: a seat that changes hands is detected only through the
