@@ -2,9 +2,9 @@
 // CLEANUP, RESET, PURGE through a real SQLite store) interleaved with passes over the four
 // in-memory fakes (the hub refusing a user whose Linux account does not exist, as with PAM),
 // with random failures injected into observes and actions (Unavailable, Aborted, now and then
-// a terminal one). Once the desired state stops changing and the
-// failures stop, a bounded number of passes (the fake clock advanced past every backoff) must
-// reach an empty plan, and then:
+// a terminal one). Once the desired state stops changing and the failures stop, a bounded
+// number of passes (the fake clock advanced past every backoff) must reach an empty plan,
+// and then:
 //   - no home holds content of a registration other than its seat's occupant;
 //   - no container runs without an occupied seat, or for another registration or epoch;
 //   - every account's password is the desired one, locked exactly when the seat is vacant;
