@@ -133,6 +133,9 @@ Server::Server(store::Store* store, ServerConfig config, const common::Clock* cl
   const int threads = config_.threads;
   http_->new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
   http_->set_payload_max_length(config_.max_body_bytes);
+  // httplib writes headers and body separately: with Nagle's algorithm a keep-alive client's
+  // delayed ACK holds every answer back ~40 ms.
+  http_->set_tcp_nodelay(true);
   // httplib's default sets SO_REUSEPORT, which would let a second `wod serve` bind the same
   // port and take half the connections: SO_REUSEADDR only, so a taken port fails Bind.
   http_->set_socket_options([](socket_t sock) {
