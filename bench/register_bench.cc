@@ -1,8 +1,8 @@
 // Throughput of Store::Register with 8 threads, on SQLite (WAL, a temp file) and on PostgreSQL
 // (a fresh database on the server of WOD_TEST_PG_URL; skipped with a message when unset).
 // Two shapes: every thread registering into one workshop (the worst case: all registrations
-// serialize on that workshop), and the threads spread over 8 workshops (a catalog's usual
-// shape). Each run starts from an empty database with enough seats for all its registrations.
+// contend for the same workshop row, capacity slots and lowest seats), and the threads spread
+// over 8 workshops (a catalog's usual shape). Each run starts from an empty database with enough seats for all its registrations.
 // At the end, one JSON object per result on its own line:
 //   {"bench": "register_sqlite_8threads", "value": N, "unit": "registrations/s", "target": 2000}
 #include <benchmark/benchmark.h>
