@@ -21,7 +21,14 @@ namespace {
 
 using json = nlohmann::json;
 
-class BurstTest : public ::testing::Test {
+// One suite name per target, so the SQLite and PostgreSQL runs have distinct ctest names.
+#ifdef WOD_API_TEST_POSTGRES
+#define WOD_BURST_SUITE BurstPostgresTest
+#else
+#define WOD_BURST_SUITE BurstTest
+#endif
+
+class WOD_BURST_SUITE : public ::testing::Test {
  protected:
   void SetUp() override {
 #ifdef WOD_API_TEST_POSTGRES
@@ -83,7 +90,7 @@ class BurstTest : public ::testing::Test {
   std::unique_ptr<store::Store> store_;
 };
 
-TEST_F(BurstTest, FiftyAtOnceForSixSeatsGiveSixSeatsAndFortyFourFull) {
+TEST_F(WOD_BURST_SUITE, FiftyAtOnceForSixSeatsGiveSixSeatsAndFortyFourFull) {
   ASSERT_OK(store_->UpsertCatalog({testing::MakeWorkshop("WKSHP-Burst", 101, 106, 6)}));
   std::map<std::string, int> outcomes;
   std::vector<int> seats;
@@ -105,7 +112,7 @@ TEST_F(BurstTest, FiftyAtOnceForSixSeatsGiveSixSeatsAndFortyFourFull) {
   EXPECT_EQ(regs->size(), 6u);
 }
 
-TEST_F(BurstTest, FiftyAtOnceForCapacitySixOfTenSeatsStopAtTheCapacity) {
+TEST_F(WOD_BURST_SUITE, FiftyAtOnceForCapacitySixOfTenSeatsStopAtTheCapacity) {
   ASSERT_OK(store_->UpsertCatalog({testing::MakeWorkshop("WKSHP-Cap", 201, 210, 6)}));
   std::map<std::string, int> outcomes;
   std::vector<int> seats;
