@@ -1367,6 +1367,79 @@ TEST_P(StoreContractTest, RacingRegistrationsAndVerbsKeepEverySeatConsistent) {
   ExpectSeatInvariants("WKSHP-A", 10);
 }
 
+// Registrations, cleanups and capacity changes racing on one workshop whose capacity keeps
+// being lowered below its active registrations: the slots stay exact, and afterwards the
+// workshop admits exactly up to its capacity.
+TEST_P(StoreContractTest, RacingVerbsAndCapacityChangesKeepTheCapacitySlotsExact) {
+  constexpr int kThreads = 6;
+  constexpr int kRounds = 40;
+  constexpr int kSeats = 20;
+  model::Workshop w = MakeWorkshop("WKSHP-A", 1, kSeats, 12);
+  LoadCatalog({w});
+  for (int i = 0; i < 12; ++i) {
+    ASSERT_OK(store().Register(Req("WKSHP-A", absl::StrCat("pre", i, "@example.com"))));
+  }
+  std::atomic<int> unexpected{0};
+  std::atomic<bool> done{false};
+  std::thread catalog([&] {
+    // Capacity moves between below and above the active count while the others run.
+    model::Workshop changing = w;
+    for (int i = 0; !done.load(); ++i) {
+      changing.capacity = i % 3 == 0 ? 3 : (i % 3 == 1 ? 7 : 15);
+      auto change = store().UpsertCatalog({changing});
+      if (!change.ok()) {
+        ++unexpected;
+        ADD_FAILURE() << change.status();
+      }
+      absl::SleepFor(absl::Milliseconds(5));
+    }
+  });
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < kRounds; ++i) {
+        auto r = store().Register(Req("WKSHP-A", absl::StrCat("t", t, "@example.com")));
+        if (!r.ok() && r.status().code() != absl::StatusCode::kResourceExhausted &&
+            r.status().code() != absl::StatusCode::kAlreadyExists) {
+          ++unexpected;
+          ADD_FAILURE() << r.status();
+        }
+        int seat = 1 + static_cast<int>(common::RandomUniform(kSeats));
+        model::Verb verb = i % 4 == 0 ? model::Verb::kReset
+                                      : (i % 4 == 1 ? model::Verb::kPurge : model::Verb::kCleanup);
+        auto v = store().ApplyVerb(verb, kLoc, seat, kNow);
+        if (!v.ok()) {
+          ++unexpected;
+          ADD_FAILURE() << v.status();
+        }
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  done = true;
+  catalog.join();
+  EXPECT_EQ(unexpected.load(), 0);
+  ExpectSlotInvariants();
+
+  // Settle on capacity 5: registrations are admitted exactly while fewer than 5 are active.
+  w.capacity = 5;
+  LoadCatalog({w});
+  ExpectSlotInvariants();
+  const int64_t before = ActiveCount("WKSHP-A");
+  int admitted = 0;
+  for (int i = 0; i < kSeats; ++i) {
+    auto r = store().Register(Req("WKSHP-A", absl::StrCat("after", i, "@example.com")));
+    if (!r.ok()) {
+      EXPECT_THAT(r, StatusIs(absl::StatusCode::kResourceExhausted, HasSubstr("capacity 5")));
+      break;
+    }
+    ++admitted;
+  }
+  EXPECT_EQ(admitted, std::max<int64_t>(0, 5 - before));
+  EXPECT_EQ(ActiveCount("WKSHP-A"), std::max<int64_t>(5, before));
+  ExpectSeatInvariants("WKSHP-A", static_cast<int>(std::max<int64_t>(5, before)));
+}
+
 // The same as above from several processes, each with its own store.
 TEST_P(StoreContractTest, RegistrationsFromSeveralProcessesNeverShareASeat) {
   constexpr int kProcesses = 4;
