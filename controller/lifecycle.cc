@@ -213,6 +213,9 @@ absl::StatusOr<SendResult> Lifecycle::SendDue(absl::Time now) {
 
 absl::Status Lifecycle::Run(const std::atomic<bool>& stop) {
   bool announced_wait = false;
+  // The store's first wait only reports changes made after it: take that baseline now, so a
+  // change made during the first pass wakes the next wait.
+  if (options_.wait_for_changes) store_->WaitForChange(absl::ZeroDuration());
   while (!stop.load()) {
     auto lease = store_->AcquireLease(options_.lease_name, options_.holder, options_.lease_ttl,
                                       clock_->Now());
@@ -239,7 +242,12 @@ absl::Status Lifecycle::Run(const std::atomic<bool>& stop) {
     while (!stop.load()) {
       const absl::Duration left = wake - clock_->Now();
       if (left <= absl::ZeroDuration()) break;
-      if (store_->WaitForChange(std::min(left, absl::Seconds(1)))) break;
+      const absl::Duration slice = std::min(left, absl::Seconds(1));
+      if (!options_.wait_for_changes) {
+        absl::SleepFor(slice);
+      } else if (store_->WaitForChange(slice)) {
+        break;
+      }
     }
   }
   if (auto s = store_->ReleaseLease(options_.lease_name, options_.holder); !s.ok()) {

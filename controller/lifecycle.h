@@ -28,6 +28,10 @@ struct LifecycleOptions {
   // Passes run on every desired-state change and at least this often (seat status writes do
   // not wake WaitForChange, so a seat turning Ready is seen within this period).
   absl::Duration resync = absl::Seconds(2);
+  // Sleep in store->WaitForChange between passes. A store allows one waiting thread: when the
+  // store object is shared with a controller that waits on it (`wod up`), give the lifecycle a
+  // store of its own (OpenStore on the same URL) or set this false to wake on `resync` only.
+  bool wait_for_changes = true;
   // How long a claimed mail stays hidden from other senders: longer than a send can take
   // (the SMTP driver's timeout), so a live sender is never overtaken.
   absl::Duration claim_ttl = absl::Minutes(2);

@@ -93,7 +93,7 @@ MailText WelcomeMail(const MailFacts& f) {
                    Title(f), " (", f.workshop_id,
                    ").\nYour seat is being prepared: a second mail brings your login "
                    "details as soon as it is ready.\nThe workshop lasts ",
-                   f.duration_hours, " hour(s) and ends at ", when, ".\n\n", PageLabel(f), ": ",
+                   HoursText(f.duration), " and ends at ", when, ".\n\n", PageLabel(f), ": ",
                    PageUrl(f), "\n", Signature());
   m.html_body =
       Html(Greeting(f.participant_name),
@@ -101,7 +101,7 @@ MailText WelcomeMail(const MailFacts& f) {
                          "</b> (", HtmlEscape(f.workshop_id), ")."),
             "Your seat is being prepared: a second mail brings your login details as soon as it is "
             "ready.",
-            absl::StrCat("The workshop lasts ", f.duration_hours, " hour(s) and ends at ",
+            absl::StrCat("The workshop lasts ", HoursText(f.duration), " and ends at ",
                          HtmlEscape(when), ".")},
            PageUrl(f), PageLabel(f));
   return m;

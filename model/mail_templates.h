@@ -23,7 +23,7 @@ struct MailFacts {
   std::string participant_name;  // "" when unknown: "Hello,"
   std::string workshop_id;       // WKSHP-...
   std::string workshop_name;     // the catalog's title; "" falls back to the id
-  int duration_hours = 0;
+  absl::Duration duration;       // deadline - start
   absl::Time deadline;
   std::string portal_url;  // the public base URL
   std::string page_url;    // the participant page; "" when unknown (the portal instead)

@@ -32,11 +32,8 @@ struct Planner {
     f.workshop_id = r.workshop;
     if (auto w = in.workshops.find(r.workshop); w != in.workshops.end()) {
       f.workshop_name = w->second.name;
-      f.duration_hours = w->second.duration_hours;
     }
-    if (f.duration_hours == 0) {
-      f.duration_hours = static_cast<int>(absl::ToInt64Hours(r.deadline - r.start));
-    }
+    f.duration = r.deadline - r.start;  // the registration's own (extended, or not the default)
     f.deadline = r.deadline;
     f.portal_url = cfg.public_base_url;
     if (auto u = in.page_urls.find(r.id); u != in.page_urls.end()) f.page_url = u->second;

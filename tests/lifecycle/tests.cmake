@@ -3,3 +3,5 @@
 # server (label smtp).
 wod_test(lifecycle_planner_test SOURCES lifecycle/lifecycle_planner_test.cc LIBS wod_reconcilers)
 wod_test(lifecycle_test SOURCES lifecycle/lifecycle_test.cc LIBS wod_controller)
+wod_test(lifecycle_smtp_test SOURCES lifecycle/lifecycle_smtp_test.cc LIBS wod_controller
+  LABELS smtp)
