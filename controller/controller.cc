@@ -10,6 +10,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/log.h"
+#include "common/status.h"
 #include "model/content.h"
 #include "reconcilers/accounts_planner.h"
 #include "reconcilers/appliances_planner.h"
@@ -43,7 +44,7 @@ struct SeatWork {
   absl::Status error;
   int failed_step = -1;
   bool not_started = false;  // skipped because the controller is stopping
-  std::vector<std::pair<int64_t, std::string>> harvests;  // registration, progress json
+  int harvests_recorded = 0;  // harvests newly stored by this seat's steps
 };
 
 std::string Describe(const AnyAction& a) {
@@ -149,7 +150,12 @@ struct Controller::Impl {
         auto r = drivers.content->Apply(a);
         if (!r.ok()) return r.status();
         if (a.kind == model::ContentAction::Kind::kHarvest && r->harvest) {
-          work.harvests.emplace_back(a.registration_id, r->harvest->ProgressJson());
+          // Stored before the wipe that follows, so a crash after the wipe cannot lose it. If
+          // it cannot be stored, the seat's later steps (the wipe) do not run and the next pass
+          // harvests again (the content driver keeps its harvest, so that is idempotent).
+          ASSIGN_OR_RETURN(bool recorded,
+                           store->RecordHarvest(a.registration_id, r->harvest->ProgressJson()));
+          if (recorded) work.harvests_recorded++;
         }
         return absl::OkStatus();
       }
@@ -479,15 +485,7 @@ absl::StatusOr<PassResult> Controller::RunPass(bool apply) {
     } else {
       m.backoff.Succeeded(w.seat);
     }
-    for (const auto& [reg, json] : w.harvests) {
-      auto recorded = m.store->RecordHarvest(reg, json);
-      if (!recorded.ok()) {
-        WOD_LOG(kWarning, "controller", "recording harvest of registration {}: {}", reg,
-                std::string(recorded.status().message()));
-      } else if (*recorded) {
-        result.harvests++;
-      }
-    }
+    result.harvests += w.harvests_recorded;
   }
   result.execute_time = absl::Now() - exec_start;
   if (lease_lost.load()) {

@@ -213,8 +213,11 @@ absl::Status RealAccountsDriver::CreateAccount(int seat) {
   SeatLookup lookup = index.Lookup(seat);
   if (lookup.state == SeatState::kForeign) return absl::FailedPreconditionError(lookup.reason);
   if (lookup.state == SeatState::kAbsent) {
+    // The home first: once the account exists nothing plans a create again, so a crash
+    // between useradd and the home would leave an account without a home for good.
+    RETURN_IF_ERROR(EnsureHome(options_.root, p.Home(seat), p.Uid(seat), p.gid));
     // useradd [--prefix ROOT] -u UID -g GROUP -d HOME -M -s SHELL -K ... NAME
-    // -M: the home is made by EnsureHome below, empty like a wiped one (no /etc/skel), so a
+    // -M: the home is made by EnsureHome above, empty like a wiped one (no /etc/skel), so a
     // fresh seat and a recycled seat look the same. No subordinate uid ranges: students do
     // not run user namespaces, and 2,000 ranges of 65,536 would clutter /etc/subuid.
     std::vector<std::string> argv = Command("useradd");

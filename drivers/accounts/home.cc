@@ -211,9 +211,15 @@ absl::Status EnsureHome(const std::string& root, const std::string& path, uid_t 
   if (!created && errno != EEXIST) return ErrnoStatus(errno, "cannot create home", path);
   UniqueFd home = OpenDir(parent.get(), name.c_str());
   if (!home.ok()) return ErrnoStatus(errno, "cannot open home", path);
-  if (created) {
-    // Through the fd: the name could have been swapped for a symlink since mkdirat.
+  // Owner and mode are set through the fd (the name could have been swapped for a symlink
+  // since mkdirat), and also when the home already existed: a crash between mkdirat and
+  // fchown leaves a root-owned home that only this repairs.
+  struct stat st;
+  if (fstat(home.get(), &st) != 0) return ErrnoStatus(errno, "cannot stat", path);
+  if (created || st.st_uid != uid || st.st_gid != gid) {
     if (fchown(home.get(), uid, gid) != 0) return ErrnoStatus(errno, "cannot chown", path);
+  }
+  if (created || (st.st_mode & 07777) != mode) {
     if (fchmod(home.get(), mode) != 0) return ErrnoStatus(errno, "cannot chmod", path);
   }
   return absl::OkStatus();

@@ -13,8 +13,9 @@
 namespace wod::drivers::accounts {
 
 // Makes `path` (absolute, inside `root`) a directory if it is missing: missing parents get
-// mode 0755 and root's ownership, the home itself `mode` and uid:gid. An existing home is
-// left as it is. FailedPrecondition when a component is a symlink or not a directory.
+// mode 0755 and root's ownership, the home itself `mode` and uid:gid. An existing home gets
+// that owner and mode too (its contents are left as they are). FailedPrecondition when a
+// component is a symlink or not a directory.
 absl::Status EnsureHome(const std::string& root, const std::string& path, uid_t uid, gid_t gid,
                         mode_t mode = 0700);
 

@@ -295,17 +295,24 @@ std::string ReadText(const std::string& path) {
   return ss.str();
 }
 
-TEST(HomeTest, EnsureHomeMakesParentsAndA0700HomeAndLeavesAnExistingOneAlone) {
+TEST(HomeTest, EnsureHomeMakesParentsAndA0700HomeAndRepairsAnExistingOne) {
   TempRoot root;
+  const std::string home = root.path() + "/srv/homes/student1";
   ASSERT_OK(EnsureHome(root.path(), "/srv/homes/student1", getuid(), getgid()));
   struct stat st;
-  ASSERT_EQ(stat((root.path() + "/srv/homes/student1").c_str(), &st), 0);
+  ASSERT_EQ(stat(home.c_str(), &st), 0);
   EXPECT_EQ(st.st_mode & 07777, 0700u);
   EXPECT_EQ(st.st_uid, getuid());
-  chmod((root.path() + "/srv/homes/student1").c_str(), 0750);
-  ASSERT_OK(EnsureHome(root.path(), "/srv/homes/student1", getuid(), getgid()));
-  ASSERT_EQ(stat((root.path() + "/srv/homes/student1").c_str(), &st), 0);
-  EXPECT_EQ(st.st_mode & 07777, 0750u);
+  // A home left half made (a crash between mkdir and chown) or loosened by its user gets the
+  // seat's owner and mode back; what is inside stays.
+  std::ofstream(home + "/kept") << "x";
+  ASSERT_EQ(chmod(home.c_str(), 0755), 0);
+  const uid_t other_uid = getuid() == 0 ? 4242 : getuid();
+  ASSERT_OK(EnsureHome(root.path(), "/srv/homes/student1", other_uid, getgid()));
+  ASSERT_EQ(stat(home.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 07777, 0700u);
+  EXPECT_EQ(st.st_uid, other_uid);
+  EXPECT_TRUE(std::filesystem::exists(home + "/kept"));
   EXPECT_TRUE(HomeExists(root.path(), "/srv/homes/student1"));
   EXPECT_FALSE(HomeExists(root.path(), "/srv/homes/student2"));
   EXPECT_THAT(EnsureHome(root.path(), "relative", 0, 0),
