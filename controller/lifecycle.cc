@@ -139,22 +139,32 @@ absl::StatusOr<LifecycleRunResult> Lifecycle::RunOnce(absl::Time now) {
     ASSIGN_OR_RETURN(reconcilers::LifecycleInput in, Load(store_, options_.plan, now));
     const auto plan = reconcilers::PlanLifecycle(in, options_.plan);
     bool verbs = false;
+    // One action's failure does not hold up the others; it is planned again next pass.
     for (const LifecycleAction& a : plan) {
       if (a.kind != LifecycleAction::Kind::kEnqueueMail) {
         verbs = true;
-        RETURN_IF_ERROR(ApplyVerb(a, now, &result));
+        if (absl::Status s = ApplyVerb(a, now, &result); !s.ok()) {
+          result.errors++;
+          WOD_LOG(kWarning, "lifecycle", "{}: {}", a.Describe(), std::string(s.message()));
+        }
         continue;
       }
       model::Notification n = a.mail;
       n.next_attempt = absl::InfinitePast();
-      ASSIGN_OR_RETURN(bool inserted, store_->EnqueueNotification(n));
-      if (!inserted) continue;  // another writer enqueued the same key first: it stands
+      absl::StatusOr<bool> inserted = store_->EnqueueNotification(n);
+      if (!inserted.ok()) {
+        result.errors++;
+        WOD_LOG(kWarning, "lifecycle", "{}: {}", a.Describe(),
+                std::string(inserted.status().message()));
+        continue;
+      }
+      if (!*inserted) continue;  // another writer enqueued the same key first: it stands
       result.mails_enqueued++;
       WOD_LOG(kInfo, "lifecycle", "{}", a.Describe());
       Event(a.location, a.seat, "mail.enqueue", a.reason,
             absl::StrCat("mail '", n.key, "' to '", n.recipient, "'"), now);
     }
-    if (!verbs) break;
+    if (!verbs || result.errors > 0) break;
   }
   return result;
 }
@@ -162,7 +172,7 @@ absl::StatusOr<LifecycleRunResult> Lifecycle::RunOnce(absl::Time now) {
 absl::Duration Lifecycle::RetryDelay(int attempts) const {
   const double factor = std::ldexp(1.0, std::clamp(attempts - 1, 0, 30));
   const absl::Duration delay = std::min(options_.backoff.cap, options_.backoff.base * factor);
-  return delay * std::clamp(options_.jitter(), 0.5, 1.0);
+  return std::max(absl::Seconds(1), delay * std::clamp(options_.jitter(), 0.5, 1.0));
 }
 
 absl::StatusOr<SendResult> Lifecycle::SendDue(absl::Time now) {

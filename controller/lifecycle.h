@@ -47,6 +47,7 @@ struct LifecycleRunResult {
   int cleanups = 0;
   int purges = 0;
   int skipped = 0;  // verbs not applied: the seat no longer held the registration
+  int errors = 0;   // actions that failed (logged; planned again next pass)
 };
 
 struct SendResult {
@@ -70,7 +71,8 @@ class Lifecycle {
   // `resync`, renewing the lease; releases it on the way out.
   absl::Status Run(const std::atomic<bool>& stop);
 
-  // The delay before attempt `attempts + 1` of a mail that failed `attempts` times.
+  // The delay before attempt `attempts + 1` of a mail that failed `attempts` times (at least
+  // one second, so one SendDue call can never spin on a failing mail).
   absl::Duration RetryDelay(int attempts) const;
 
  private:

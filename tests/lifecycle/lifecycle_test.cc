@@ -285,6 +285,10 @@ TEST_F(LifecycleTest, RetryDelayIsCappedExponential) {
   EXPECT_EQ(lifecycle_->RetryDelay(5), absl::Seconds(480));
   EXPECT_EQ(lifecycle_->RetryDelay(9), absl::Hours(1));
   EXPECT_EQ(lifecycle_->RetryDelay(100), absl::Hours(1));
+  // A zero base still waits a second: one SendDue call cannot spin on a failing mail.
+  LifecycleOptions zero = Options();
+  zero.backoff.base = absl::ZeroDuration();
+  EXPECT_EQ(Lifecycle(store_.get(), &sender_, zero, &clock_).RetryDelay(1), absl::Seconds(1));
 }
 
 TEST_F(LifecycleTest, RefusedRecipientFailsAtOnce) {
