@@ -7,7 +7,9 @@
 #include <cstring>
 #include <memory>
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "common/random.h"
 
 namespace wod::model {
@@ -39,6 +41,7 @@ std::string ObservedAccount::Describe() const {
       absl::StrCat("user '", name, "' seat ", seat, " uid ", uid, " gid ", gid, " home '", home,
                    "' shell '", shell, "'", locked ? " locked" : " unlocked");
   if (!pids.empty()) absl::StrAppend(&out, " processes ", pids.size());
+  if (occupant != 0) absl::StrAppend(&out, " occupant ", occupant);
   return out;
 }
 
@@ -65,6 +68,8 @@ const char* AccountActionKindName(AccountAction::Kind kind) {
       return "wipe-home";
     case AccountAction::Kind::kDelete:
       return "delete";
+    case AccountAction::Kind::kSetOccupant:
+      return "set-occupant";
   }
   return "unknown";
 }
@@ -103,10 +108,41 @@ AccountAction AccountAction::Delete(int seat, std::string reason) {
   return MakeAction(Kind::kDelete, seat, std::move(reason));
 }
 
+AccountAction AccountAction::SetOccupant(int seat, int64_t registration_id, std::string reason) {
+  AccountAction action = MakeAction(Kind::kSetOccupant, seat, std::move(reason));
+  action.registration_id = registration_id;
+  return action;
+}
+
 std::string AccountAction::Describe() const {
   std::string out = absl::StrCat(AccountActionKindName(kind), " seat ", seat);
+  if (kind == Kind::kSetOccupant) {
+    if (registration_id != 0) {
+      absl::StrAppend(&out, " registration ", registration_id);
+    } else {
+      absl::StrAppend(&out, " vacant");
+    }
+  }
   if (!reason.empty()) absl::StrAppend(&out, " (", reason, ")");
   return out;
+}
+
+std::string OccupantComment(int seat, int64_t registration_id) {
+  if (registration_id == 0) return absl::StrCat("wod seat ", seat, " vacant");
+  return absl::StrCat("wod seat ", seat, " registration ", registration_id);
+}
+
+int64_t OccupantOfComment(std::string_view comment) {
+  // "wod seat <n> registration <id>"; any other text names no registration.
+  std::vector<absl::string_view> words =
+      absl::StrSplit(absl::string_view(comment.data(), comment.size()), ' ');
+  if (words.size() != 5 || words[0] != "wod" || words[1] != "seat" || words[3] != "registration") {
+    return 0;
+  }
+  int seat = 0;
+  int64_t id = 0;
+  if (!absl::SimpleAtoi(words[2], &seat) || !absl::SimpleAtoi(words[4], &id) || id <= 0) return 0;
+  return id;
 }
 
 bool ShadowHashMatches(std::string_view shadow_hash, std::string_view password) {

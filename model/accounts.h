@@ -52,6 +52,11 @@ struct ObservedAccount {
   // PasswordMatches / PasswordCheckCache; Describe() leaves it out.
   std::string shadow_hash;
   std::vector<pid_t> pids;  // processes whose real or effective uid is `uid` (sorted)
+  // The registration the account was last set up for, read from its occupant marker (the
+  // passwd comment field, see OccupantComment): 0 when the marker says vacant, is empty or is
+  // not ours. Non-zero for a registration other than the seat's occupant means the seat
+  // changed hands and the home may still hold that registration's files and processes.
+  int64_t occupant = 0;
 
   std::string Describe() const;  // for logs and test failures: no secret
 };
@@ -84,11 +89,13 @@ struct AccountAction {
     kKillProcesses,  // SIGTERM, grace period, SIGKILL
     kWipeHome,       // removes everything inside the home, keeps the home itself
     kDelete,         // kills processes, removes the account and its home
+    kSetOccupant,    // writes the occupant marker: `registration_id`, or vacant when 0
   };
   Kind kind = Kind::kCreate;
   int seat = 0;
-  std::string password;  // secret, kSetPassword only; never in Describe()
-  std::string reason;    // why the planner wants it, for events and logs
+  std::string password;         // secret, kSetPassword only; never in Describe()
+  int64_t registration_id = 0;  // kSetOccupant only; 0 = vacant (the home is clean)
+  std::string reason;           // why the planner wants it, for events and logs
 
   static AccountAction Create(int seat, std::string reason);
   static AccountAction SetPassword(int seat, std::string password, std::string reason);
@@ -97,12 +104,24 @@ struct AccountAction {
   static AccountAction KillProcesses(int seat, std::string reason);
   static AccountAction WipeHome(int seat, std::string reason);
   static AccountAction Delete(int seat, std::string reason);
+  static AccountAction SetOccupant(int seat, int64_t registration_id, std::string reason);
 
   // "set-password seat 7 (occupant changed)": no password.
   std::string Describe() const;
 };
 
 const char* AccountActionKindName(AccountAction::Kind kind);
+
+// The occupant marker: a durable record, on the machine itself, of the registration a seat's
+// account was last set up for, kept in the account's passwd comment (GECOS) field:
+// "wod seat 7 registration 123", or "wod seat 7 vacant" once the home is clean again. It is
+// what tells the controller that a seat changed hands even when nothing else does (the content
+// manifest is already wiped, or the workshop has no notebooks): set before the account is
+// unlocked for an occupant, cleared last when a seat is vacated.
+std::string OccupantComment(int seat, int64_t registration_id);
+// The registration a comment field names; 0 for "vacant", an empty field (an account made
+// before markers existed) or anything that is not a marker.
+int64_t OccupantOfComment(std::string_view comment);
 
 // True when `password` hashes to the account's shadow hash (crypt_r with the hash as setting;
 // yescrypt, sha512crypt and every other method libxcrypt knows). A leading '!' (locked) is

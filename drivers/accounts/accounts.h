@@ -21,7 +21,8 @@ class AccountsDriver {
 
   // Applies one action; idempotent (applying it twice is the same as once). Errors:
   //   InvalidArgument     seat outside the policy's range, empty password
-  //   NotFound            the seat's account does not exist (set-password, lock, unlock, wipe)
+  //   NotFound            the seat's account does not exist (set-password, lock, unlock, wipe,
+  //                       set-occupant)
   //   FailedPrecondition  the seat's name or uid belongs to a foreign user (never modified),
   //                       unlock without a password, a home that is not where it should be
   //   Aborted             the account changed under us (processes still running): re-observe

@@ -26,7 +26,7 @@ void FakeAccountsDriver::FailNext(absl::Status status) {
 void FakeAccountsDriver::AddForeignUser(std::string name, uid_t uid, gid_t gid) {
   std::lock_guard<std::mutex> lock(mu_);
   std::string home = "/home/" + name;
-  users_.push_back(User{std::move(name), uid, gid, std::move(home), "/bin/sh", "*"});
+  users_.push_back(User{std::move(name), uid, gid, std::move(home), "/bin/sh", "*", ""});
 }
 
 void FakeAccountsDriver::AddGroup(std::string name, gid_t gid) {
@@ -70,7 +70,7 @@ int FakeAccountsDriver::mutations() const {
 AccountTables FakeAccountsDriver::Tables() const {
   AccountTables tables;
   for (const User& u : users_) {
-    tables.passwd.push_back(PasswdEntry{u.name, u.uid, u.gid, u.home, u.shell});
+    tables.passwd.push_back(PasswdEntry{u.name, u.uid, u.gid, u.gecos, u.home, u.shell});
     tables.shadow.emplace(u.name, u.shadow);
   }
   for (const Group& g : groups_) tables.group.push_back(GroupEntry{g.name, g.gid});
@@ -155,7 +155,8 @@ absl::Status FakeAccountsDriver::ApplyLocked(const model::AccountAction& action)
     if (action.kind != Kind::kCreate) {
       return absl::NotFoundError(absl::StrCat("user '", name, "' not found"));
     }
-    users_.push_back(User{name, p.Uid(seat), index.group_gid(), p.Home(seat), p.shell, "!"});
+    users_.push_back(User{name, p.Uid(seat), index.group_gid(), p.Home(seat), p.shell, "!",
+                          model::OccupantComment(seat, 0)});
     ++mutations_;
     if (homes_.emplace(p.Home(seat), std::set<std::string>()).second) ++mutations_;
     return absl::OkStatus();
@@ -220,6 +221,14 @@ absl::Status FakeAccountsDriver::ApplyLocked(const model::AccountAction& action)
       if (password_cache_ != nullptr) password_cache_->Forget(name);
       users_.erase(users_.begin() + (user - users_.data()));
       ++mutations_;
+      return absl::OkStatus();
+    }
+    case Kind::kSetOccupant: {
+      std::string marker = model::OccupantComment(seat, action.registration_id);
+      if (user->gecos != marker) {
+        user->gecos = std::move(marker);
+        ++mutations_;
+      }
       return absl::OkStatus();
     }
     case Kind::kKillProcesses:

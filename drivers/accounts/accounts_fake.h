@@ -50,6 +50,7 @@ class FakeAccountsDriver : public AccountsDriver {
     std::string home;
     std::string shell;
     std::string shadow;  // password field: "!" for a new account, like useradd
+    std::string gecos;   // comment field: the occupant marker
   };
   struct Group {
     std::string name;

@@ -150,6 +150,8 @@ absl::Status RealAccountsDriver::Apply(const model::AccountAction& action) {
       return WipeHomeOf(action.seat);
     case Kind::kDelete:
       return DeleteAccount(action.seat);
+    case Kind::kSetOccupant:
+      return SetOccupant(action.seat, action.registration_id);
   }
   return absl::InvalidArgumentError("unknown account action");
 }
@@ -216,14 +218,16 @@ absl::Status RealAccountsDriver::CreateAccount(int seat) {
     // The home first: once the account exists nothing plans a create again, so a crash
     // between useradd and the home would leave an account without a home for good.
     RETURN_IF_ERROR(EnsureHome(options_.root, p.Home(seat), p.Uid(seat), p.gid));
-    // useradd [--prefix ROOT] -u UID -g GROUP -d HOME -M -s SHELL -K ... NAME
+    // useradd [--prefix ROOT] -u UID -g GROUP -c "wod seat N vacant" -d HOME -M -s SHELL -K
+    //   ... NAME
     // -M: the home is made by EnsureHome above, empty like a wiped one (no /etc/skel), so a
     // fresh seat and a recycled seat look the same. No subordinate uid ranges: students do
     // not run user namespaces, and 2,000 ranges of 65,536 would clutter /etc/subuid.
     std::vector<std::string> argv = Command("useradd");
     argv.insert(argv.end(),
-                {"-u", std::to_string(p.Uid(seat)), "-g", p.group, "-d", p.Home(seat), "-M", "-s",
-                 p.shell, "-K", "SUB_UID_COUNT=0", "-K", "SUB_GID_COUNT=0", p.UserName(seat)});
+                {"-u", std::to_string(p.Uid(seat)), "-g", p.group, "-c",
+                 model::OccupantComment(seat, 0), "-d", p.Home(seat), "-M", "-s", p.shell, "-K",
+                 "SUB_UID_COUNT=0", "-K", "SUB_GID_COUNT=0", p.UserName(seat)});
     WOD_LOG(kDebug, "accounts", "run {}", absl::StrJoin(argv, " "));
     common::SubprocessOptions run;
     run.timeout = options_.command_timeout;
@@ -318,6 +322,28 @@ absl::Status RealAccountsDriver::SetLocked(int seat, bool locked) {
   // usermod [--prefix ROOT] -L|-U NAME
   std::vector<std::string> argv = Command("usermod");
   argv.insert(argv.end(), {locked ? "-L" : "-U", std::string(entry->name)});
+  WOD_LOG(kDebug, "accounts", "run {}", absl::StrJoin(argv, " "));
+  common::SubprocessOptions run;
+  run.timeout = options_.command_timeout;
+  ASSIGN_OR_RETURN(common::SubprocessResult result, common::RunProcess(argv, run));
+  if (result.exit_code == kExitNoSuchUser) {
+    return absl::NotFoundError(absl::StrCat("user '", std::string(entry->name), "' not found"));
+  }
+  if (result.exit_code != 0) return CommandFailure(argv, result);
+  return absl::OkStatus();
+}
+
+absl::Status RealAccountsDriver::SetOccupant(int seat, int64_t registration_id) {
+  const model::AccountPolicy& p = options_.policy;
+  std::lock_guard<std::mutex> lock(mu_);
+  ASSIGN_OR_RETURN(std::unique_ptr<Snapshot> snap, ReadSnapshot());
+  AccountIndex index(p, snap->tables);
+  ASSIGN_OR_RETURN(const PasswdEntry* entry, RequireOurs(p, index, seat));
+  const std::string marker = model::OccupantComment(seat, registration_id);
+  if (entry->gecos == marker) return absl::OkStatus();
+  // usermod [--prefix ROOT] -c MARKER NAME
+  std::vector<std::string> argv = Command("usermod");
+  argv.insert(argv.end(), {"-c", marker, std::string(entry->name)});
   WOD_LOG(kDebug, "accounts", "run {}", absl::StrJoin(argv, " "));
   common::SubprocessOptions run;
   run.timeout = options_.command_timeout;

@@ -1,6 +1,7 @@
 // The real accounts driver: reads passwd/shadow/group under a root prefix and changes them
 // with shadow-utils (useradd, usermod, userdel, groupadd, chpasswd) run from an argv, never a
-// shell.
+// shell. The seat's occupant marker (model::OccupantComment) lives in the passwd comment
+// field, written by `useradd -c` and `usermod -c`.
 //
 // Why read the files and not getpwent(3): NSS may reach LDAP or SSSD on a managed host, which
 // is slow (a pass must observe 2,000 seats in milliseconds), may be down, and lists users we
@@ -70,6 +71,7 @@ class RealAccountsDriver : public AccountsDriver {
   absl::Status KillProcesses(int seat);                             // SIGTERM, SIGKILL via /proc
   absl::Status WipeHomeOf(int seat);                                // fd-relative removal
   absl::Status DeleteAccount(int seat);                             // kill, wipe, userdel -r
+  absl::Status SetOccupant(int seat, int64_t registration_id);      // usermod -c MARKER
 
   RealAccountsOptions options_;
   std::string proc_dir_;

@@ -59,6 +59,7 @@ std::vector<PasswdEntry> ParsePasswd(std::string_view text) {
     PasswdEntry e;
     e.name = f[0];
     if (!ParseId(f[2], &e.uid) || !ParseId(f[3], &e.gid)) return;
+    e.gecos = f[4];
     e.home = f[5];
     e.shell = f[6];
     entries.push_back(e);
@@ -185,6 +186,7 @@ model::ObservedAccounts AccountIndex::Observe(
     auto hash = tables_.shadow.find(e.name);
     if (hash != tables_.shadow.end()) a.shadow_hash = std::string(hash->second);
     a.locked = !a.shadow_hash.empty() && a.shadow_hash.front() == '!';
+    a.occupant = model::OccupantOfComment(e.gecos);
     auto pids = pids_by_uid.find(e.uid);
     if (pids != pids_by_uid.end()) a.pids = pids->second;
   }

@@ -19,6 +19,7 @@ struct PasswdEntry {
   std::string_view name;
   uid_t uid = 0;
   gid_t gid = 0;
+  std::string_view gecos;  // the comment field: holds our occupant marker
   std::string_view home;
   std::string_view shell;
 };

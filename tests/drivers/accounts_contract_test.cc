@@ -276,6 +276,7 @@ TEST_P(AccountsContractTest, CreateTwiceMakesOneLockedAccountWithAnEmptyHome) {
   EXPECT_EQ(a.shell, "/bin/bash");
   EXPECT_TRUE(a.locked) << "a new account has no password: '!'";
   EXPECT_THAT(a.pids, IsEmpty());
+  EXPECT_EQ(a.occupant, 0) << "a new account's marker says vacant";
   EXPECT_THAT(observed.foreign, IsEmpty());
   EXPECT_EQ(observed.Find(3), &observed.accounts[0]);
   EXPECT_EQ(observed.Find(4), nullptr);
@@ -328,6 +329,32 @@ TEST_P(AccountsContractTest, UnlockAndLockTwiceKeepThePassword) {
   EXPECT_TRUE(observed.Find(5)->locked);
   EXPECT_TRUE(model::PasswordMatches(*observed.Find(5), "pw-Unlock-5"))
       << "the check ignores the lock";
+}
+
+TEST_P(AccountsContractTest, SetOccupantTwiceIsObservedAndOutlivesLockPasswordAndWipe) {
+  ASSERT_OK(driver().Apply(Action::Create(7, "seat added")));
+  ASSERT_OK(driver().Apply(Action::Create(8, "seat added")));
+  ApplyTwice(Action::SetOccupant(7, 123, "occupied"));
+  model::ObservedAccounts observed = ObserveOk();
+  ASSERT_NE(observed.Find(7), nullptr);
+  EXPECT_EQ(observed.Find(7)->occupant, 123);
+  EXPECT_EQ(observed.Find(8)->occupant, 0) << "another seat's marker changed";
+
+  // The marker is only changed by set-occupant: the vacate steps before its clearing keep it,
+  // so a vacate stopped anywhere is still seen as one by the next pass.
+  ASSERT_OK(driver().Apply(Action::SetPassword(7, "pw-Marker-7", "occupied")));
+  ASSERT_OK(driver().Apply(Action::Unlock(7, "occupied")));
+  backend_->PutHomeEntry("/home/student7", "notes.txt");
+  ASSERT_OK(driver().Apply(Action::Lock(7, "vacated")));
+  ASSERT_OK(driver().Apply(Action::SetPassword(7, "pw-Rotated-7", "rotated")));
+  ASSERT_OK(driver().Apply(Action::WipeHome(7, "vacated")));
+  EXPECT_EQ(ObserveOk().Find(7)->occupant, 123);
+
+  ApplyTwice(Action::SetOccupant(7, 0, "home wiped"));
+  observed = ObserveOk();
+  EXPECT_EQ(observed.Find(7)->occupant, 0);
+  EXPECT_TRUE(observed.Find(7)->locked);
+  EXPECT_TRUE(model::PasswordMatches(*observed.Find(7), "pw-Rotated-7"));
 }
 
 TEST_P(AccountsContractTest, UnlockWithoutPasswordIsFailedPrecondition) {
@@ -411,8 +438,9 @@ TEST_P(AccountsContractTest, DeleteTwiceRemovesAccountHomeAndProcesses) {
 }
 
 TEST_P(AccountsContractTest, ActionsOnAMissingAccount) {
-  for (Action action : {Action::SetPassword(13, "pw-x-13", "r"), Action::Lock(13, "r"),
-                        Action::Unlock(13, "r"), Action::WipeHome(13, "r")}) {
+  for (Action action :
+       {Action::SetPassword(13, "pw-x-13", "r"), Action::Lock(13, "r"), Action::Unlock(13, "r"),
+        Action::WipeHome(13, "r"), Action::SetOccupant(13, 9, "r")}) {
     ApplyTwice(action, absl::StatusCode::kNotFound);
   }
   ApplyTwice(Action::Delete(13, "r"));
@@ -422,10 +450,10 @@ TEST_P(AccountsContractTest, ActionsOnAMissingAccount) {
 
 TEST_P(AccountsContractTest, SeatOutsideTheRangeIsInvalidArgument) {
   for (int seat : {-1, policy_.seat_count}) {
-    for (Action action :
-         {Action::Create(seat, "r"), Action::SetPassword(seat, "pw-x-1", "r"),
-          Action::Lock(seat, "r"), Action::Unlock(seat, "r"), Action::KillProcesses(seat, "r"),
-          Action::WipeHome(seat, "r"), Action::Delete(seat, "r")}) {
+    for (Action action : {Action::Create(seat, "r"), Action::SetPassword(seat, "pw-x-1", "r"),
+                          Action::Lock(seat, "r"), Action::Unlock(seat, "r"),
+                          Action::KillProcesses(seat, "r"), Action::WipeHome(seat, "r"),
+                          Action::Delete(seat, "r"), Action::SetOccupant(seat, 9, "r")}) {
       ApplyTwice(action, absl::StatusCode::kInvalidArgument);
     }
   }
@@ -457,10 +485,10 @@ TEST_P(AccountsContractTest, ForeignUsersAreReportedAndNeverTouched) {
   }
 
   for (int seat : {15, 16, 17}) {
-    for (Action action :
-         {Action::Create(seat, "r"), Action::SetPassword(seat, "pw-Foreign-1", "r"),
-          Action::Lock(seat, "r"), Action::Unlock(seat, "r"), Action::KillProcesses(seat, "r"),
-          Action::WipeHome(seat, "r"), Action::Delete(seat, "r")}) {
+    for (Action action : {Action::Create(seat, "r"), Action::SetPassword(seat, "pw-Foreign-1", "r"),
+                          Action::Lock(seat, "r"), Action::Unlock(seat, "r"),
+                          Action::KillProcesses(seat, "r"), Action::WipeHome(seat, "r"),
+                          Action::Delete(seat, "r"), Action::SetOccupant(seat, 9, "r")}) {
       ApplyTwice(action, absl::StatusCode::kFailedPrecondition);
     }
   }
@@ -582,7 +610,11 @@ TEST_F(RealPrefixTest, ShadowUtilsOutputIsWhatTheDriverParses) {
   ASSERT_OK(backend_->driver().Apply(Action::Create(5, "seat added")));
   ASSERT_OK(backend_->driver().Apply(Action::SetPassword(5, "pw-Parse-5", "occupied")));
   std::string passwd = ReadText(backend_->root() + "/etc/passwd");
-  EXPECT_THAT(passwd, HasSubstr("student5:x:58005:58000::/home/student5:/bin/bash\n"));
+  EXPECT_THAT(passwd,
+              HasSubstr("student5:x:58005:58000:wod seat 5 vacant:/home/student5:/bin/bash\n"));
+  ASSERT_OK(backend_->driver().Apply(Action::SetOccupant(5, 77, "occupied")));
+  EXPECT_THAT(ReadText(backend_->root() + "/etc/passwd"),
+              HasSubstr("student5:x:58005:58000:wod seat 5 registration 77:/home/student5:"));
   std::string group = ReadText(backend_->root() + "/etc/group");
   EXPECT_THAT(group, HasSubstr("wod-ctest:x:58000:"));
   // The clear password never reaches the files or the directory.

@@ -140,11 +140,19 @@ TEST_F(RealRootAccountsTest, UserLifecycleWithARunningProcess) {
   EXPECT_EQ(st.st_mode & 07777, 0700u);
   EXPECT_EQ(st.st_uid, policy_.Uid(kSeat));
 
+  EXPECT_EQ(std::string(pw->pw_gecos), model::OccupantComment(kSeat, 0));
+
   ASSERT_OK(driver_->Apply(Action::SetPassword(kSeat, "Real-root-Pw7", "occupied")));
+  ASSERT_OK(driver_->Apply(Action::SetOccupant(kSeat, 4711, "occupied")));
   ASSERT_OK(driver_->Apply(Action::Unlock(kSeat, "occupied")));
+  pw = getpwnam(user.c_str());
+  ASSERT_NE(pw, nullptr);
+  EXPECT_EQ(std::string(pw->pw_gecos), model::OccupantComment(kSeat, 4711))
+      << "the marker is the real passwd comment field";
   ASSERT_OK_AND_ASSIGN(model::ObservedAccounts observed, driver_->Observe());
   const model::ObservedAccount* account = observed.Find(kSeat);
   ASSERT_NE(account, nullptr);
+  EXPECT_EQ(account->occupant, 4711);
   EXPECT_FALSE(account->locked);
   EXPECT_TRUE(model::PasswordMatches(*account, "Real-root-Pw7"));
 
@@ -173,6 +181,9 @@ TEST_F(RealRootAccountsTest, UserLifecycleWithARunningProcess) {
   EXPECT_TRUE(std::filesystem::is_empty(home));
   ASSERT_EQ(stat(home.c_str(), &st), 0);
   EXPECT_EQ(st.st_uid, policy_.Uid(kSeat)) << "the wiped home keeps its owner";
+  ASSERT_OK(driver_->Apply(Action::SetOccupant(kSeat, 0, "home wiped")));
+  ASSERT_OK_AND_ASSIGN(observed, driver_->Observe());
+  EXPECT_EQ(observed.Find(kSeat)->occupant, 0);
 
   ASSERT_OK(driver_->Apply(Action::Delete(kSeat, "seat removed")));
   ASSERT_OK(driver_->Apply(Action::Delete(kSeat, "seat removed")));

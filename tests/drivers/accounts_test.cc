@@ -65,6 +65,36 @@ TEST(AccountPolicyTest, SeatNamesAndUids) {
   EXPECT_FALSE(policy.InUidRange(9999));
 }
 
+TEST(OccupantMarkerTest, RoundTripsAndAnythingElseNamesNoRegistration) {
+  EXPECT_EQ(model::OccupantComment(7, 123), "wod seat 7 registration 123");
+  EXPECT_EQ(model::OccupantComment(7, 0), "wod seat 7 vacant");
+  EXPECT_EQ(model::OccupantOfComment(model::OccupantComment(7, 123)), 123);
+  EXPECT_EQ(model::OccupantOfComment(model::OccupantComment(7, 0)), 0);
+  for (const char* other :
+       {"", "Student Seven", "wod seat 7 registration", "wod seat 7 registration 0",
+        "wod seat 7 registration -4", "wod seat 7 registration 12x", "wod seat x registration 12",
+        "wod seat 7 registration 12 extra"}) {
+    EXPECT_EQ(model::OccupantOfComment(other), 0) << "'" << other << "'";
+  }
+}
+
+TEST(EtcFilesTest, TheCommentFieldIsTheOccupantMarker) {
+  model::AccountPolicy policy;
+  AccountTables tables;
+  const std::string passwd =
+      "student1:x:10001:10000:wod seat 1 registration 42:/home/student1:/bin/bash\n"
+      "student2:x:10002:10000::/home/student2:/bin/bash\n";
+  tables.passwd = ParsePasswd(passwd);
+  tables.group = ParseGroup("wod-students:x:10000:\n");
+  ASSERT_EQ(tables.passwd.size(), 2u);
+  EXPECT_EQ(tables.passwd[0].gecos, "wod seat 1 registration 42");
+  EXPECT_EQ(tables.passwd[0].home, "/home/student1");
+  model::ObservedAccounts observed = AccountIndex(policy, tables).Observe({});
+  ASSERT_EQ(observed.accounts.size(), 2u);
+  EXPECT_EQ(observed.Find(1)->occupant, 42);
+  EXPECT_EQ(observed.Find(2)->occupant, 0) << "an empty comment (made before markers) is vacant";
+}
+
 TEST(EtcFilesTest, ParsersSkipWhatIsNotAnEntry) {
   std::string passwd =
       "root:x:0:0:root:/root:/bin/bash\n"
