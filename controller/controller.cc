@@ -43,7 +43,7 @@ struct SeatWork {
   int done = 0;
   absl::Status error;
   int failed_step = -1;
-  bool not_started = false;  // skipped because the controller is stopping
+  bool not_started = false;   // skipped because the controller is stopping
   int harvests_recorded = 0;  // harvests newly stored by this seat's steps
 };
 
@@ -262,25 +262,31 @@ absl::StatusOr<PassResult> Controller::RunPass(bool apply) {
   absl::Status observe_error[kDomains] = {accounts.status(), content.status(), hub.status(),
                                           appliances.status()};
 
-  // 3. Plan. A seat whose home still holds another registration's content changes hands:
-  // for this pass it is planned as vacant (harvest, stop, kill, wipe, lock); the next pass
-  // brings it up for the new occupant.
+  // 3. Plan. A seat changes hands when the machine still holds something of another
+  // registration than its occupant: the account's occupant marker, or the content manifest in
+  // the home. For this pass it is planned as vacant in every domain (appliances and hub server
+  // down, harvest unless purged, lock, kill, wipe, marker cleared last); the next pass, which
+  // no longer sees the previous occupant, brings it up for the new one.
   const absl::Time plan_start = absl::Now();
-  DesiredState effective = desired;
-  if (content.ok()) {
-    for (const auto& c : content->seats) {
-      if (!c.deployed()) continue;
-      auto it = occupant.find(c.seat);
-      if (it != occupant.end() && it->second == c.registration_id) continue;
-      auto reg = m.store->GetRegistration(c.registration_id);
-      if (reg.ok() && reg->state == model::RegistrationState::kFailed) {
-        effective.purged_registrations.insert(c.registration_id);
-      }
-      if (it != occupant.end()) {
-        for (auto& s : effective.seats) {
-          if (s.number == c.seat) s.registration_id.reset();
+  const std::map<int, int64_t> previous = reconcilers::PreviousOccupants(
+      desired, accounts.ok() ? &*accounts : nullptr, content.ok() ? &*content : nullptr);
+  DesiredState effective = reconcilers::PlanTurnoverAsVacant(desired, previous);
+  {
+    // Content of a purged registration is wiped without a harvest, wherever it is found.
+    std::set<int64_t> others;
+    for (const auto& [seat, reg] : previous) others.insert(reg);
+    if (content.ok()) {
+      for (const auto& c : content->seats) {
+        auto it = occupant.find(c.seat);
+        if (c.deployed() && (it == occupant.end() || it->second != c.registration_id)) {
+          others.insert(c.registration_id);
         }
-        effective.variables.erase(c.seat);
+      }
+    }
+    for (int64_t reg : others) {
+      auto r = m.store->GetRegistration(reg);
+      if (r.ok() && r->state == model::RegistrationState::kFailed) {
+        effective.purged_registrations.insert(reg);
       }
     }
   }
@@ -311,6 +317,35 @@ absl::StatusOr<PassResult> Controller::RunPass(bool apply) {
     auto plan = reconcilers::PlanAppliances(effective, *appliances);
     for (auto& a : plan.actions) planned[kAppliances].push_back({kAppliances, std::move(a)});
     problems.insert(problems.end(), plan.problems.begin(), plan.problems.end());
+  }
+  // Without the accounts domain the marker is unknown: a seat not yet brought up for its
+  // occupant (no content or container of theirs) could still hold the previous occupant's
+  // home. Nothing of the new occupant goes there until a pass has seen the account: set-occupant
+  // runs before content and appliances on the way up, so anything of the occupant found later
+  // proves the handover was seen. What is already up for the occupant goes on converging.
+  if (!accounts.ok()) {
+    std::set<int> held;
+    for (const auto& s : effective.seats) {
+      if (!s.registration_id) continue;
+      bool up_for_occupant = false;
+      if (content.ok()) {
+        const model::ObservedSeatContent* c = content->Find(s.number);
+        up_for_occupant = c != nullptr && c->deployed() && c->registration_id == *s.registration_id;
+      }
+      if (appliances.ok()) {
+        for (const auto& c : appliances->containers) {
+          up_for_occupant =
+              up_for_occupant || (c.seat == s.number && c.registration_id == *s.registration_id);
+        }
+      }
+      if (!up_for_occupant) held.insert(s.number);
+    }
+    for (Domain d : {kContent, kAppliances}) {
+      auto& steps = planned[d];
+      steps.erase(std::remove_if(steps.begin(), steps.end(),
+                                 [&](const Step& st) { return held.count(SeatOf(st.action)) > 0; }),
+                  steps.end());
+    }
   }
   // Each seat's steps in dependency order: account → content → hub → appliances on the way
   // up, the reverse on the way down (a seat not occupied in `effective`, or not in the pool).

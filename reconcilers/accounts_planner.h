@@ -1,7 +1,11 @@
 // Plans the Linux accounts of a location: every seat of the pool has an account whose
-// password is the seat's; an occupied seat's account is unlocked; a vacant seat's account is
-// locked, with no processes and an empty home. Accounts of seats no longer in the pool are
-// deleted. Pure: the password check is crypt(3) through a memo, no I/O.
+// password is the seat's; an occupied seat's account carries the occupant marker of its
+// registration (model::OccupantComment) and is unlocked; a vacant seat's account is locked,
+// with no processes, an empty home and the marker vacant. An account whose marker names
+// another registration than the seat's occupant changed hands: it is vacated first (lock,
+// password, kill, wipe, marker cleared last), and set up for the new occupant by the next pass.
+// Accounts of seats no longer in the pool are deleted. Pure: the password check is crypt(3)
+// through a memo, no I/O.
 #pragma once
 
 #include <vector>

@@ -8,6 +8,8 @@
 #include <string>
 #include <vector>
 
+#include "model/accounts.h"
+#include "model/content.h"
 #include "model/types.h"
 
 namespace wod::reconcilers {
@@ -35,5 +37,20 @@ struct SeatProblem {
   std::string message;
   bool operator==(const SeatProblem&) const = default;
 };
+
+// Turnover: the registrations the machine still holds something of on seats that are not
+// theirs any more, by seat. Two signals: the account's occupant marker and the content
+// manifest in the home (either domain may be null: not observed). Covers vacant seats and
+// seats no longer in the pool too. The marker is what still shows a handover once the
+// manifest is wiped, or for a workshop without notebooks, which never has one.
+std::map<int, int64_t> PreviousOccupants(const DesiredState& desired,
+                                         const model::ObservedAccounts* accounts,
+                                         const model::ObservedContent* content);
+
+// The state to plan this pass with: each occupied seat in `previous` is planned as vacant
+// (appliances and hub server down, harvest and wipe, account locked and wiped, marker
+// cleared), so that nothing of the previous occupant survives into the new occupant's seat;
+// a later pass, which no longer sees the previous occupant, brings it up.
+DesiredState PlanTurnoverAsVacant(DesiredState desired, const std::map<int, int64_t>& previous);
 
 }  // namespace wod::reconcilers

@@ -19,7 +19,15 @@ std::string WithReason(std::string text, const std::string& reason) {
 }
 
 std::string Text(const model::AccountAction& a) {
-  return WithReason(model::AccountActionKindName(a.kind), a.reason);
+  std::string out = model::AccountActionKindName(a.kind);
+  if (a.kind == model::AccountAction::Kind::kSetOccupant) {
+    if (a.registration_id != 0) {
+      absl::StrAppend(&out, " registration ", a.registration_id);
+    } else {
+      absl::StrAppend(&out, " vacant");
+    }
+  }
+  return WithReason(std::move(out), a.reason);
 }
 
 std::string Text(const model::HubAction& a) {
@@ -50,9 +58,17 @@ std::string Text(const model::ApplianceAction& a) {
 
 }  // namespace
 
-LocationPlan PlanLocation(const DesiredState& desired, const ObservedLocation& observed,
+LocationPlan PlanLocation(const DesiredState& desired_in, const ObservedLocation& observed,
                           const model::AccountPolicy& policy, model::PasswordCheckCache* cache) {
   LocationPlan plan;
+  const std::map<int, int64_t> previous =
+      PreviousOccupants(desired_in, observed.accounts ? &*observed.accounts : nullptr,
+                        observed.content ? &*observed.content : nullptr);
+  const DesiredState desired = PlanTurnoverAsVacant(desired_in, previous);
+  for (const auto& [seat, reg] : previous) {
+    const model::Seat* s = desired_in.FindSeat(seat);
+    if (s != nullptr && s->registration_id) plan.changing_hands.insert(seat);
+  }
   if (observed.accounts) {
     plan.accounts = PlanAccounts(desired, *observed.accounts, policy, cache);
     for (const auto& f : observed.accounts->foreign) {
@@ -74,7 +90,7 @@ LocationPlan PlanLocation(const DesiredState& desired, const ObservedLocation& o
 bool SeatStepsGoUp(const DesiredState& desired, const LocationPlan& plan, int seat) {
   const model::Seat* s = desired.FindSeat(seat);
   if (s == nullptr) return false;
-  if (s->registration_id) return true;
+  if (s->registration_id && !plan.changing_hands.count(seat)) return true;
   for (const auto& a : plan.accounts.actions) {
     if (a.seat == seat && a.kind == model::AccountAction::Kind::kCreate) return true;
   }

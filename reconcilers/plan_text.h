@@ -7,6 +7,7 @@
 #pragma once
 
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -38,6 +39,9 @@ struct LocationPlan {
   AppliancesPlan appliances;
   // Foreign objects seen in the managed ranges, already described ("accounts: user 'bob' ...").
   std::vector<std::string> foreign;
+  // Occupied seats planned as vacant this pass because they change hands
+  // (reconcilers::PreviousOccupants): their steps run down.
+  std::set<int> changing_hands;
 
   bool empty() const {
     return accounts.actions.empty() && content.actions.empty() && hub.empty() &&
@@ -46,6 +50,9 @@ struct LocationPlan {
   }
 };
 
+// Plans as the controller does: seats that change hands are planned as vacant first
+// (PlanTurnoverAsVacant); `desired.purged_registrations` says which previous occupants are
+// not harvested.
 LocationPlan PlanLocation(const DesiredState& desired, const ObservedLocation& observed,
                           const model::AccountPolicy& policy, model::PasswordCheckCache* cache);
 
@@ -58,9 +65,9 @@ struct PlanLine {
 };
 
 // Whether a seat's steps run up (account → content → hub → appliances) rather than down (the
-// reverse): up when the seat is occupied, and also when its account is being created, because
-// the hub (PAM authenticator) refuses a user whose Linux account does not exist yet, and a
-// seat without an account has no home content to take down first.
+// reverse): up when the seat is occupied (and not changing hands), and also when its account is
+// being created, because the hub (PAM authenticator) refuses a user whose Linux account does not
+// exist yet, and a seat without an account has no home content to take down first.
 bool SeatStepsGoUp(const DesiredState& desired, const LocationPlan& plan, int seat);
 
 // The steps of `plan` in execution order: by seat, each seat's domains up or down.

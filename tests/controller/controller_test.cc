@@ -136,6 +136,75 @@ TEST_F(ControllerTest, RegistrationBecomesReadyAndCleanupHarvestsOnce) {
   EXPECT_TRUE(c == nullptr || !c->deployed());
 }
 
+// CLEANUP of Ada's seat in a pass that cannot observe the accounts: content is harvested and
+// wiped, but her account stays unlocked with her files and processes. Bo takes the same seat
+// before the next pass. Nothing but the account's occupant marker shows the handover now; the
+// next pass must vacate the account (lock, kill, wipe, marker cleared) before setting it up
+// for Bo.
+TEST_F(ControllerTest, SeatTakenAgainBeforeTheAccountsSideOfItsVacateRanIsWipedForTheNewOccupant) {
+  ASSERT_GT(Converge(), 0);
+  store::RegisterRequest req;
+  req.workshop = "WKSHP-Busybox-Web";
+  req.email = "ada@example.com";
+  req.name = "Ada";
+  req.company = "ACME";
+  req.now = clock_.Now();
+  ASSERT_OK_AND_ASSIGN(auto ada, store_->Register(req));
+  const int seat = ada.seat.number;
+  ASSERT_GT(Converge(), 0);
+  ASSERT_OK_AND_ASSIGN(auto observed, accounts_.Observe());
+  ASSERT_NE(observed.Find(seat), nullptr);
+  EXPECT_EQ(observed.Find(seat)->occupant, ada.registration.id);
+  const std::string home = observed.Find(seat)->home;
+  ASSERT_TRUE(accounts_.AddHomeEntry(home, "ada.txt"));
+  const pid_t ada_process = accounts_.StartProcess(observed.Find(seat)->uid);
+
+  ASSERT_OK(store_->ApplyVerb(model::Verb::kCleanup, "local", seat, clock_.Now()).status());
+  accounts_.FailNext(absl::UnavailableError("passwd is being edited"));
+  ASSERT_OK(controller_->RunPass());
+  ASSERT_OK_AND_ASSIGN(auto content, content_.Observe());
+  ASSERT_TRUE(content.Find(seat) == nullptr || !content.Find(seat)->deployed())
+      << "the content side of the vacate ran";
+  ASSERT_OK_AND_ASSIGN(observed, accounts_.Observe());
+  ASSERT_FALSE(observed.Find(seat)->locked) << "the accounts side did not";
+
+  req.email = "bo@example.com";
+  req.name = "Bo";
+  ASSERT_OK_AND_ASSIGN(auto bo, store_->Register(req));
+  ASSERT_EQ(bo.seat.number, seat) << "the lowest free seat is Ada's again";
+
+  // A pass that cannot see the account does not know it still holds Ada's home: nothing of
+  // Bo's goes there yet (it would be harvested and wiped as part of Ada's vacate).
+  accounts_.FailNext(absl::UnavailableError("passwd is being edited"));
+  ASSERT_OK(controller_->RunPass());
+  ASSERT_OK_AND_ASSIGN(content, content_.Observe());
+  EXPECT_TRUE(content.Find(seat) == nullptr || !content.Find(seat)->deployed())
+      << "Bo's content deployed before the handover was seen";
+  ASSERT_OK_AND_ASSIGN(auto containers, appliances_->Observe());
+  for (const auto& c : containers.containers) {
+    EXPECT_NE(c.registration_id, bo.registration.id) << c.name << " started for Bo";
+  }
+
+  // The next pass vacates: Bo's account is not unlocked over Ada's files.
+  ASSERT_OK(controller_->RunPass());
+  ASSERT_OK_AND_ASSIGN(observed, accounts_.Observe());
+  EXPECT_TRUE(observed.Find(seat)->locked);
+  EXPECT_EQ(observed.Find(seat)->occupant, 0);
+  EXPECT_FALSE(accounts_.ProcessAlive(ada_process));
+  EXPECT_THAT(*accounts_.HomeEntries(home), ::testing::IsEmpty());
+
+  ASSERT_GT(Converge(), 0);
+  EXPECT_EQ(Phases()[seat], "Ready");
+  ASSERT_OK_AND_ASSIGN(observed, accounts_.Observe());
+  EXPECT_FALSE(observed.Find(seat)->locked);
+  EXPECT_EQ(observed.Find(seat)->occupant, bo.registration.id);
+  EXPECT_THAT(*accounts_.HomeEntries(home), ::testing::IsEmpty());
+  ASSERT_OK_AND_ASSIGN(auto ended, store_->GetRegistration(ada.registration.id));
+  EXPECT_FALSE(ended.progress_json.empty()) << "Ada's harvest was recorded";
+  ASSERT_OK_AND_ASSIGN(auto active, store_->GetRegistration(bo.registration.id));
+  EXPECT_TRUE(active.progress_json.empty()) << "Bo was harvested";
+}
+
 TEST_F(ControllerTest, AHubThatCannotBeObservedDoesNotBlockOtherDomains) {
   hub_->SetDown(true);
   auto r = controller_->RunPass();

@@ -7,7 +7,8 @@
 // and then:
 //   - no home holds content of a registration other than its seat's occupant;
 //   - no container runs without an occupied seat, or for another registration or epoch;
-//   - every account's password is the desired one, locked exactly when the seat is vacant;
+//   - every account's password is the desired one, locked exactly when the seat is vacant,
+//     its occupant marker naming the seat's occupant (vacant when none);
 //   - every seat has a hub user; every occupied seat is Ready, every vacant one Vacant;
 //   - every registration ended by CLEANUP after its content was deployed has its progress
 //     harvested, recorded once; PURGEd ones are never harvested.
@@ -196,8 +197,8 @@ const std::vector<model::Workshop>& Workshops() {
 struct ScenarioOptions {
   // The hub refuses a user whose Linux account does not exist, as JupyterHub with PAM does.
   bool hub_needs_account = true;
-  // An occupied seat's home holds no files of a previous occupant. Off in the main test: the
-  // controller does not meet it yet (see DISABLED_TurnoverNeverLeavesThePreviousOccupantsFiles).
+  // An occupied seat's home holds no files of a previous occupant (checked by
+  // TurnoverNeverLeavesThePreviousOccupantsFiles).
   bool check_turnover_leftovers = false;
 };
 
@@ -437,6 +438,7 @@ class Scenario {
       ASSERT_NE(a, nullptr) << "seat " << n << " has no account";
       EXPECT_TRUE(cache_->Matches(*a, seat.password)) << "seat " << n << ": password out of sync";
       EXPECT_EQ(a->locked, !seat.registration_id.has_value()) << "seat " << n;
+      EXPECT_EQ(a->occupant, seat.registration_id.value_or(0)) << "seat " << n << ": marker";
       auto entries = accounts_.HomeEntries(a->home);
       ASSERT_TRUE(entries.has_value()) << "seat " << n << " has no home";
       if (!seat.registration_id) {
@@ -555,14 +557,13 @@ TEST_P(Convergence, RandomDesiredStatesAndFailuresConvergeWithInvariantsHeld) {
   RunSeeds(GetParam(), {});
 }
 
-// Fails with the controller as it is: a seat that changes hands is detected only through the
-// content manifest of the previous registration. When the content side of a vacate succeeds
-// (harvest, wipe) but the accounts side does not happen in that pass (accounts not observed,
-// or a failed step), and the seat is taken again before the next pass, nothing says the seat
-// changed hands any more: the account is unlocked for the new occupant with the previous
-// occupant's files and processes still there. Needs a durable record of the registration a
-// seat was last provisioned for (e.g. in seat_status), not only the manifest.
-TEST_P(Convergence, DISABLED_TurnoverNeverLeavesThePreviousOccupantsFiles) {
+// A seat that changes hands keeps nothing of its previous occupant. The content manifest alone
+// does not show every handover: when the content side of a vacate succeeded (harvest, wipe)
+// but the accounts side did not run in that pass (accounts not observed, or a failed step)
+// and the seat is taken again before the next pass, only the account's occupant marker still
+// names the previous registration; the controller must vacate on it (kill, wipe, marker
+// cleared) before unlocking the account for the new occupant.
+TEST_P(Convergence, TurnoverNeverLeavesThePreviousOccupantsFiles) {
   ScenarioOptions options;
   options.check_turnover_leftovers = true;
   RunSeeds(GetParam(), options);

@@ -15,9 +15,11 @@ using testing::Occupy;
 using testing::TestDesired;
 using testing::TestWorkshop;
 
-// An observed account whose shadow hash the cache knows to be `password`'s.
+// An observed account whose shadow hash the cache knows to be `password`'s, its occupant
+// marker naming `occupant` (0: vacant).
 model::ObservedAccount Account(const model::AccountPolicy& policy, model::PasswordCheckCache& cache,
-                               int seat, const std::string& password, bool locked) {
+                               int seat, const std::string& password, bool locked,
+                               int64_t occupant = 0) {
   model::ObservedAccount a;
   a.name = policy.UserName(seat);
   a.seat = seat;
@@ -26,6 +28,7 @@ model::ObservedAccount Account(const model::AccountPolicy& policy, model::Passwo
   a.home = policy.Home(seat);
   a.shell = policy.shell;
   a.locked = locked;
+  a.occupant = occupant;
   std::string hash = "$y$j9T$salt" + std::to_string(seat) + "$" + password;
   cache.Remember(a.name, hash, password);
   a.shadow_hash = (locked ? "!" : "") + hash;
@@ -47,8 +50,9 @@ class AccountsPlannerTest : public ::testing::Test {
   void ObserveConverged() {
     observed_.accounts.clear();
     for (const auto& s : desired_.seats) {
-      observed_.accounts.push_back(
-          Account(policy_, cache_, s.number, s.password, !s.registration_id.has_value()));
+      observed_.accounts.push_back(Account(policy_, cache_, s.number, s.password,
+                                           !s.registration_id.has_value(),
+                                           s.registration_id.value_or(0)));
     }
   }
   std::vector<std::string> Plan() {
@@ -70,28 +74,67 @@ TEST_F(AccountsPlannerTest, MissingAccountsAreCreatedWithPasswordAndOccupiedOnes
       Plan(),
       ElementsAre("create seat 1 (seat has no account)", "set-password seat 1 (new account)",
                   "create seat 2 (seat has no account)", "set-password seat 2 (new account)",
+                  "set-occupant seat 2 registration 42 (seat is occupied)",
                   "unlock seat 2 (seat is occupied)", "create seat 3 (seat has no account)",
                   "set-password seat 3 (new account)"));
 }
 
-TEST_F(AccountsPlannerTest, OccupyingAVacantSeatSetsThePasswordAndUnlocks) {
+TEST_F(AccountsPlannerTest, OccupyingAVacantSeatSetsPasswordAndMarkerBeforeUnlocking) {
   ObserveConverged();  // all vacant and locked
   Occupy(desired_, 3, 7, "new-pw");
   EXPECT_THAT(Plan(), ElementsAre("set-password seat 3 (occupant's password not set)",
+                                  "set-occupant seat 3 registration 7 (seat is occupied)",
                                   "unlock seat 3 (seat is occupied)"));
 }
 
-TEST_F(AccountsPlannerTest, VacatingKillsWipesRotatesThenLocksLast) {
+TEST_F(AccountsPlannerTest, VacatingLocksRotatesKillsWipesAndClearsTheMarkerLast) {
   Occupy(desired_, 1, 7, "occupant-pw");
   ObserveConverged();
   observed_.accounts[0].pids = {1234, 1240};
   // CLEANUP: the seat is vacant again with a rotated password.
   desired_.seats[0].registration_id.reset();
   desired_.seats[0].password = "rotated";
-  EXPECT_THAT(Plan(), ElementsAre("kill-processes seat 1 (seat is vacant but 2 process(es) run)",
-                                  "wipe-home seat 1 (seat vacated)",
-                                  "set-password seat 1 (vacant seat's password rotated)",
-                                  "lock seat 1 (seat is vacant)"));
+  EXPECT_THAT(
+      Plan(),
+      ElementsAre("lock seat 1 (seat is vacant)",
+                  "set-password seat 1 (vacant seat's password rotated)",
+                  "kill-processes seat 1 (seat is vacant but 2 process(es) run)",
+                  "wipe-home seat 1 (seat vacated by registration 7)",
+                  "set-occupant seat 1 vacant (seat vacated by registration 7: home wiped)"));
+}
+
+// A vacate stopped after the lock (a crash, a failed wipe): the account is locked, but the
+// marker still names registration 7, so the home is wiped and only then the marker cleared.
+TEST_F(AccountsPlannerTest, LockedVacantSeatWhoseMarkerNamesARegistrationIsStillWiped) {
+  ObserveConverged();
+  observed_.accounts[0].occupant = 7;
+  EXPECT_THAT(
+      Plan(),
+      ElementsAre("wipe-home seat 1 (seat vacated by registration 7)",
+                  "set-occupant seat 1 vacant (seat vacated by registration 7: home wiped)"));
+}
+
+// Registration 7 left and 8 took the seat between two passes; the content side of 7's vacate
+// already ran, so only the marker still shows the handover. The account is vacated for this
+// pass (never unlocked with 7's files in it); the next pass sets it up for 8.
+TEST_F(AccountsPlannerTest, MarkerOfAnotherRegistrationVacatesTheOccupiedSeatFirst) {
+  Occupy(desired_, 2, 7, "pw-7");
+  ObserveConverged();
+  observed_.accounts[1].pids = {500};
+  Occupy(desired_, 2, 8, "pw-8");
+  EXPECT_THAT(
+      Plan(),
+      ElementsAre(
+          "lock seat 2 (seat changes hands: registration 7 left)",
+          "set-password seat 2 (occupant's password not set)",
+          "kill-processes seat 2 (seat changes hands: registration 7 left but 1 process(es) "
+          "run)",
+          "wipe-home seat 2 (seat changes hands: registration 7 left)",
+          "set-occupant seat 2 vacant (seat changes hands: registration 7 left: home wiped)"));
+  // Once the marker is cleared, the same desired state brings the seat up for 8.
+  observed_.accounts[1] = Account(policy_, cache_, 2, "pw-8", true, 0);
+  EXPECT_THAT(Plan(), ElementsAre("set-occupant seat 2 registration 8 (seat is occupied)",
+                                  "unlock seat 2 (seat is occupied)"));
 }
 
 TEST_F(AccountsPlannerTest, ProcessesOnALockedVacantSeatAreKilledWithoutWipe) {

@@ -109,6 +109,7 @@ model::ObservedAccounts Accounts(const YAML::Node& n, const model::AccountPolicy
     a.home = policy.Home(a.seat);
     a.shell = policy.shell;
     a.locked = Get<bool>(un, "locked", false);
+    a.occupant = Get<int64_t>(un, "occupant", 0);
     a.shadow_hash = (a.locked ? "!" : "") + ShadowHash(un["password"].as<std::string>());
     const int processes = Get<int>(un, "processes", 0);
     for (int i = 0; i < processes; ++i) a.pids.push_back(40000 + a.seat * 10 + i);
