@@ -26,14 +26,9 @@
 // WOD_CRASH_SEED=N replays a run (the seed is printed); WOD_CRASH_KEEP_LOG=FILE keeps the
 // controller's log.
 //
-// DISABLED until two bugs it found are fixed (run it with --gtest_also_run_disabled_tests):
-//   1. controller: harvests reach the store only after every seat of the pass has finished; a
-//      controller killed after a seat's harvest and wipe loses that harvest (the registration
-//      ends with no progress although its home had content).
-//   2. accounts driver: useradd runs before the home is made; killed in between, the account
-//      exists without a home forever (nothing plans Create again), and deploys fail NotFound.
-// (A third, a vacant seat's hub user created before its account, is fixed by c9e0d21.)
-// With both fixed locally, the test passes (40 to 80 s).
+// Bugs it found, now fixed: harvests reached the store only after the whole pass (a kill
+// after a seat's wipe lost them); useradd ran before the home was made (a kill in between left
+// an account without a home for good); a vacant seat's hub user was created before its account.
 #include <dirent.h>
 #include <fcntl.h>
 #include <grp.h>
@@ -495,7 +490,7 @@ class CrashTest : public ::testing::Test {
   int cleanups_ = 0, resets_ = 0;
 };
 
-TEST_F(CrashTest, DISABLED_SigkilledControllerConvergesWithNothingLostOrLeftBehind) {
+TEST_F(CrashTest, SigkilledControllerConvergesWithNothingLostOrLeftBehind) {
   const absl::Time t0 = absl::Now();
   uint32_t seed = static_cast<uint32_t>(absl::ToUnixMicros(t0));
   if (const char* s = std::getenv("WOD_CRASH_SEED")) seed = static_cast<uint32_t>(std::atoll(s));
