@@ -347,6 +347,31 @@ absl::StatusOr<PassResult> Controller::RunPass(bool apply) {
                   steps.end());
     }
   }
+  // Without the content domain nobody knows whether a home still holds notebooks to harvest:
+  // the accounts side of a vacate stops before its wipe (and the marker, cleared only after
+  // the wipe, keeps saying whose the home is), so the next pass harvests, then wipes. An
+  // account without a marker (made before markers) is not locked either: for it, being
+  // unlocked is what says the home still needs its wipe.
+  if (!content.ok() && accounts.ok()) {
+    using Kind = model::AccountAction::Kind;
+    std::set<int> unmarked_wipes;
+    for (const auto& st : planned[kAccounts]) {
+      const auto& a = std::get<model::AccountAction>(st.action);
+      const model::ObservedAccount* observed = accounts->Find(a.seat);
+      if (a.kind == Kind::kWipeHome && observed != nullptr && observed->occupant == 0) {
+        unmarked_wipes.insert(a.seat);
+      }
+    }
+    auto& steps = planned[kAccounts];
+    steps.erase(std::remove_if(steps.begin(), steps.end(),
+                               [&](const Step& st) {
+                                 const auto& a = std::get<model::AccountAction>(st.action);
+                                 return a.kind == Kind::kWipeHome || a.kind == Kind::kDelete ||
+                                        (a.kind == Kind::kSetOccupant && a.registration_id == 0) ||
+                                        (a.kind == Kind::kLock && unmarked_wipes.count(a.seat));
+                               }),
+                steps.end());
+  }
   // Each seat's steps in dependency order: account → content → hub → appliances on the way
   // up, the reverse on the way down (a seat not occupied in `effective`, or not in the pool).
   std::set<int> up;

@@ -205,6 +205,42 @@ TEST_F(ControllerTest, SeatTakenAgainBeforeTheAccountsSideOfItsVacateRanIsWipedF
   EXPECT_TRUE(active.progress_json.empty()) << "Bo was harvested";
 }
 
+// With the real drivers the home is shared: the accounts side's wipe-home would also destroy
+// the notebooks the content side has not harvested yet. A pass that cannot observe the
+// content stops the accounts side of a vacate before its wipe (the lock still happens) and
+// keeps the marker, so the next pass harvests first.
+TEST_F(ControllerTest, VacateWithoutObservedContentLocksButWipesOnlyAfterTheHarvest) {
+  ASSERT_GT(Converge(), 0);
+  store::RegisterRequest req;
+  req.workshop = "WKSHP-Busybox-Web";
+  req.email = "cy@example.com";
+  req.name = "Cy";
+  req.company = "ACME";
+  req.now = clock_.Now();
+  ASSERT_OK_AND_ASSIGN(auto cy, store_->Register(req));
+  const int seat = cy.seat.number;
+  ASSERT_GT(Converge(), 0);
+  ASSERT_OK_AND_ASSIGN(auto observed, accounts_.Observe());
+  const std::string home = observed.Find(seat)->home;
+  ASSERT_TRUE(accounts_.AddHomeEntry(home, "lab.ipynb"));
+
+  ASSERT_OK(store_->ApplyVerb(model::Verb::kCleanup, "local", seat, clock_.Now()).status());
+  content_.FailNext(absl::UnavailableError("home server busy"));
+  ASSERT_OK(controller_->RunPass());
+  ASSERT_OK_AND_ASSIGN(observed, accounts_.Observe());
+  EXPECT_TRUE(observed.Find(seat)->locked) << "Cy is locked out at once";
+  EXPECT_EQ(observed.Find(seat)->occupant, cy.registration.id) << "the vacate is not finished";
+  EXPECT_THAT(*accounts_.HomeEntries(home), ::testing::ElementsAre("lab.ipynb"))
+      << "wiped before the harvest";
+
+  ASSERT_GT(Converge(), 0);
+  ASSERT_OK_AND_ASSIGN(observed, accounts_.Observe());
+  EXPECT_EQ(observed.Find(seat)->occupant, 0);
+  EXPECT_THAT(*accounts_.HomeEntries(home), ::testing::IsEmpty());
+  ASSERT_OK_AND_ASSIGN(auto ended, store_->GetRegistration(cy.registration.id));
+  EXPECT_FALSE(ended.progress_json.empty()) << "Cy's harvest was recorded";
+}
+
 TEST_F(ControllerTest, AHubThatCannotBeObservedDoesNotBlockOtherDomains) {
   hub_->SetDown(true);
   auto r = controller_->RunPass();
