@@ -21,6 +21,7 @@ void AddRegisterCommand(CLI::App& app, GlobalOptions& global, int* exit_code);
 void AddSeatsCommand(CLI::App& app, GlobalOptions& global, int* exit_code);
 void AddVerbCommand(CLI::App& app, GlobalOptions& global, int* exit_code);
 void AddContentCommand(CLI::App& app, GlobalOptions& global, int* exit_code);
+void AddServeCommand(CLI::App& app, GlobalOptions& global, int* exit_code);
 void AddControllerCommand(CLI::App& app, GlobalOptions& global, int* exit_code);
 void AddDriftCommand(CLI::App& app, GlobalOptions& global, int* exit_code);
 void AddMailIngestCommand(CLI::App& app, GlobalOptions& global, int* exit_code);

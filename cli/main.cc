@@ -26,6 +26,7 @@ int main(int argc, char** argv) {
   wod::cli::AddSeatsCommand(app, global, &exit_code);
   wod::cli::AddVerbCommand(app, global, &exit_code);
   wod::cli::AddContentCommand(app, global, &exit_code);
+  wod::cli::AddServeCommand(app, global, &exit_code);
   wod::cli::AddControllerCommand(app, global, &exit_code);
   wod::cli::AddDriftCommand(app, global, &exit_code);
   wod::cli::AddMailIngestCommand(app, global, &exit_code);

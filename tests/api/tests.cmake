@@ -22,3 +22,8 @@ else()
 endif()
 target_link_libraries(api_registration_fuzz PRIVATE wod_options wod_api)
 set_tests_properties(api_registration_fuzz_corpus PROPERTIES LABELS fuzz)
+
+# `wod serve` as a process.
+wod_test(api_serve_cli_test SOURCES api/serve_cli_test.cc LIBS wod_api PkgConfig::PQXX)
+target_compile_definitions(api_serve_cli_test PRIVATE WOD_BINARY="$<TARGET_FILE:wod>")
+add_dependencies(api_serve_cli_test wod)
