@@ -58,6 +58,12 @@ std::string ApplianceContainerName(std::string_view location, int seat,
 }
 
 const ObservedContainer* ObservedAppliances::Find(std::string_view name) const {
+  // Drivers return the containers sorted by name: a binary search finds it. A hand-built list
+  // may not be sorted, so a miss is confirmed by a scan.
+  auto it = std::lower_bound(
+      containers.begin(), containers.end(), name,
+      [](const ObservedContainer& c, std::string_view n) { return std::string_view(c.name) < n; });
+  if (it != containers.end() && it->name == name) return &*it;
   for (const auto& c : containers) {
     if (c.name == name) return &c;
   }

@@ -1,6 +1,8 @@
 #include "reconcilers/appliances_planner.h"
 
 #include <set>
+#include <string_view>
+#include <unordered_map>
 
 #include "absl/strings/str_cat.h"
 #include "model/template.h"
@@ -41,6 +43,10 @@ AppliancesPlan PlanAppliances(const DesiredState& desired,
   AppliancesPlan plan;
   const std::string& location = desired.location.name;
   std::set<std::string> wanted;  // container names that should exist
+  // One lookup per wanted container: an index, not a scan of every container per seat.
+  std::unordered_map<std::string_view, const model::ObservedContainer*> by_name;
+  by_name.reserve(observed.containers.size());
+  for (const model::ObservedContainer& c : observed.containers) by_name.emplace(c.name, &c);
 
   for (const model::Seat& seat : desired.seats) {
     if (!seat.registration_id) continue;
@@ -72,7 +78,8 @@ AppliancesPlan PlanAppliances(const DesiredState& desired,
           model::MakeApplianceCreate(*workshop, appliance, location, seat.number,
                                      *seat.registration_id, seat.reset_epoch, std::move(env));
       std::string spec = model::ApplianceSpecHash(create);
-      const model::ObservedContainer* c = observed.Find(name);
+      auto found = by_name.find(name);
+      const model::ObservedContainer* c = found == by_name.end() ? nullptr : found->second;
       std::string reason = "seat is occupied";
       if (c != nullptr) {
         std::string why = Mismatch(*c, create, spec);

@@ -35,11 +35,13 @@ void FakeContentDriver::FailNext(absl::Status status) {
 void FakeContentDriver::AddHome(int seat) {
   std::lock_guard<std::mutex> lock(mu_);
   homes_.try_emplace(seat);
+  observed_.erase(seat);
 }
 
 void FakeContentDriver::RemoveHome(int seat) {
   std::lock_guard<std::mutex> lock(mu_);
   homes_.erase(seat);
+  observed_.erase(seat);
 }
 
 bool FakeContentDriver::HasHome(int seat) const {
@@ -60,6 +62,7 @@ bool FakeContentDriver::WriteFile(int seat, const std::string& path, std::string
   std::lock_guard<std::mutex> lock(mu_);
   auto home = homes_.find(seat);
   if (home == homes_.end() || !model::IsSafeRelativePath(path)) return false;
+  observed_.erase(seat);
   for (size_t slash = path.find('/'); slash != std::string::npos;
        slash = path.find('/', slash + 1)) {
     home->second.dirs.insert(path.substr(0, slash));
@@ -72,6 +75,7 @@ bool FakeContentDriver::RemoveFile(int seat, const std::string& path) {
   std::lock_guard<std::mutex> lock(mu_);
   auto home = homes_.find(seat);
   if (home == homes_.end()) return false;
+  observed_.erase(seat);
   return RemoveTree(home->second, path);
 }
 
@@ -129,49 +133,52 @@ absl::StatusOr<model::ObservedContent> FakeContentDriver::Observe() {
     return s;
   }
   model::ObservedContent out;
+  out.seats.reserve(homes_.size());
   for (const auto& [seat, home] : homes_) {
-    model::ObservedSeatContent seen;
-    seen.seat = seat;
-    seen.home = policy_.Home(seat);
-    auto text = home.files.find(ManifestPath());
-    if (text == home.files.end()) {
-      out.seats.push_back(std::move(seen));
-      continue;
-    }
-    auto manifest = model::ManifestFromJson(text->second);
-    if (!manifest.ok()) {
-      seen.manifest_state = Manifest::kCorrupt;
-      seen.manifest_error = std::string(manifest.status().message());
-      out.seats.push_back(std::move(seen));
-      continue;
-    }
-    seen.manifest_state = Manifest::kPresent;
-    seen.registration_id = manifest->registration_id;
-    seen.workshop = manifest->workshop;
-    seen.reset_epoch = manifest->reset_epoch;
-    seen.content_hash = manifest->content_hash;
-    seen.folder = manifest->folder;
-    if (home.dirs.count(manifest->folder) == 0) seen.missing_files.push_back(manifest->folder);
-    for (const auto& [path, baseline] : manifest->notebooks) {
-      auto nb = home.files.find(path);
-      if (nb == home.files.end()) {
-        if (home.dirs.count(manifest->folder) != 0) seen.missing_files.push_back(path);
-        model::NotebookProgress p;
-        p.file = path;
-        p.readable = false;
-        p.error = "missing";
-        seen.notebooks.push_back(std::move(p));
-        continue;
-      }
-      ++notebook_parses_;
-      seen.notebooks.push_back(model::ProgressOf(path, nb->second, baseline));
-    }
-    std::sort(seen.missing_files.begin(), seen.missing_files.end());
-    seen.files_intact = seen.missing_files.empty();
-    seen.total = model::Total(seen.notebooks);
-    out.seats.push_back(std::move(seen));
+    auto it = observed_.find(seat);
+    if (it == observed_.end()) it = observed_.emplace(seat, ObserveHome(seat, home)).first;
+    out.seats.push_back(it->second);
   }
   return out;
+}
+
+model::ObservedSeatContent FakeContentDriver::ObserveHome(int seat, const Home& home) const {
+  model::ObservedSeatContent seen;
+  seen.seat = seat;
+  seen.home = policy_.Home(seat);
+  auto text = home.files.find(ManifestPath());
+  if (text == home.files.end()) return seen;
+  auto manifest = model::ManifestFromJson(text->second);
+  if (!manifest.ok()) {
+    seen.manifest_state = Manifest::kCorrupt;
+    seen.manifest_error = std::string(manifest.status().message());
+    return seen;
+  }
+  seen.manifest_state = Manifest::kPresent;
+  seen.registration_id = manifest->registration_id;
+  seen.workshop = manifest->workshop;
+  seen.reset_epoch = manifest->reset_epoch;
+  seen.content_hash = manifest->content_hash;
+  seen.folder = manifest->folder;
+  if (home.dirs.count(manifest->folder) == 0) seen.missing_files.push_back(manifest->folder);
+  for (const auto& [path, baseline] : manifest->notebooks) {
+    auto nb = home.files.find(path);
+    if (nb == home.files.end()) {
+      if (home.dirs.count(manifest->folder) != 0) seen.missing_files.push_back(path);
+      model::NotebookProgress p;
+      p.file = path;
+      p.readable = false;
+      p.error = "missing";
+      seen.notebooks.push_back(std::move(p));
+      continue;
+    }
+    ++notebook_parses_;
+    seen.notebooks.push_back(model::ProgressOf(path, nb->second, baseline));
+  }
+  std::sort(seen.missing_files.begin(), seen.missing_files.end());
+  seen.files_intact = seen.missing_files.empty();
+  seen.total = model::Total(seen.notebooks);
+  return seen;
 }
 
 absl::StatusOr<model::ContentResult> FakeContentDriver::Apply(const model::ContentAction& action) {
@@ -193,6 +200,8 @@ absl::StatusOr<model::ContentResult> FakeContentDriver::ApplyLocked(
   const std::string home_name = policy_.Home(action.seat);
   auto home_it = homes_.find(action.seat);
   model::ContentResult result;
+  // Deploy and wipe change the home; a harvest only reads it.
+  if (action.kind != model::ContentAction::Kind::kHarvest) observed_.erase(action.seat);
 
   switch (action.kind) {
     case model::ContentAction::Kind::kDeploy: {

@@ -43,6 +43,8 @@ class FakeContentDriver : public ContentDriver {
   std::vector<std::string> ListHome(int seat) const;
 
   int files_written() const;  // by deploys: a converged deploy adds nothing
+  // Notebooks parsed by Observe: a home observed before and not changed since (by Apply, the
+  // participant's WriteFile/RemoveFile, AddHome/RemoveHome) is not parsed again.
   int notebook_parses() const;
 
  private:
@@ -54,6 +56,7 @@ class FakeContentDriver : public ContentDriver {
   absl::StatusOr<model::ContentResult> ApplyLocked(const model::ContentAction& action);
   static bool RemoveTree(Home& home, const std::string& path);
   std::optional<model::ContentManifest> ManifestOf(const Home& home) const;
+  model::ObservedSeatContent ObserveHome(int seat, const Home& home) const;
 
   model::AccountPolicy policy_;
   std::string archive_dir_;
@@ -61,6 +64,8 @@ class FakeContentDriver : public ContentDriver {
   mutable std::mutex mu_;
   std::optional<absl::Status> fail_next_;
   std::map<int, Home> homes_;
+  // The last observation of each home, dropped whenever the home changes.
+  std::map<int, model::ObservedSeatContent> observed_;
   std::map<std::string, model::HarvestResult> records_;  // by "<registration>-<workshop>"
   int files_written_ = 0;
   mutable int notebook_parses_ = 0;

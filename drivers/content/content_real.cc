@@ -1,13 +1,16 @@
 #include "drivers/content/content_real.h"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <filesystem>
+#include <string_view>
 #include <system_error>
 #include <utility>
+#include <vector>
 
 #include "common/files.h"
 #include "common/status.h"
@@ -28,6 +31,56 @@ bool FileExists(const std::string& path) {
   struct stat st;
   return stat(path.c_str(), &st) == 0;
 }
+
+const std::string& ManifestPath() {
+  static const std::string path =
+      fmt::format("{}/{}", model::kContentStateDir, model::kContentManifestName);
+  return path;
+}
+
+// lstat of paths inside one home, each by one fstatat relative to the home base's fd instead of
+// opening every directory on the way. fstatat follows symlinks in the directories of a path, so
+// each directory below the home is first checked (once per home) to be a directory, not a
+// symlink: what opening each component with O_NOFOLLOW checks. The home itself is not checked
+// here: the caller knows it is a directory (readdir, or an O_NOFOLLOW open), and a participant
+// cannot replace it (the home base is not theirs).
+class HomeStat {
+ public:
+  HomeStat(int base_fd, const std::string& home) : base_fd_(base_fd), prefix_(home + "/") {}
+
+  // 0 with *st filled, or the errno (ELOOP/ENOTDIR for a symlink or file on the way).
+  int Lstat(std::string_view rel, struct stat* st) {
+    for (size_t slash = rel.find('/'); slash != std::string_view::npos;
+         slash = rel.find('/', slash + 1)) {
+      if (const int err = CheckDir(rel.substr(0, slash)); err != 0) return err;
+    }
+    return LstatRaw(rel, st);
+  }
+
+  // 0 when rel is a directory itself, or the errno of opening it with O_NOFOLLOW|O_DIRECTORY.
+  int CheckDir(std::string_view rel) {
+    for (const auto& [dir, err] : dirs_) {
+      if (dir == rel) return err;
+    }
+    struct stat st;
+    int err = LstatRaw(rel, &st);
+    if (err == 0 && !S_ISDIR(st.st_mode)) err = S_ISLNK(st.st_mode) ? ELOOP : ENOTDIR;
+    dirs_.emplace_back(std::string(rel), err);
+    return err;
+  }
+
+ private:
+  int LstatRaw(std::string_view rel, struct stat* st) {
+    path_.assign(prefix_);
+    path_.append(rel);
+    return fstatat(base_fd_, path_.c_str(), st, AT_SYMLINK_NOFOLLOW) == 0 ? 0 : errno;
+  }
+
+  int base_fd_;
+  std::string prefix_;
+  std::string path_;
+  std::vector<std::pair<std::string, int>> dirs_;  // a few per home: a scan is fine
+};
 
 }  // namespace
 
@@ -92,41 +145,61 @@ absl::StatusOr<model::ObservedContent> RealContentDriver::Observe() {
     return absl::UnavailableError(
         fmt::format("cannot list homes: {}", std::string(entries.status().message())));
   }
+  const uint64_t pass = ++observe_count_;
   model::ObservedContent out;
-  std::map<int, SeatCache> next;
+  out.seats.reserve(entries->size());
   for (const DirEntry& e : *entries) {
     const std::optional<int> seat = options_.policy.SeatOfName(e.name);
-    if (!seat) continue;  // not a seat's home: not ours to look at
-    SeatCache cache;
-    if (auto it = cache_.find(*seat); it != cache_.end()) cache = std::move(it->second);
-    out.seats.push_back(ObserveHome(base->get(), e.name, *seat, cache));
-    if (cache.manifest != nullptr) next.emplace(*seat, std::move(cache));
+    if (!seat) continue;               // not a seat's home: not ours to look at
+    SeatCache& cache = cache_[*seat];  // updated in place
+    out.seats.push_back(ObserveHome(base->get(), e, *seat, cache));
+    cache.seen = pass;
   }
-  cache_ = std::move(next);
+  // Homes gone since, and homes without a manifest of ours, keep nothing.
+  std::erase_if(cache_, [pass](const auto& entry) {
+    return entry.second.seen != pass || entry.second.manifest == nullptr;
+  });
   std::sort(out.seats.begin(), out.seats.end(),
             [](const auto& a, const auto& b) { return a.seat < b.seat; });
   return out;
 }
 
-model::ObservedSeatContent RealContentDriver::ObserveHome(int base_fd, const std::string& name,
+model::ObservedSeatContent RealContentDriver::ObserveHome(int base_fd, const DirEntry& entry,
                                                           int seat, SeatCache& cache) {
   model::ObservedSeatContent out;
   out.seat = seat;
   out.home = options_.policy.Home(seat);
-  UniqueFd home(openat(base_fd, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
-  if (!home.ok()) {
-    out.manifest_state = Manifest::kCorrupt;
-    out.manifest_error = std::string(ErrnoError(errno, "cannot open home", out.home).message());
+  // The home is opened (O_NOFOLLOW) only to read something that changed, or when readdir does
+  // not say it is a directory (a symlink, a file, or a filesystem without d_type): then the
+  // open tells.
+  UniqueFd home;
+  auto open_home = [&]() {
+    if (!home.ok()) {
+      home = UniqueFd(
+          openat(base_fd, entry.name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+    }
+    return home.ok();
+  };
+  auto cannot_open = [&]() {
+    model::ObservedSeatContent bad;
+    bad.seat = seat;
+    bad.home = out.home;
+    bad.manifest_state = Manifest::kCorrupt;
+    bad.manifest_error = std::string(ErrnoError(errno, "cannot open home", bad.home).message());
     cache = SeatCache{};
-    return out;
-  }
-  const std::optional<FileStamp> stamp = ManifestStamp(home.get());
-  if (!stamp) {
+    return bad;
+  };
+  if (entry.type != DT_DIR && !open_home()) return cannot_open();
+  HomeStat fs(base_fd, entry.name);
+  struct stat manifest_st;
+  if (fs.Lstat(ManifestPath(), &manifest_st) != 0) {
     out.manifest_state = Manifest::kMissing;
     cache = SeatCache{};
     return out;
   }
-  if (cache.manifest == nullptr || !(cache.manifest_stamp == *stamp)) {
+  const FileStamp stamp = StampOf(manifest_st);
+  if (cache.manifest == nullptr || !(cache.manifest_stamp == stamp)) {
+    if (!open_home()) return cannot_open();
     auto read = std::make_shared<ManifestRead>(ReadManifest(home.get(), home_options_));
     ++manifest_parses_;
     cache = SeatCache{};
@@ -134,7 +207,7 @@ model::ObservedSeatContent RealContentDriver::ObserveHome(int base_fd, const std
       out.manifest_state = Manifest::kMissing;
       return out;
     }
-    cache.manifest_stamp = read->stamp.value_or(*stamp);
+    cache.manifest_stamp = read->stamp.value_or(stamp);
     cache.manifest = std::move(read);
   }
   const ManifestRead& read = *cache.manifest;
@@ -148,30 +221,28 @@ model::ObservedSeatContent RealContentDriver::ObserveHome(int base_fd, const std
   out.content_hash = m.content_hash;
   out.folder = m.folder;
 
-  auto folder = OpenDirAt(home.get(), m.folder);
-  if (!folder.ok()) out.missing_files.push_back(m.folder);
-  const size_t strip = m.folder.size() + 1;
+  const bool folder_ok = fs.CheckDir(m.folder) == 0;
+  if (!folder_ok) out.missing_files.push_back(m.folder);
+  out.notebooks.reserve(m.notebooks.size());
   for (const auto& [path, baseline] : m.notebooks) {
-    std::optional<struct stat> st;
-    if (folder.ok()) {
-      auto s = StatAt(folder->get(), std::string_view(path).substr(strip));
-      if (s.ok()) st = *s;
-    }
-    if (!st || !S_ISREG(st->st_mode)) {
-      if (folder.ok()) out.missing_files.push_back(path);
+    struct stat st;
+    const bool found = folder_ok && fs.Lstat(path, &st) == 0;
+    if (!found || !S_ISREG(st.st_mode)) {
+      if (folder_ok) out.missing_files.push_back(path);
       cache.notebooks.erase(path);
       model::NotebookProgress p;
       p.file = path;
       p.readable = false;
-      p.error = st ? "not a regular file" : "missing";
+      p.error = found ? "not a regular file" : "missing";
       out.notebooks.push_back(std::move(p));
       continue;
     }
     auto it = cache.notebooks.find(path);
-    if (it != cache.notebooks.end() && it->second.stamp == StampOf(*st)) {
+    if (it != cache.notebooks.end() && it->second.stamp == StampOf(st)) {
       out.notebooks.push_back(it->second.progress);
       continue;
     }
+    if (!open_home()) return cannot_open();
     std::optional<FileStamp> read_stamp;
     model::NotebookProgress p =
         NotebookProgressAt(home.get(), path, baseline, home_options_, &read_stamp);
@@ -183,11 +254,11 @@ model::ObservedSeatContent RealContentDriver::ObserveHome(int base_fd, const std
     }
     out.notebooks.push_back(std::move(p));
   }
-  if (options_.check_all_files && folder.ok()) {
+  if (options_.check_all_files && folder_ok) {
     for (const model::ManifestFile& f : m.files) {
       if (m.notebooks.count(f.path) != 0) continue;
-      auto s = StatAt(folder->get(), std::string_view(f.path).substr(strip));
-      if (!s.ok() || !S_ISREG(s->st_mode)) out.missing_files.push_back(f.path);
+      struct stat st;
+      if (fs.Lstat(f.path, &st) != 0 || !S_ISREG(st.st_mode)) out.missing_files.push_back(f.path);
     }
   }
   std::sort(out.missing_files.begin(), out.missing_files.end());

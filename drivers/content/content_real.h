@@ -1,12 +1,15 @@
 // The real content driver: files in the homes of a root prefix ("/" in production, a temp dir in
 // hermetic tests), homes at <root><policy.Home(seat)>.
 //
-// Observe is built to be cheap when nothing changed, so that a pass over 2,000 seats takes tens
-// of milliseconds: per home it stats the manifest and each notebook (a few fd-relative
-// syscalls) and re-parses only what changed, keyed by the file's stamp (device, inode, size,
-// mtime, ctime — a rewrite, a replacement by rename and a touch-back all change it). Parsed
-// manifests and notebook progress are cached per seat; a new manifest drops the seat's notebook
-// entries. stats() counts the parses, so tests prove the cache works.
+// Observe is built to be cheap when nothing changed, so that a pass over 2,000 seats takes a few
+// milliseconds: per home it lstats ~/.wod, the manifest, the folder and each notebook (one
+// fstatat each, relative to the home base, no fd opened; every directory on the way below the
+// home is checked to be a directory, not a symlink, as an O_NOFOLLOW open would) and re-parses
+// only what changed, keyed by the file's stamp (device, inode, size, mtime, ctime — a rewrite,
+// a replacement by rename and a touch-back all change it). A home is opened (O_NOFOLLOW) only
+// to read what changed. Parsed manifests and notebook progress are cached per seat and updated
+// in place; a new manifest drops the seat's notebook entries. stats() counts the parses, so
+// tests prove the cache works.
 //
 // Harvest records: with an archive directory, a harvest writes <archive>/<registration>-
 // <workshop>.tar.gz (the take-home copy) and then <registration>-<workshop>.json (the result);
@@ -68,6 +71,7 @@ class RealContentDriver : public ContentDriver {
     model::NotebookProgress progress;
   };
   struct SeatCache {
+    uint64_t seen = 0;  // the Observe that last listed this home
     FileStamp manifest_stamp;
     std::shared_ptr<const ManifestRead> manifest;
     std::map<std::string, NotebookEntry> notebooks;
@@ -75,7 +79,7 @@ class RealContentDriver : public ContentDriver {
 
   explicit RealContentDriver(RealContentOptions options);
 
-  model::ObservedSeatContent ObserveHome(int base_fd, const std::string& name, int seat,
+  model::ObservedSeatContent ObserveHome(int base_fd, const DirEntry& entry, int seat,
                                          SeatCache& cache);
   absl::StatusOr<UniqueFd> OpenHome(int seat) const;
   absl::StatusOr<model::ContentResult> Deploy(const model::ContentAction& action);
@@ -87,6 +91,7 @@ class RealContentDriver : public ContentDriver {
   SourceCache sources_;
   std::mutex observe_mu_;  // one Observe at a time: it owns cache_
   std::map<int, SeatCache> cache_;
+  uint64_t observe_count_ = 0;
   std::atomic<int64_t> manifest_parses_{0};
   std::atomic<int64_t> notebook_parses_{0};
 };

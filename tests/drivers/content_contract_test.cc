@@ -267,6 +267,51 @@ TEST_P(ContentContractTest, DeletedNotebookIsMissing) {
   EXPECT_EQ(seen.notebooks[1].error, "missing");
 }
 
+// Observe caches what it parsed; whatever changes in the home behind the driver's back (the
+// participant, a wipe by hand) is still seen at the next Observe.
+TEST_P(ContentContractTest, ObserveSeesChangesMadeBehindTheDriversBack) {
+  ASSERT_OK(driver().Apply(DeployOwn()));
+  ASSERT_EQ(ObserveSeat().total.executed, 0);
+  ASSERT_EQ(ObserveSeat().total.executed, 0);  // from the cache
+
+  ExecuteOneCell("WKSHP-Own/1-Lab.ipynb");
+  EXPECT_EQ(ObserveSeat().total.executed, 1);
+  EXPECT_EQ(ObserveSeat().total.executed, 1);
+
+  ASSERT_TRUE(env_->RemoveFile(kSeat, "WKSHP-Own/1-Lab.ipynb"));
+  ObservedSeatContent seen = ObserveSeat();
+  EXPECT_FALSE(seen.files_intact);
+  EXPECT_THAT(seen.missing_files, ElementsAre("WKSHP-Own/1-Lab.ipynb"));
+  EXPECT_EQ(seen.total.executed, 0);
+
+  ASSERT_TRUE(env_->RemoveFile(kSeat, "WKSHP-Own"));
+  seen = ObserveSeat();
+  EXPECT_EQ(seen.manifest_state, ObservedSeatContent::Manifest::kPresent);
+  EXPECT_THAT(seen.missing_files, ElementsAre("WKSHP-Own"));
+
+  auto text = env_->ReadFile(kSeat, ".wod/manifest.json");
+  ASSERT_TRUE(text.has_value());
+  json m = json::parse(*text);
+  m["registration_id"] = 12;
+  ASSERT_TRUE(env_->WriteFile(kSeat, ".wod/manifest.json", m.dump()));
+  seen = ObserveSeat();
+  EXPECT_EQ(seen.manifest_state, ObservedSeatContent::Manifest::kPresent);
+  EXPECT_EQ(seen.registration_id, 12);
+
+  ASSERT_TRUE(env_->WriteFile(kSeat, ".wod/manifest.json", "{"));
+  EXPECT_EQ(ObserveSeat().manifest_state, ObservedSeatContent::Manifest::kCorrupt);
+
+  ASSERT_TRUE(env_->RemoveFile(kSeat, ".wod"));  // wiped by hand
+  EXPECT_EQ(ObserveSeat().manifest_state, ObservedSeatContent::Manifest::kMissing);
+
+  ASSERT_OK(driver().Apply(DeployOwn()));
+  seen = ObserveSeat();
+  EXPECT_EQ(seen.manifest_state, ObservedSeatContent::Manifest::kPresent);
+  EXPECT_EQ(seen.registration_id, 11);
+  EXPECT_TRUE(seen.files_intact);
+  EXPECT_EQ(seen.total.executed, 0);
+}
+
 TEST_P(ContentContractTest, CorruptManifestIsReportedNotFatal) {
   ASSERT_OK(driver().Apply(DeployOwn()));
   ASSERT_TRUE(env_->WriteFile(kSeat, ".wod/manifest.json", "{\"version\": 1, \"folder\": "));

@@ -275,6 +275,60 @@ TEST_F(RealContentTest, ObserveReparsesOnlyChangedNotebooks) {
   EXPECT_EQ(seen.Find(kSeat)->total.executed, 0);
 }
 
+// Observe checks the directories on the way to the manifest and the notebooks itself (one
+// lstat each) instead of opening them with O_NOFOLLOW: a ~/.wod or workshop folder replaced by a
+// symlink to the very same files must be observed as a driver without a cache sees it.
+TEST_F(RealContentTest, CachedObserveSeesSymlinkedDirectoriesAsAFreshDriverDoes) {
+  ASSERT_OK(driver().Apply(DeployOwn()));
+  ASSERT_OK(driver().Observe());  // warm the cache
+  auto observe_fresh = [&]() -> model::ObservedContent {
+    auto fresh = RealContentDriver::Create(env_->real_driver().options());
+    EXPECT_OK(fresh);
+    if (!fresh.ok()) return {};
+    auto seen = (*fresh)->Observe();
+    EXPECT_OK(seen);
+    return seen.ok() ? *seen : model::ObservedContent{};
+  };
+
+  fs::rename(Home() / "WKSHP-Own", Home() / "moved");
+  fs::create_directory_symlink("moved", Home() / "WKSHP-Own");
+  ASSERT_OK_AND_ASSIGN(model::ObservedContent seen, driver().Observe());
+  EXPECT_EQ(seen.Find(kSeat)->manifest_state, ObservedSeatContent::Manifest::kPresent);
+  EXPECT_THAT(seen.Find(kSeat)->missing_files, ElementsAre("WKSHP-Own"));
+  EXPECT_EQ(seen.seats, observe_fresh().seats);
+
+  fs::rename(Home() / ".wod", Home() / ".wod-moved");
+  fs::create_directory_symlink(".wod-moved", Home() / ".wod");
+  ASSERT_OK_AND_ASSIGN(seen, driver().Observe());
+  EXPECT_EQ(seen.Find(kSeat)->manifest_state, ObservedSeatContent::Manifest::kMissing);
+  EXPECT_EQ(seen.seats, observe_fresh().seats);
+
+  // Put back: the same files, seen as deployed again.
+  fs::remove(Home() / ".wod");
+  fs::rename(Home() / ".wod-moved", Home() / ".wod");
+  fs::remove(Home() / "WKSHP-Own");
+  fs::rename(Home() / "moved", Home() / "WKSHP-Own");
+  ASSERT_OK_AND_ASSIGN(seen, driver().Observe());
+  EXPECT_TRUE(seen.Find(kSeat)->files_intact);
+  EXPECT_EQ(seen.seats, observe_fresh().seats);
+}
+
+// A home removed drops its cache entry; made again and deployed, it is observed anew.
+TEST_F(RealContentTest, RemovedHomeIsForgotten) {
+  ASSERT_OK(driver().Apply(DeployOwn()));
+  ASSERT_OK(driver().Observe());
+  fs::remove_all(Home());
+  ASSERT_OK_AND_ASSIGN(model::ObservedContent seen, driver().Observe());
+  EXPECT_EQ(seen.Find(kSeat), nullptr);
+  env_->AddHome(kSeat);
+  ASSERT_OK_AND_ASSIGN(seen, driver().Observe());
+  EXPECT_EQ(seen.Find(kSeat)->manifest_state, ObservedSeatContent::Manifest::kMissing);
+  ASSERT_OK(driver().Apply(DeployOwn(12)));
+  ASSERT_OK_AND_ASSIGN(seen, driver().Observe());
+  EXPECT_EQ(seen.Find(kSeat)->registration_id, 12);
+  EXPECT_TRUE(seen.Find(kSeat)->files_intact);
+}
+
 // Many seats: the second Observe parses nothing. The time is printed for the record; the bound
 // is loose (shared CI machines) and only catches an accidental re-parse of everything.
 TEST_F(RealContentTest, ObserveOfManySeatsIsCheapWhenNothingChanged) {
