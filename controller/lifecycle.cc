@@ -124,6 +124,17 @@ absl::Status Lifecycle::ApplyVerb(const LifecycleAction& a, absl::Time now,
                    store_->ApplyVerb(cleanup ? model::Verb::kCleanup : model::Verb::kPurge,
                                      a.location, a.seat, now));
   if (!r.changed) return absl::OkStatus();
+  if (r.registration && r.registration->id != a.registration_id) {
+    // The seat changed hands between the check and the verb (see docs/lifecycle.md, "Store
+    // gaps"): say so loudly, it cannot be undone here.
+    WOD_LOG(kError, "lifecycle", "{} ended registration {} instead", a.Describe(),
+            r.registration->id);
+    Event(a.location, a.seat, "lifecycle.misfire", a.reason,
+          absl::StrCat("planned for registration ", a.registration_id, ", ended registration ",
+                       r.registration->id),
+          now);
+    return absl::OkStatus();
+  }
   (cleanup ? result->cleanups : result->purges)++;
   WOD_LOG(kInfo, "lifecycle", "{}", a.Describe());
   Event(a.location, a.seat, cleanup ? "lifecycle.cleanup" : "lifecycle.purge", a.reason,
