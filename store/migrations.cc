@@ -328,6 +328,18 @@ INSERT INTO capacity_slots (workshop, slot, registration_id)
 ALTER TABLE workshops DROP COLUMN active_registrations;
 )sql";
 
+// Version 4: API token roles. `admin` may act (verbs, extend); `operator` may only read.
+// Tokens made before roles existed (none were: nothing could make them) would be operators.
+constexpr char kTokenRolesSqlite[] = R"sql(
+ALTER TABLE api_tokens ADD COLUMN role TEXT NOT NULL DEFAULT 'operator'
+  CHECK (role IN ('admin', 'operator'));
+)sql";
+
+constexpr char kTokenRolesPostgres[] = R"sql(
+ALTER TABLE api_tokens ADD COLUMN role TEXT NOT NULL DEFAULT 'operator'
+  CHECK (role IN ('admin', 'operator'));
+)sql";
+
 constexpr char kCreateMigrationsTable[] =
     "CREATE TABLE IF NOT EXISTS schema_migrations ("
     " version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_us BIGINT NOT NULL)";
@@ -346,6 +358,7 @@ const std::vector<Migration>& Migrations() {
       {1, "desired state", kDesiredSqlite, kDesiredPostgres},
       {2, "status", kStatusSqlite, kStatusPostgres},
       {3, "capacity slots", kSlotsSqlite, kSlotsPostgres},
+      {4, "api token roles", kTokenRolesSqlite, kTokenRolesPostgres},
   };
   return *kMigrations;
 }

@@ -157,6 +157,19 @@ absl::StatusOr<std::vector<Condition>> ConditionsFromJson(const std::string& tex
 
 // The store keeps microseconds: round times the same way before returning them, so what a
 // method returns equals what a later read returns.
+constexpr char kApiTokenColumns[] = "id, name, role, created_us, last_used_us, revoked";
+
+ApiToken ApiTokenFromRow(const SqlRow& row) {
+  ApiToken t;
+  t.id = row.Int(0);
+  t.name = row.Text(1);
+  t.role = row.Text(2);
+  t.created = TimeFromDb(row.Int(3));
+  if (auto used = row.OptInt(4)) t.last_used = TimeFromDb(*used);
+  t.revoked = row.Bool(5);
+  return t;
+}
+
 absl::Time ToMicros(absl::Time t) { return TimeFromDb(TimeToDb(t)); }
 
 std::string SeatName(const std::string& location, int number) {
@@ -1069,6 +1082,93 @@ class SqlStore final : public Store {
                               "UPDATE notifications SET state = 'failed', last_error = $2, "
                               "claimed_until_us = NULL WHERE id = $1",
                               {id, error});
+  }
+
+  // --- API tokens ---
+
+  absl::StatusOr<ApiToken> CreateApiToken(const std::string& name, const std::string& role,
+                                          const std::string& token_hash, absl::Time now) override {
+    if (name.empty()) return absl::InvalidArgumentError("token name is empty");
+    if (role != "admin" && role != "operator") {
+      return absl::InvalidArgumentError("token role must be admin or operator");
+    }
+    if (token_hash.size() != 64 ||
+        token_hash.find_first_not_of("0123456789abcdef") != std::string::npos) {
+      return absl::InvalidArgumentError("token hash is not a lowercase hex SHA-256");
+    }
+    now = ToMicros(now);
+    ApiToken out;
+    RETURN_IF_ERROR(db_->Transact(TxMode::kWrite, [&](SqlTx& tx) -> absl::Status {
+      ASSIGN_OR_RETURN(auto rows,
+                       tx.Query("SELECT 1 FROM api_tokens WHERE name = $1 OR token_hash = $2",
+                                {name, token_hash}));
+      if (!rows.empty()) {
+        return absl::AlreadyExistsError(absl::StrCat("a token named '", name, "' exists"));
+      }
+      ASSIGN_OR_RETURN(rows, tx.Query("INSERT INTO api_tokens (name, role, token_hash, "
+                                      "created_us, revoked) VALUES ($1, $2, $3, $4, $5) "
+                                      "RETURNING id",
+                                      {name, role, token_hash, TimeToDb(now), false}));
+      if (rows.size() != 1) return absl::InternalError("token insert returned no row");
+      out = ApiToken{rows[0].Int(0), name, role, now, std::nullopt, false};
+      return absl::OkStatus();
+    }));
+    return out;
+  }
+
+  absl::StatusOr<ApiToken> GetApiTokenByHash(const std::string& token_hash,
+                                             absl::Time now) override {
+    now = ToMicros(now);
+    ApiToken out;
+    RETURN_IF_ERROR(db_->Transact(TxMode::kRead, [&](SqlTx& tx) -> absl::Status {
+      ASSIGN_OR_RETURN(auto rows, tx.Query(absl::StrCat("SELECT ", kApiTokenColumns,
+                                                        " FROM api_tokens WHERE token_hash = $1"),
+                                           {token_hash}));
+      if (rows.empty()) return absl::NotFoundError("api token not found");
+      out = ApiTokenFromRow(rows[0]);
+      return absl::OkStatus();
+    }));
+    // The last use is kept to the minute: a read per request, a write a minute at most.
+    if (!out.last_used || *out.last_used + absl::Minutes(1) <= now) {
+      RETURN_IF_ERROR(db_->Transact(TxMode::kWrite, [&](SqlTx& tx) -> absl::Status {
+        return tx
+            .Exec(
+                "UPDATE api_tokens SET last_used_us = $1 WHERE id = $2 AND "
+                "(last_used_us IS NULL OR last_used_us < $1)",
+                {TimeToDb(now), out.id})
+            .status();
+      }));
+      out.last_used = now;
+    }
+    return out;
+  }
+
+  absl::StatusOr<bool> RevokeApiToken(const std::string& name) override {
+    bool changed = false;
+    RETURN_IF_ERROR(db_->Transact(TxMode::kWrite, [&](SqlTx& tx) -> absl::Status {
+      ASSIGN_OR_RETURN(
+          auto rows,
+          tx.Query("SELECT revoked FROM api_tokens WHERE name = $1" + ForUpdate(tx), {name}));
+      if (rows.empty()) {
+        return absl::NotFoundError(absl::StrCat("no token named '", name, "'"));
+      }
+      changed = !rows[0].Bool(0);
+      if (!changed) return absl::OkStatus();
+      return tx.Exec("UPDATE api_tokens SET revoked = $1 WHERE name = $2", {true, name}).status();
+    }));
+    return changed;
+  }
+
+  absl::StatusOr<std::vector<ApiToken>> ListApiTokens() override {
+    std::vector<ApiToken> out;
+    RETURN_IF_ERROR(db_->Transact(TxMode::kRead, [&](SqlTx& tx) -> absl::Status {
+      out.clear();
+      ASSIGN_OR_RETURN(auto rows, tx.Query(absl::StrCat("SELECT ", kApiTokenColumns,
+                                                        " FROM api_tokens ORDER BY name")));
+      for (const SqlRow& row : rows) out.push_back(ApiTokenFromRow(row));
+      return absl::OkStatus();
+    }));
+    return out;
   }
 
   absl::StatusOr<std::vector<model::Notification>> ListNotifications() override {

@@ -118,6 +118,17 @@ struct VerbResult {
   std::optional<model::Registration> registration;  // the registration affected, if any
 };
 
+// An API bearer token as stored: never the token itself, only the SHA-256 hex of it.
+struct ApiToken {
+  int64_t id = 0;
+  std::string name;
+  std::string role;  // "admin" or "operator"
+  absl::Time created;
+  std::optional<absl::Time> last_used;
+  bool revoked = false;
+  bool operator==(const ApiToken&) const = default;
+};
+
 class Store {
  public:
   virtual ~Store() = default;
@@ -240,6 +251,33 @@ class Store {
   virtual absl::Status MarkNotificationFailed(int64_t id, const std::string& error,
                                               std::optional<absl::Time> retry_at) = 0;
   virtual absl::StatusOr<std::vector<model::Notification>> ListNotifications() = 0;
+
+  // --- API tokens (the defaults are for fakes; the SQL stores implement them) ---
+  // Stores a token by its hash. InvalidArgument: empty name, a role other than admin or
+  // operator, or a hash that is not 64 lowercase hex digits. AlreadyExists: the name (or the
+  // hash) is taken, revoked tokens included.
+  virtual absl::StatusOr<ApiToken> CreateApiToken(const std::string& name, const std::string& role,
+                                                  const std::string& token_hash, absl::Time now) {
+    (void)name, (void)role, (void)token_hash, (void)now;
+    return absl::UnimplementedError("api tokens are not stored by this store");
+  }
+  // The token with this hash, revoked or not (the caller refuses revoked ones). Records
+  // `now` as its last use when the stored one is older than a minute (so a busy client costs
+  // about one write a minute). NotFound: no such hash (the message never names it).
+  virtual absl::StatusOr<ApiToken> GetApiTokenByHash(const std::string& token_hash,
+                                                     absl::Time now) {
+    (void)token_hash, (void)now;
+    return absl::UnimplementedError("api tokens are not stored by this store");
+  }
+  // Marks the named token revoked; returns false when it already was. NotFound: no such name.
+  virtual absl::StatusOr<bool> RevokeApiToken(const std::string& name) {
+    (void)name;
+    return absl::UnimplementedError("api tokens are not stored by this store");
+  }
+  // Every token, by name.
+  virtual absl::StatusOr<std::vector<ApiToken>> ListApiTokens() {
+    return absl::UnimplementedError("api tokens are not stored by this store");
+  }
 };
 
 // Opens "sqlite:PATH" (also "sqlite://PATH"; "sqlite::memory:" for a private in-memory
