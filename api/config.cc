@@ -5,6 +5,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "common/status.h"
@@ -67,6 +68,15 @@ absl::Status ParseApi(const YAML::Node& api, ServerConfig* c) {
         return Bad(v, "api.public_base_url must start with http:// or https://");
       }
       while (absl::EndsWith(c->public_base_url, "/")) c->public_base_url.pop_back();
+    } else if (key == "participant_user_prefix") {
+      ASSIGN_OR_RETURN(c->participant_user_prefix,
+                       Scalar<std::string>(v, key, "a user name prefix"));
+      const std::string& p = c->participant_user_prefix;
+      if (p.empty() || p.size() > 16 || !absl::ascii_islower(p[0]) ||
+          p.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789_-") != std::string::npos) {
+        return Bad(
+            v, "api.participant_user_prefix must be 1-16 of [a-z0-9_-], starting with a letter");
+      }
     } else if (key == "trust_x_forwarded_for") {
       ASSIGN_OR_RETURN(c->trust_x_forwarded_for, Scalar<bool>(v, key, "true or false"));
     } else if (key == "registration_rate_limit") {

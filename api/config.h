@@ -24,6 +24,9 @@ struct ServerConfig {
   // Prefix of the participant page URL returned at registration ("https://wod.example.com");
   // empty: the URL is relative ("/p/<token>").
   std::string public_base_url;
+  // The participant's user name is this prefix and the seat number ("student7"), as the
+  // accounts policy of the location names it (the policy's default prefix is "student").
+  std::string participant_user_prefix = "student";
   // Worker threads serving requests.
   int threads = 16;
   // Take the client address for the rate limit from the last X-Forwarded-For entry (only

@@ -10,7 +10,7 @@ constexpr char kDocument[] = R"json({
   "info": {
     "title": "wod API",
     "version": "1",
-    "description": "Workshops on demand: catalog, registration, probes and metrics. Every error answers {\"error\": {\"code\", \"message\", \"field\"?}}; see docs/api.md for the codes."
+    "description": "Workshops on demand: catalog, registration, the participant view, admin and operator routes, probes and metrics. Every error answers {\"error\": {\"code\", \"message\", \"field\"?}}; see docs/api.md for the codes."
   },
   "paths": {
     "/healthz": {
@@ -86,9 +86,175 @@ constexpr char kDocument[] = R"json({
           "503": {"$ref": "#/components/responses/Error"}
         }
       }
+    },
+    "/api/v1/seats": {
+      "get": {
+        "summary": "Every seat with its workshop, occupant, deadline, phase and conditions (operator or admin)",
+        "security": [{"bearer": []}],
+        "parameters": [{"name": "location", "in": "query", "required": false, "schema": {"type": "string"}}],
+        "responses": {
+          "200": {"description": "the seats", "content": {"application/json": {"schema": {
+            "type": "object", "required": ["seats"],
+            "properties": {"seats": {"type": "array", "items": {"$ref": "#/components/schemas/AdminSeat"}}}
+          }}}},
+          "401": {"$ref": "#/components/responses/Error"},
+          "503": {"$ref": "#/components/responses/Error"}
+        }
+      }
+    },
+    "/api/v1/seats/{location}/{n}:reset": {
+      "post": {
+        "summary": "RESET the seat: same occupant, fresh content (admin). Idempotent: changed is false when already in effect",
+        "description": "Body empty or {}.",
+        "security": [{"bearer": []}],
+        "parameters": [
+          {"name": "location", "in": "path", "required": true, "schema": {"type": "string"}},
+          {"name": "n", "in": "path", "required": true, "schema": {"type": "integer"}}
+        ],
+        "responses": {
+          "200": {"description": "applied or already in effect", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/VerbResult"}}}},
+          "400": {"$ref": "#/components/responses/Error"},
+          "401": {"$ref": "#/components/responses/Error"},
+          "403": {"$ref": "#/components/responses/Error"},
+          "404": {"$ref": "#/components/responses/Error"}
+        }
+      }
+    },
+    "/api/v1/seats/{location}/{n}:cleanup": {
+      "post": {
+        "summary": "CLEANUP the seat: end its registration, vacate and lock it (admin). Idempotent: changed is false when already in effect",
+        "description": "Body empty or {}.",
+        "security": [{"bearer": []}],
+        "parameters": [
+          {"name": "location", "in": "path", "required": true, "schema": {"type": "string"}},
+          {"name": "n", "in": "path", "required": true, "schema": {"type": "integer"}}
+        ],
+        "responses": {
+          "200": {"description": "applied or already in effect", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/VerbResult"}}}},
+          "400": {"$ref": "#/components/responses/Error"},
+          "401": {"$ref": "#/components/responses/Error"},
+          "403": {"$ref": "#/components/responses/Error"},
+          "404": {"$ref": "#/components/responses/Error"}
+        }
+      }
+    },
+    "/api/v1/seats/{location}/{n}:purge": {
+      "post": {
+        "summary": "PURGE the seat: vacate without harvest, registration failed (admin). Idempotent: changed is false when already in effect",
+        "description": "Body empty or {}.",
+        "security": [{"bearer": []}],
+        "parameters": [
+          {"name": "location", "in": "path", "required": true, "schema": {"type": "string"}},
+          {"name": "n", "in": "path", "required": true, "schema": {"type": "integer"}}
+        ],
+        "responses": {
+          "200": {"description": "applied or already in effect", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/VerbResult"}}}},
+          "400": {"$ref": "#/components/responses/Error"},
+          "401": {"$ref": "#/components/responses/Error"},
+          "403": {"$ref": "#/components/responses/Error"},
+          "404": {"$ref": "#/components/responses/Error"}
+        }
+      }
+    },
+    "/api/v1/registrations/{id}:extend": {
+      "post": {
+        "summary": "Move an active registration's deadline (admin)",
+        "description": "Strict body with exactly one of: deadline (RFC 3339, in the future) or minutes (1-10080, added to the current deadline).",
+        "security": [{"bearer": []}],
+        "parameters": [{"name": "id", "in": "path", "required": true, "schema": {"type": "integer"}}],
+        "requestBody": {"required": true, "content": {"application/json": {"schema": {
+          "type": "object", "additionalProperties": false,
+          "properties": {
+            "deadline": {"type": "string", "format": "date-time"},
+            "minutes": {"type": "integer", "minimum": 1, "maximum": 10080}
+          }
+        }}}},
+        "responses": {
+          "200": {"description": "extended", "content": {"application/json": {"schema": {
+            "type": "object", "required": ["registration"],
+            "properties": {"registration": {"$ref": "#/components/schemas/Registration"}}
+          }}}},
+          "400": {"$ref": "#/components/responses/Error"},
+          "401": {"$ref": "#/components/responses/Error"},
+          "403": {"$ref": "#/components/responses/Error"},
+          "404": {"$ref": "#/components/responses/Error"},
+          "409": {"$ref": "#/components/responses/Error"},
+          "415": {"$ref": "#/components/responses/Error"}
+        }
+      }
+    },
+    "/api/v1/drift": {
+      "get": {
+        "summary": "Differences between desired and observed state as the controllers last saw them (operator or admin)",
+        "security": [{"bearer": []}],
+        "parameters": [{"name": "location", "in": "query", "required": false, "schema": {"type": "string"}}],
+        "responses": {
+          "200": {"description": "the drift report", "content": {"application/json": {"schema": {
+            "type": "object", "required": ["drift"],
+            "properties": {"drift": {"type": "array", "items": {"type": "object", "properties": {
+              "location": {"type": "string"}, "seat": {"type": "integer", "description": "0: a foreign or orphan object"},
+              "domain": {"type": "string"}, "expected": {"type": "string"}, "observed": {"type": "string"},
+              "planned": {"type": "string"}, "since": {"type": "string", "format": "date-time"}
+            }}}}
+          }}}},
+          "401": {"$ref": "#/components/responses/Error"}
+        }
+      }
+    },
+    "/api/v1/events": {
+      "get": {
+        "summary": "Events, newest first (operator or admin)",
+        "security": [{"bearer": []}],
+        "parameters": [
+          {"name": "location", "in": "query", "required": false, "schema": {"type": "string"}},
+          {"name": "limit", "in": "query", "required": false, "schema": {"type": "integer", "minimum": 1, "maximum": 1000, "default": 100}}
+        ],
+        "responses": {
+          "200": {"description": "the events", "content": {"application/json": {"schema": {
+            "type": "object", "required": ["events"],
+            "properties": {"events": {"type": "array", "items": {"type": "object", "properties": {
+              "id": {"type": "integer"}, "time": {"type": "string", "format": "date-time"},
+              "location": {"type": "string"}, "seat": {"type": "integer", "nullable": true},
+              "kind": {"type": "string"}, "reason": {"type": "string"}, "message": {"type": "string"}
+            }}}}
+          }}}},
+          "400": {"$ref": "#/components/responses/Error"},
+          "401": {"$ref": "#/components/responses/Error"}
+        }
+      }
+    },
+    "/api/v1/me": {
+      "get": {
+        "summary": "The participant's own registration: state, seat, time left, phase, credentials once Ready, progress",
+        "description": "Authorization: Participant <token> (the token returned at registration). Answers carry Cache-Control: no-store.",
+        "security": [{"participant": []}],
+        "responses": {
+          "200": {"description": "the registration", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ParticipantView"}}}},
+          "401": {"$ref": "#/components/responses/Error"}
+        }
+      }
+    },
+    "/api/v1/me:end": {
+      "post": {
+        "summary": "End the participant's own registration early (CLEANUP of its seat)",
+        "description": "Body empty or {}. Idempotent: changed is false when the registration has already ended.",
+        "security": [{"participant": []}],
+        "responses": {
+          "200": {"description": "ended (or already)", "content": {"application/json": {"schema": {
+            "type": "object", "required": ["changed", "state"],
+            "properties": {"changed": {"type": "boolean"}, "state": {"type": "string"}}
+          }}}},
+          "400": {"$ref": "#/components/responses/Error"},
+          "401": {"$ref": "#/components/responses/Error"}
+        }
+      }
     }
   },
   "components": {
+    "securitySchemes": {
+      "bearer": {"type": "http", "scheme": "bearer", "description": "an admin or operator token from `wod token create`"},
+      "participant": {"type": "apiKey", "in": "header", "name": "Authorization", "description": "Participant <token>"}
+    },
     "responses": {
       "Error": {"description": "an error", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
     },
@@ -101,7 +267,7 @@ constexpr char kDocument[] = R"json({
           "type": "object",
           "required": ["code", "message"],
           "properties": {
-            "code": {"type": "string", "enum": ["invalid_json", "invalid_body", "duplicate_field", "unknown_field", "missing_field", "wrong_type", "invalid_field", "terms_not_accepted", "email_denied", "already_registered", "full", "workshop_not_found", "workshop_inactive", "rate_limited", "unsupported_media_type", "body_too_large", "not_found", "bad_request", "store_unavailable", "unavailable", "internal"]},
+            "code": {"type": "string", "enum": ["invalid_json", "invalid_body", "duplicate_field", "unknown_field", "missing_field", "wrong_type", "invalid_field", "terms_not_accepted", "email_denied", "already_registered", "full", "workshop_not_found", "workshop_inactive", "rate_limited", "unsupported_media_type", "body_too_large", "not_found", "bad_request", "store_unavailable", "unavailable", "internal", "unauthenticated", "forbidden", "seat_not_found", "registration_not_found", "registration_not_active"]},
             "message": {"type": "string"},
             "field": {"type": "string", "description": "the request field at fault"},
             "deadline": {"type": "string", "format": "date-time", "description": "already_registered: when the existing registration ends"}
@@ -153,6 +319,61 @@ constexpr char kDocument[] = R"json({
           },
           "token": {"type": "string", "description": "the participant's secret page token; shown once, stored hashed"},
           "page_url": {"type": "string", "description": "the participant page: <public_base_url>/p/<token>"}
+        }
+      },
+      "Registration": {
+        "type": "object",
+        "properties": {
+          "id": {"type": "integer"}, "workshop": {"type": "string"}, "location": {"type": "string"},
+          "seat": {"type": "integer"}, "state": {"type": "string", "enum": ["active", "ended", "failed"]},
+          "start": {"type": "string", "format": "date-time"}, "deadline": {"type": "string", "format": "date-time"},
+          "ended": {"type": "string", "format": "date-time", "nullable": true},
+          "progress": {"type": "object", "nullable": true, "description": "harvested progress, null until harvested"}
+        }
+      },
+      "Seat": {
+        "type": "object",
+        "properties": {
+          "location": {"type": "string"}, "seat": {"type": "integer"}, "workshop": {"type": "string"},
+          "generation": {"type": "integer"}, "reset_epoch": {"type": "integer"}, "occupied": {"type": "boolean"}
+        }
+      },
+      "AdminSeat": {
+        "allOf": [{"$ref": "#/components/schemas/Seat"}, {"type": "object", "properties": {
+          "phase": {"type": "string", "enum": ["Vacant", "Provisioning", "Ready", "Vacating", "Failed", "Unobserved"]},
+          "status": {"type": "object", "nullable": true, "properties": {
+            "phase": {"type": "string"}, "observed_generation": {"type": "integer"},
+            "conditions": {"type": "array", "items": {"type": "object", "properties": {
+              "type": {"type": "string"}, "status": {"type": "string"}, "reason": {"type": "string"},
+              "message": {"type": "string"}, "last_transition": {"type": "string", "format": "date-time"}}}},
+            "last_error": {"type": "string"}, "updated": {"type": "string", "format": "date-time"}}},
+          "registration": {"allOf": [{"$ref": "#/components/schemas/Registration"}], "nullable": true},
+          "occupant": {"type": "object", "nullable": true, "properties": {
+            "email": {"type": "string"}, "name": {"type": "string"}, "company": {"type": "string"}}}
+        }}]
+      },
+      "VerbResult": {
+        "type": "object",
+        "required": ["changed", "verb", "seat"],
+        "properties": {
+          "changed": {"type": "boolean"}, "verb": {"type": "string", "enum": ["reset", "cleanup", "purge"]},
+          "seat": {"$ref": "#/components/schemas/Seat"},
+          "registration": {"allOf": [{"$ref": "#/components/schemas/Registration"}], "nullable": true}
+        }
+      },
+      "ParticipantView": {
+        "type": "object",
+        "properties": {
+          "id": {"type": "integer"}, "state": {"type": "string", "enum": ["active", "ended", "failed"]},
+          "workshop": {"type": "object", "properties": {"id": {"type": "string"}, "name": {"type": "string", "nullable": true}}},
+          "location": {"type": "string"}, "seat": {"type": "integer"},
+          "start": {"type": "string", "format": "date-time"}, "deadline": {"type": "string", "format": "date-time"},
+          "ended": {"type": "string", "format": "date-time", "nullable": true},
+          "time_left_seconds": {"type": "integer", "description": "0 once ended"},
+          "phase": {"type": "string", "nullable": true, "description": "the seat's phase while active; null once ended"},
+          "credentials": {"type": "object", "nullable": true, "description": "only while active and the seat is Ready",
+            "properties": {"user": {"type": "string"}, "password": {"type": "string"}}},
+          "progress": {"type": "object", "nullable": true}
         }
       }
     }

@@ -7,12 +7,15 @@
 #include <cmath>
 #include <map>
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "api/api_error.h"
+#include "api/json_body.h"
 #include "api/openapi.h"
 #include "common/log.h"
+#include "common/random.h"
 
 namespace wod::api {
 namespace {
@@ -105,6 +108,95 @@ std::map<std::string, Occupancy> OccupancyByWorkshop(const std::vector<store::Se
   return out;
 }
 
+// "Authorization: <scheme> <credentials>" (scheme case-insensitive): the credentials, or
+// nullopt when the header is missing or names another scheme.
+std::optional<std::string> AuthCredentials(const httplib::Request& req, absl::string_view scheme) {
+  if (!req.has_header("Authorization")) return std::nullopt;
+  const std::string value = req.get_header_value("Authorization");
+  const size_t space = value.find(' ');
+  if (space == std::string::npos) return std::nullopt;
+  if (!absl::EqualsIgnoreCase(value.substr(0, space), scheme)) return std::nullopt;
+  std::string credentials(absl::StripAsciiWhitespace(value.substr(space + 1)));
+  if (credentials.empty()) return std::nullopt;
+  return credentials;
+}
+
+void WriteUnauthenticated(httplib::Response& res, const char* scheme, std::string message) {
+  res.set_header("WWW-Authenticate", absl::StrCat(scheme, " realm=\"wod\""));
+  WriteError(res, MakeError(401, "unauthenticated", std::move(message)));
+}
+
+// Absent Content-Type is accepted; any type other than JSON is 415.
+std::optional<ApiError> CheckJsonContentType(const httplib::Request& req) {
+  if (!req.has_header("Content-Type")) return std::nullopt;
+  std::string type = req.get_header_value("Content-Type");
+  type = std::string(absl::StripAsciiWhitespace(type.substr(0, type.find(';'))));
+  if (absl::EqualsIgnoreCase(type, kJson)) return std::nullopt;
+  return MakeError(415, "unsupported_media_type", "the body must be application/json");
+}
+
+// Action routes take no parameters in their body: it is empty or `{}`; anything else is the
+// usual strict-JSON 400 (an unknown field is named).
+std::optional<ApiError> CheckEmptyBody(const httplib::Request& req) {
+  if (absl::StripAsciiWhitespace(req.body).empty()) return std::nullopt;
+  if (auto e = CheckJsonContentType(req)) return e;
+  json body;
+  if (auto e = ParseJsonBody(req.body, &body)) return e;
+  return CheckFields(body, {});
+}
+
+json ProgressJson(const model::Registration& r) {
+  if (r.progress_json.empty()) return nullptr;
+  json p = json::parse(r.progress_json, nullptr, false);
+  return p.is_discarded() ? json(nullptr) : p;
+}
+
+// A registration as admins see it (never its token hash).
+json RegistrationJson(const model::Registration& r) {
+  json j = {{"id", r.id},
+            {"workshop", r.workshop},
+            {"location", r.location},
+            {"seat", r.seat},
+            {"state", model::RegistrationStateName(r.state)},
+            {"start", common::FormatTime(r.start)},
+            {"deadline", common::FormatTime(r.deadline)},
+            {"ended", r.ended ? json(common::FormatTime(*r.ended)) : json(nullptr)},
+            {"progress", ProgressJson(r)}};
+  return j;
+}
+
+// A seat without its password.
+json SeatJson(const model::Seat& s) {
+  return json{{"location", s.location},       {"seat", s.number},
+              {"workshop", s.workshop},       {"generation", s.generation},
+              {"reset_epoch", s.reset_epoch}, {"occupied", s.registration_id.has_value()}};
+}
+
+json StatusJson(const store::SeatStatus* st) {
+  if (st == nullptr) return nullptr;
+  json conditions = json::array();
+  for (const store::Condition& c : st->conditions) {
+    conditions.push_back({{"type", c.type},
+                          {"status", c.status},
+                          {"reason", c.reason},
+                          {"message", c.message},
+                          {"last_transition", common::FormatTime(c.last_transition)}});
+  }
+  return json{{"phase", st->phase},
+              {"observed_generation", st->observed_generation},
+              {"conditions", std::move(conditions)},
+              {"last_error", st->last_error},
+              {"updated", common::FormatTime(st->updated)}};
+}
+
+// "?location=" of a listing: nullopt when absent or empty.
+std::optional<std::string> LocationParam(const httplib::Request& req) {
+  if (!req.has_param("location")) return std::nullopt;
+  std::string location = req.get_param_value("location");
+  if (location.empty()) return std::nullopt;
+  return location;
+}
+
 // "/api/v1/workshops/{id}" -> "/api/v1/workshops/([^/]+)"
 // The other characters match themselves ("openapi.json" does not match "openapiXjson").
 std::string PathRegex(const std::string& path) {
@@ -151,6 +243,15 @@ Server::Server(store::Store* store, ServerConfig config, const common::Clock* cl
   AddRoute("GET", "/api/v1/workshops", &Server::HandleListWorkshops);
   AddRoute("GET", "/api/v1/workshops/{id}", &Server::HandleGetWorkshop);
   AddRoute("POST", "/api/v1/registrations", &Server::HandleRegister);
+  AddRoute("GET", "/api/v1/seats", &Server::HandleListSeats);
+  AddRoute("POST", "/api/v1/seats/{location}/{n}:reset", &Server::HandleSeatReset);
+  AddRoute("POST", "/api/v1/seats/{location}/{n}:cleanup", &Server::HandleSeatCleanup);
+  AddRoute("POST", "/api/v1/seats/{location}/{n}:purge", &Server::HandleSeatPurge);
+  AddRoute("POST", "/api/v1/registrations/{id}:extend", &Server::HandleExtend);
+  AddRoute("GET", "/api/v1/drift", &Server::HandleDrift);
+  AddRoute("GET", "/api/v1/events", &Server::HandleEvents);
+  AddRoute("GET", "/api/v1/me", &Server::HandleMe);
+  AddRoute("POST", "/api/v1/me:end", &Server::HandleMeEnd);
 
   // Requests no route answered (no such route, body too large, malformed request) are
   // counted here, before the answer is written (a client may scrape /metrics right after),
@@ -380,14 +481,7 @@ void Server::HandleRegister(const httplib::Request& req, httplib::Response& res)
     return fail(MakeError(429, "rate_limited", "too many registrations from this address"),
                 "rate_limited");
   }
-  if (req.has_header("Content-Type")) {
-    std::string type = req.get_header_value("Content-Type");
-    type = std::string(absl::StripAsciiWhitespace(type.substr(0, type.find(';'))));
-    if (!absl::EqualsIgnoreCase(type, kJson)) {
-      return fail(MakeError(415, "unsupported_media_type", "the body must be application/json"),
-                  "invalid");
-    }
-  }
+  if (auto e = CheckJsonContentType(req)) return fail(*e, "invalid");
   RegistrationBody body;
   if (auto err = ParseRegistrationBody(req.body, deny_, &body)) {
     return fail(*err, err->code == "email_denied" ? "denied" : "invalid");
@@ -458,6 +552,293 @@ void Server::HandleRegister(const httplib::Request& req, httplib::Response& res)
             {"page_url", page}};
   res.set_header("Cache-Control", "no-store");
   WriteJson(res, 201, j);
+}
+
+// --- admin and operator routes ---
+
+bool Server::Authorize(const httplib::Request& req, httplib::Response& res, Role needed) {
+  std::optional<std::string> token = AuthCredentials(req, "Bearer");
+  if (!token) {
+    WriteUnauthenticated(res, "Bearer", "this route needs an Authorization: Bearer token");
+    return false;
+  }
+  // Looked up by its SHA-256: the comparison is an index lookup of a digest, so there is no
+  // byte-by-byte comparison of the secret whose timing could leak it.
+  auto t = store_->GetApiTokenByHash(common::Sha256Hex(*token), clock_->Now());
+  if (!t.ok()) {
+    if (t.status().code() == absl::StatusCode::kNotFound) {
+      WriteUnauthenticated(res, "Bearer", "unknown or revoked token");
+    } else {
+      WriteError(res, StoreError(t.status(), "token lookup"));
+    }
+    return false;
+  }
+  if (t->revoked) {
+    WriteUnauthenticated(res, "Bearer", "unknown or revoked token");
+    return false;
+  }
+  if (needed == Role::kAdmin && t->role != "admin") {
+    WriteError(res, MakeError(403, "forbidden", "this route needs an admin token"));
+    return false;
+  }
+  return true;
+}
+
+void Server::HandleListSeats(const httplib::Request& req, httplib::Response& res) {
+  if (!Authorize(req, res, Role::kOperator)) return;
+  const std::optional<std::string> location = LocationParam(req);
+  auto seats = store_->ListSeats(location);
+  if (!seats.ok()) return WriteError(res, StoreError(seats.status(), "list seats"));
+  auto statuses = store_->ListSeatStatus(location);
+  if (!statuses.ok()) return WriteError(res, StoreError(statuses.status(), "list seat status"));
+  std::map<std::pair<std::string, int>, const store::SeatStatus*> status_of;
+  for (const store::SeatStatus& st : *statuses) status_of[{st.location, st.number}] = &st;
+  json list = json::array();
+  for (const store::SeatView& v : *seats) {
+    json j = SeatJson(v.seat);
+    auto it = status_of.find({v.seat.location, v.seat.number});
+    const store::SeatStatus* st = it == status_of.end() ? nullptr : it->second;
+    j["phase"] = st ? st->phase : "Unobserved";
+    j["status"] = StatusJson(st);
+    j["registration"] = v.registration ? RegistrationJson(*v.registration) : json(nullptr);
+    j["occupant"] = v.participant ? json{{"email", v.participant->email},
+                                         {"name", v.participant->name},
+                                         {"company", v.participant->company}}
+                                  : json(nullptr);
+    list.push_back(std::move(j));
+  }
+  WriteJson(res, 200, json{{"seats", std::move(list)}});
+}
+
+void Server::HandleSeatReset(const httplib::Request& req, httplib::Response& res) {
+  ApplySeatVerb(model::Verb::kReset, req, res);
+}
+void Server::HandleSeatCleanup(const httplib::Request& req, httplib::Response& res) {
+  ApplySeatVerb(model::Verb::kCleanup, req, res);
+}
+void Server::HandleSeatPurge(const httplib::Request& req, httplib::Response& res) {
+  ApplySeatVerb(model::Verb::kPurge, req, res);
+}
+
+void Server::ApplySeatVerb(model::Verb verb, const httplib::Request& req, httplib::Response& res) {
+  if (!Authorize(req, res, Role::kAdmin)) return;
+  if (auto e = CheckEmptyBody(req)) return WriteError(res, *e);
+  const std::string location = req.matches[1];
+  int number = 0;
+  if (!absl::SimpleAtoi(std::string(req.matches[2]), &number) || number < 0) {
+    return WriteError(res, MakeError(404, "seat_not_found", "no such seat"));
+  }
+  auto r = store_->ApplyVerb(verb, location, number, clock_->Now());
+  if (!r.ok()) {
+    if (r.status().code() == absl::StatusCode::kNotFound) {
+      return WriteError(res, MakeError(404, "seat_not_found", "no such seat"));
+    }
+    return WriteError(res, StoreError(r.status(), "verb"));
+  }
+  WOD_LOG(kInfo, "api", "{} {}/{}: {}", model::VerbName(verb), location, number,
+          r->changed ? "applied" : "already in effect");
+  WriteJson(
+      res, 200,
+      json{{"changed", r->changed},
+           {"verb", absl::AsciiStrToLower(model::VerbName(verb))},
+           {"seat", SeatJson(r->seat)},
+           {"registration", r->registration ? RegistrationJson(*r->registration) : json(nullptr)}});
+}
+
+void Server::HandleExtend(const httplib::Request& req, httplib::Response& res) {
+  if (!Authorize(req, res, Role::kAdmin)) return;
+  auto not_found = [&] {
+    WriteError(res, MakeError(404, "registration_not_found", "no such registration"));
+  };
+  int64_t id = 0;
+  if (!absl::SimpleAtoi(std::string(req.matches[1]), &id) || id <= 0) return not_found();
+  if (auto e = CheckJsonContentType(req)) return WriteError(res, *e);
+  json body;
+  if (auto e = ParseJsonBody(req.body, &body)) return WriteError(res, *e);
+  static constexpr FieldSpec kFields[] = {{"deadline", JsonType::kString, false},
+                                          {"minutes", JsonType::kInteger, false}};
+  if (auto e = CheckFields(body, kFields)) return WriteError(res, *e);
+  const bool has_deadline = body.contains("deadline");
+  const bool has_minutes = body.contains("minutes");
+  if (has_deadline == has_minutes) {
+    return WriteError(res, BadRequest(has_deadline ? "invalid_body" : "missing_field", "deadline",
+                                      "give exactly one of 'deadline' and 'minutes'"));
+  }
+  const absl::Time now = clock_->Now();
+  auto current = store_->GetRegistration(id);
+  if (!current.ok()) {
+    if (current.status().code() == absl::StatusCode::kNotFound) return not_found();
+    return WriteError(res, StoreError(current.status(), "get registration"));
+  }
+  absl::Time deadline;
+  if (has_deadline) {
+    if (!common::ParseTime(body["deadline"].get<std::string>(), &deadline)) {
+      return WriteError(
+          res, BadRequest("invalid_field", "deadline", "'deadline' must be an RFC 3339 time"));
+    }
+  } else {
+    const int64_t minutes = body["minutes"].get<int64_t>();
+    if (minutes < 1 || minutes > 7 * 24 * 60) {
+      return WriteError(
+          res, BadRequest("invalid_field", "minutes", "'minutes' must be between 1 and 10080"));
+    }
+    deadline = current->deadline + absl::Minutes(minutes);
+  }
+  if (deadline <= now) {
+    return WriteError(res, BadRequest("invalid_field", has_deadline ? "deadline" : "minutes",
+                                      "the new deadline must be in the future"));
+  }
+  auto r = store_->Extend(id, deadline);
+  if (!r.ok()) {
+    switch (r.status().code()) {
+      case absl::StatusCode::kNotFound:
+        return not_found();
+      case absl::StatusCode::kFailedPrecondition:
+        return WriteError(res,
+                          MakeError(409, "registration_not_active", "the registration has ended"));
+      case absl::StatusCode::kInvalidArgument:
+        return WriteError(res, BadRequest("invalid_field", has_deadline ? "deadline" : "minutes",
+                                          "the new deadline must be after the start"));
+      default:
+        return WriteError(res, StoreError(r.status(), "extend"));
+    }
+  }
+  WriteJson(res, 200, json{{"registration", RegistrationJson(*r)}});
+}
+
+void Server::HandleDrift(const httplib::Request& req, httplib::Response& res) {
+  if (!Authorize(req, res, Role::kOperator)) return;
+  auto drift = store_->ListDrift(LocationParam(req));
+  if (!drift.ok()) return WriteError(res, StoreError(drift.status(), "list drift"));
+  json list = json::array();
+  for (const store::DriftEntry& d : *drift) {
+    list.push_back({{"location", d.location},
+                    {"seat", d.seat},
+                    {"domain", d.domain},
+                    {"expected", d.expected},
+                    {"observed", d.observed},
+                    {"planned", d.planned},
+                    {"since", common::FormatTime(d.since)}});
+  }
+  WriteJson(res, 200, json{{"drift", std::move(list)}});
+}
+
+void Server::HandleEvents(const httplib::Request& req, httplib::Response& res) {
+  if (!Authorize(req, res, Role::kOperator)) return;
+  int limit = 100;
+  if (req.has_param("limit")) {
+    if (!absl::SimpleAtoi(req.get_param_value("limit"), &limit) || limit < 1 || limit > 1000) {
+      return WriteError(res, BadRequest("invalid_field", "limit",
+                                        "'limit' must be an integer between 1 and 1000"));
+    }
+  }
+  auto events = store_->ListEvents(LocationParam(req), limit);
+  if (!events.ok()) return WriteError(res, StoreError(events.status(), "list events"));
+  json list = json::array();
+  for (const store::Event& e : *events) {
+    list.push_back({{"id", e.id},
+                    {"time", common::FormatTime(e.time)},
+                    {"location", e.location},
+                    {"seat", e.seat ? json(*e.seat) : json(nullptr)},
+                    {"kind", e.kind},
+                    {"reason", e.reason},
+                    {"message", e.message}});
+  }
+  WriteJson(res, 200, json{{"events", std::move(list)}});
+}
+
+// --- the participant's own registration ---
+
+namespace {
+
+// The registration of the request's participant token, or an error written to `res`.
+std::optional<model::Registration> ParticipantRegistration(store::Store* store,
+                                                           const httplib::Request& req,
+                                                           httplib::Response& res) {
+  // Whatever happens, the answer is about a secret: never cached.
+  res.set_header("Cache-Control", "no-store");
+  std::optional<std::string> token = AuthCredentials(req, "Participant");
+  if (!token) {
+    WriteUnauthenticated(res, "Participant",
+                         "this route needs an Authorization: Participant token");
+    return std::nullopt;
+  }
+  auto r = store->GetRegistrationByToken(*token);
+  if (!r.ok()) {
+    if (r.status().code() == absl::StatusCode::kNotFound) {
+      WriteUnauthenticated(res, "Participant", "unknown participant token");
+    } else {
+      WriteError(res, StoreError(r.status(), "registration by token"));
+    }
+    return std::nullopt;
+  }
+  return *r;
+}
+
+}  // namespace
+
+void Server::HandleMe(const httplib::Request& req, httplib::Response& res) {
+  std::optional<model::Registration> reg = ParticipantRegistration(store_, req, res);
+  if (!reg) return;
+  const bool active = reg->state == model::RegistrationState::kActive;
+  const absl::Time now = clock_->Now();
+  json workshop = {{"id", reg->workshop}, {"name", nullptr}};
+  if (auto w = store_->GetWorkshop(reg->workshop); w.ok()) workshop["name"] = w->name;
+  json j = {{"id", reg->id},
+            {"state", model::RegistrationStateName(reg->state)},
+            {"workshop", std::move(workshop)},
+            {"location", reg->location},
+            {"seat", reg->seat},
+            {"start", common::FormatTime(reg->start)},
+            {"deadline", common::FormatTime(reg->deadline)},
+            {"ended", reg->ended ? json(common::FormatTime(*reg->ended)) : json(nullptr)},
+            {"time_left_seconds",
+             active ? std::max<int64_t>(0, absl::ToInt64Seconds(reg->deadline - now)) : 0},
+            {"phase", nullptr},
+            {"credentials", nullptr},
+            {"progress", ProgressJson(*reg)}};
+  if (active) {
+    auto seat = store_->GetSeat(reg->location, reg->seat);
+    if (!seat.ok()) return WriteError(res, StoreError(seat.status(), "participant seat"));
+    auto statuses = store_->ListSeatStatus(reg->location);
+    if (!statuses.ok()) {
+      return WriteError(res, StoreError(statuses.status(), "participant seat status"));
+    }
+    std::string phase = "Unobserved";
+    for (const store::SeatStatus& st : *statuses) {
+      if (st.number == reg->seat) phase = st.phase;
+    }
+    j["phase"] = phase;
+    // The password only once the controller reports the seat Ready, and only while this
+    // registration holds the seat.
+    if (phase == "Ready" && seat->seat.registration_id == reg->id) {
+      j["credentials"] = {{"user", absl::StrCat(config_.participant_user_prefix, reg->seat)},
+                          {"password", seat->seat.password}};
+    }
+  }
+  WriteJson(res, 200, j);
+}
+
+void Server::HandleMeEnd(const httplib::Request& req, httplib::Response& res) {
+  std::optional<model::Registration> reg = ParticipantRegistration(store_, req, res);
+  if (!reg) return;
+  if (auto e = CheckEmptyBody(req)) return WriteError(res, *e);
+  if (reg->state != model::RegistrationState::kActive) {
+    return WriteJson(res, 200,
+                     json{{"changed", false}, {"state", model::RegistrationStateName(reg->state)}});
+  }
+  auto seat = store_->GetSeat(reg->location, reg->seat);
+  if (!seat.ok()) return WriteError(res, StoreError(seat.status(), "participant seat"));
+  if (seat->seat.registration_id != reg->id) {
+    // Not this registration's seat (any more): never end someone else's.
+    return WriteJson(res, 200,
+                     json{{"changed", false}, {"state", model::RegistrationStateName(reg->state)}});
+  }
+  auto r = store_->ApplyVerb(model::Verb::kCleanup, reg->location, reg->seat, clock_->Now());
+  if (!r.ok()) return WriteError(res, StoreError(r.status(), "end early"));
+  std::string state = model::RegistrationStateName(reg->state);
+  if (r->registration) state = model::RegistrationStateName(r->registration->state);
+  WriteJson(res, 200, json{{"changed", r->changed}, {"state", state}});
 }
 
 }  // namespace wod::api

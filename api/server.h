@@ -75,6 +75,23 @@ class Server {
   void HandleListWorkshops(const httplib::Request& req, httplib::Response& res);
   void HandleGetWorkshop(const httplib::Request& req, httplib::Response& res);
   void HandleRegister(const httplib::Request& req, httplib::Response& res);
+  // Admin and operator routes (bearer tokens).
+  void HandleListSeats(const httplib::Request& req, httplib::Response& res);
+  void HandleSeatReset(const httplib::Request& req, httplib::Response& res);
+  void HandleSeatCleanup(const httplib::Request& req, httplib::Response& res);
+  void HandleSeatPurge(const httplib::Request& req, httplib::Response& res);
+  void HandleExtend(const httplib::Request& req, httplib::Response& res);
+  void HandleDrift(const httplib::Request& req, httplib::Response& res);
+  void HandleEvents(const httplib::Request& req, httplib::Response& res);
+  // The participant's own registration (Authorization: Participant <token>).
+  void HandleMe(const httplib::Request& req, httplib::Response& res);
+  void HandleMeEnd(const httplib::Request& req, httplib::Response& res);
+
+  enum class Role { kOperator, kAdmin };
+  // Checks the request's bearer token for `needed`; on failure writes 401 or 403 (or 503)
+  // and returns false.
+  bool Authorize(const httplib::Request& req, httplib::Response& res, Role needed);
+  void ApplySeatVerb(model::Verb verb, const httplib::Request& req, httplib::Response& res);
 
   store::Store* store_;
   const ServerConfig config_;

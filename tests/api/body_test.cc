@@ -170,7 +170,9 @@ api:
   trust_x_forwarded_for: true
   registration_rate_limit: {per_minute: 12, burst: 3}
   email_deny_list: [mailinator.com, "spam@example.com"]
+  participant_user_prefix: wsuser
 )"));
+  EXPECT_EQ(c.participant_user_prefix, "wsuser");
   EXPECT_EQ(c.public_base_url, "https://wod.example.com");
   EXPECT_EQ(c.max_body_bytes, 1024u);
   EXPECT_EQ(c.threads, 4);
@@ -181,6 +183,7 @@ api:
 
   ASSERT_OK_AND_ASSIGN(ServerConfig defaults, ParseServerConfig(""));
   EXPECT_EQ(defaults.max_body_bytes, 64u * 1024);
+  EXPECT_EQ(defaults.participant_user_prefix, "student");
   EXPECT_TRUE(defaults.registration_rate_limit.enabled());
 }
 
@@ -194,6 +197,11 @@ TEST(ServerConfigTest, NamesTheUnknownKeyAndItsLine) {
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("line 2")));
   EXPECT_THAT(ParseServerConfig("api:\n  public_base_url: ftp://x\n"),
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("http")));
+  for (const char* prefix : {"\"\"", "Student", "1st", "stu dent", "abcdefghijklmnopq"}) {
+    EXPECT_THAT(ParseServerConfig(std::string("api:\n  participant_user_prefix: ") + prefix),
+                StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("participant_user_prefix")))
+        << prefix;
+  }
   EXPECT_THAT(ParseServerConfig("api: [\n"), StatusIs(absl::StatusCode::kInvalidArgument));
   EXPECT_THAT(LoadServerConfig("/nonexistent/wod.yml"), StatusIs(absl::StatusCode::kNotFound));
 }

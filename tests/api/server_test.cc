@@ -400,8 +400,9 @@ TEST_F(ServerTest, OpenApiDocumentsExactlyTheRoutesTheServerAnswers) {
   // Each served route answers (with a template parameter filled in), never "no such route".
   for (const RouteInfo& r : served) {
     std::string path = r.path;
-    if (auto brace = path.find('{'); brace != std::string::npos) {
-      path = path.substr(0, brace) + "WKSHP-Alpha";
+    // Every template parameter filled in, keeping what follows it ("{n}:reset").
+    for (size_t brace; (brace = path.find('{')) != std::string::npos;) {
+      path.replace(brace, path.find('}', brace) - brace + 1, "WKSHP-Alpha");
     }
     auto answer = r.method == "GET" ? client().Get(path) : client().Post(path, "{}", kJson);
     ASSERT_TRUE(answer) << path;

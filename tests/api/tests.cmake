@@ -27,3 +27,6 @@ set_tests_properties(api_registration_fuzz_corpus PROPERTIES LABELS fuzz)
 wod_test(api_serve_cli_test SOURCES api/serve_cli_test.cc LIBS wod_api PkgConfig::PQXX)
 target_compile_definitions(api_serve_cli_test PRIVATE WOD_BINARY="$<TARGET_FILE:wod>")
 add_dependencies(api_serve_cli_test wod)
+
+# Admin/operator routes (bearer tokens) and the participant view over HTTP on SQLite.
+wod_test(api_admin_test SOURCES api/admin_test.cc LIBS wod_api PkgConfig::PQXX)
