@@ -8,6 +8,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
+#include "cli/config_reader.h"
 #include "common/status.h"
 #include "drivers/accounts/accounts_real.h"
 #include "drivers/appliances/appliances_real.h"
@@ -18,123 +19,6 @@ namespace wod::cli {
 namespace {
 
 namespace fs = std::filesystem;
-
-int LineOf(const YAML::Node& n) {
-  YAML::Mark m = n.Mark();
-  return m.is_null() ? 0 : m.line + 1;
-}
-
-// Reads one file; every error carries "PATH:LINE: FIELD: ".
-class ConfigReader {
- public:
-  explicit ConfigReader(std::string path) : path_(std::move(path)) {
-    fs::path dir = fs::path(path_).parent_path();
-    std::error_code ec;
-    base_dir_ = fs::absolute(dir.empty() ? fs::path(".") : dir, ec).lexically_normal();
-  }
-
-  absl::Status Fail(int line, const std::string& field, const std::string& message) const {
-    if (field.empty())
-      return absl::InvalidArgumentError(absl::StrCat(path_, ":", line, ": ", message));
-    return absl::InvalidArgumentError(absl::StrCat(path_, ":", line, ": ", field, ": ", message));
-  }
-  absl::Status Fail(const YAML::Node& n, const std::string& field,
-                    const std::string& message) const {
-    return Fail(LineOf(n), field, message);
-  }
-
-  // Calls `handle(key, value)` for each entry of the map `n` named `field`; a key not in
-  // `known` is an error naming it.
-  absl::Status ForEachKey(
-      const YAML::Node& n, const std::string& field, const std::set<std::string>& known,
-      const std::function<absl::Status(const std::string&, const YAML::Node&)>& handle) const {
-    if (n.IsNull()) return absl::OkStatus();
-    if (!n.IsMap()) return Fail(n, field, "expected a mapping");
-    std::map<std::string, int> seen;  // key -> line
-    for (auto it = n.begin(); it != n.end(); ++it) {
-      if (!it->first.IsScalar()) return Fail(it->first, field, "expected a key");
-      std::string key = it->first.Scalar();
-      std::string name = field.empty() ? key : absl::StrCat(field, ".", key);
-      if (auto [first, inserted] = seen.emplace(key, LineOf(it->first)); !inserted) {
-        return Fail(it->first, name,
-                    absl::StrCat("duplicate key (first on line ", first->second, ")"));
-      }
-      key_line_ = LineOf(it->first);
-      if (!known.empty() && known.count(key) == 0) {
-        std::string list;
-        for (const auto& k : known) absl::StrAppend(&list, list.empty() ? "" : ", ", k);
-        return Fail(it->first, name, absl::StrCat("unknown key (known: ", list, ")"));
-      }
-      RETURN_IF_ERROR(handle(key, it->second));
-    }
-    return absl::OkStatus();
-  }
-
-  absl::StatusOr<std::string> String(const YAML::Node& n, const std::string& field) const {
-    if (!n.IsScalar()) return Fail(n, field, "expected a string");
-    return n.Scalar();
-  }
-
-  absl::StatusOr<std::string> NonEmpty(const YAML::Node& n, const std::string& field) const {
-    ASSIGN_OR_RETURN(std::string s, String(n, field));
-    if (s.empty()) return Fail(n, field, "must not be empty");
-    return s;
-  }
-
-  // A path; a relative one is taken relative to the config file's folder.
-  absl::StatusOr<std::string> Path(const YAML::Node& n, const std::string& field) const {
-    ASSIGN_OR_RETURN(std::string s, NonEmpty(n, field));
-    fs::path p(s);
-    if (p.is_relative()) p = base_dir_ / p;
-    std::string out = p.lexically_normal().string();
-    while (out.size() > 1 && out.back() == '/') out.pop_back();
-    return out;
-  }
-
-  absl::StatusOr<int64_t> Int(const YAML::Node& n, const std::string& field, int64_t min,
-                              int64_t max) const {
-    if (!n.IsScalar()) return Fail(n, field, "expected an integer");
-    int64_t v = 0;
-    try {
-      v = n.as<int64_t>();
-    } catch (const YAML::Exception&) {
-      return Fail(n, field, absl::StrCat("expected an integer, got '", n.Scalar(), "'"));
-    }
-    if (v < min || v > max) {
-      return Fail(n, field, absl::StrCat("must be between ", min, " and ", max));
-    }
-    return v;
-  }
-
-  // "15s", "500ms", "2m", "1h30m" (absl syntax), or a bare number of seconds.
-  absl::StatusOr<absl::Duration> Duration(const YAML::Node& n, const std::string& field,
-                                          absl::Duration min) const {
-    if (!n.IsScalar()) return Fail(n, field, "expected a duration such as 15s or 500ms");
-    std::string s = n.Scalar();
-    absl::Duration d;
-    bool ok = absl::ParseDuration(s, &d);
-    if (!ok && !s.empty() && s.find_first_not_of("0123456789.") == std::string::npos) {
-      ok = absl::ParseDuration(s + "s", &d);
-    }
-    if (!ok) {
-      return Fail(n, field,
-                  absl::StrCat("expected a duration such as 15s or 500ms, got '", s, "'"));
-    }
-    if (d < min) {
-      return Fail(n, field, absl::StrCat("must be at least ", absl::FormatDuration(min)));
-    }
-    return d;
-  }
-
-  const std::string& path() const { return path_; }
-  // The line of the key whose value ForEachKey is handling: where an empty section is.
-  int key_line() const { return key_line_; }
-
- private:
-  std::string path_;
-  fs::path base_dir_;
-  mutable int key_line_ = 0;
-};
 
 bool ValidName(const std::string& s) {
   if (s.empty() || s.size() > 24) return false;
@@ -286,7 +170,8 @@ absl::Status ReadVariables(const ConfigReader& r, const YAML::Node& n, Controlle
 
 }  // namespace
 
-absl::StatusOr<ControllerConfig> LoadControllerConfig(const std::string& path) {
+absl::StatusOr<ControllerConfig> LoadControllerConfig(const std::string& path,
+                                                      const std::set<std::string>& other_sections) {
   ControllerConfig c;
   c.path = path;
   ConfigReader r(path);
@@ -305,16 +190,19 @@ absl::StatusOr<ControllerConfig> LoadControllerConfig(const std::string& path) {
   if (!root.IsNull() && !root.IsMap()) {
     return r.Fail(root, "", "expected a mapping of sections (accounts, content, hub, ...)");
   }
-  RETURN_IF_ERROR(r.ForEachKey(
-      root, "", {"accounts", "content", "hub", "appliances", "controller", "variables"},
-      [&](const std::string& key, const YAML::Node& v) -> absl::Status {
-        if (key == "accounts") return ReadAccounts(r, v, c);
-        if (key == "content") return ReadContent(r, v, c);
-        if (key == "hub") return ReadHub(r, v, c);
-        if (key == "appliances") return ReadAppliances(r, v, c);
-        if (key == "controller") return ReadController(r, v, c);
-        return ReadVariables(r, v, c);
-      }));
+  std::set<std::string> sections = {"accounts",   "content",    "hub",
+                                    "appliances", "controller", "variables"};
+  sections.insert(other_sections.begin(), other_sections.end());
+  RETURN_IF_ERROR(r.ForEachKey(root, "", sections,
+                               [&](const std::string& key, const YAML::Node& v) -> absl::Status {
+                                 if (other_sections.count(key) != 0) return absl::OkStatus();
+                                 if (key == "accounts") return ReadAccounts(r, v, c);
+                                 if (key == "content") return ReadContent(r, v, c);
+                                 if (key == "hub") return ReadHub(r, v, c);
+                                 if (key == "appliances") return ReadAppliances(r, v, c);
+                                 if (key == "controller") return ReadController(r, v, c);
+                                 return ReadVariables(r, v, c);
+                               }));
   return c;
 }
 

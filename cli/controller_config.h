@@ -13,6 +13,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 
 #include "absl/status/statusor.h"
@@ -56,8 +57,11 @@ struct ControllerConfig {
 };
 
 // Reads and checks `path`. InvalidArgument "PATH:LINE: FIELD: problem" for any error in the
-// file (unreadable, not YAML, unknown key, wrong type, out of range).
-absl::StatusOr<ControllerConfig> LoadControllerConfig(const std::string& path);
+// file (unreadable, not YAML, unknown key, wrong type, out of range). `other_sections` are
+// top-level sections another reader takes from the same file (`wod up`: api, mail,
+// lifecycle): accepted and not looked at here.
+absl::StatusOr<ControllerConfig> LoadControllerConfig(
+    const std::string& path, const std::set<std::string>& other_sections = {});
 
 // The real drivers a config describes, and the controller options that go with them.
 struct Backend {

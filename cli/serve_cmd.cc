@@ -8,11 +8,10 @@
 
 #include <fmt/format.h>
 
-#include "absl/strings/numbers.h"
-#include "absl/strings/str_cat.h"
 #include "api/config.h"
 #include "api/server.h"
 #include "cli/commands.h"
+#include "cli/daemon_common.h"
 #include "cli/store_open.h"
 #include "common/clock.h"
 #include "common/log.h"
@@ -24,24 +23,6 @@ struct ServeOptions {
   std::string listen = "127.0.0.1:8080";
   std::string config;
 };
-
-// "HOST:PORT" or "[V6]:PORT".
-absl::Status ParseListen(const std::string& text, std::string* host, int* port) {
-  const size_t colon = text.rfind(':');
-  auto bad = [&] {
-    return absl::InvalidArgumentError(
-        absl::StrCat("--listen '", text, "' is not HOST:PORT (e.g. 127.0.0.1:8080)"));
-  };
-  if (colon == std::string::npos || colon == 0) return bad();
-  *host = text.substr(0, colon);
-  if (host->size() >= 2 && host->front() == '[' && host->back() == ']') {
-    *host = host->substr(1, host->size() - 2);
-  }
-  if (!absl::SimpleAtoi(text.substr(colon + 1), port) || *port < 0 || *port > 65535) {
-    return bad();
-  }
-  return absl::OkStatus();
-}
 
 int RunServe(const GlobalOptions& global, const ServeOptions& opts) {
   std::string host;
@@ -68,7 +49,7 @@ int RunServe(const GlobalOptions& global, const ServeOptions& opts) {
   auto bound = server.Bind(host, port);
   if (!bound.ok()) return PrintError(bound.status());
   if (absl::Status s = server.Start(); !s.ok()) return PrintError(s);
-  const std::string shown_host = host.find(':') != std::string::npos ? "[" + host + "]" : host;
+  const std::string shown_host = UrlHost(host);
   fmt::print("wod serve: listening on http://{}:{}\n", shown_host, *bound);
   std::fflush(stdout);
   WOD_LOG(kInfo, "serve", "listening on {}:{} (store {})", shown_host, *bound,
