@@ -25,6 +25,7 @@ void AddServeCommand(CLI::App& app, GlobalOptions& global, int* exit_code);
 void AddControllerCommand(CLI::App& app, GlobalOptions& global, int* exit_code);
 void AddDriftCommand(CLI::App& app, GlobalOptions& global, int* exit_code);
 void AddMailIngestCommand(CLI::App& app, GlobalOptions& global, int* exit_code);
+void AddTokenCommand(CLI::App& app, GlobalOptions& global, int* exit_code);
 void AddUpCommand(CLI::App& app, GlobalOptions& global, int* exit_code);
 
 }  // namespace wod::cli

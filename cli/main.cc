@@ -30,6 +30,7 @@ int main(int argc, char** argv) {
   wod::cli::AddControllerCommand(app, global, &exit_code);
   wod::cli::AddDriftCommand(app, global, &exit_code);
   wod::cli::AddMailIngestCommand(app, global, &exit_code);
+  wod::cli::AddTokenCommand(app, global, &exit_code);
   wod::cli::AddUpCommand(app, global, &exit_code);
 
   app.parse_complete_callback([&] {

@@ -167,6 +167,67 @@ api:
   EXPECT_FALSE(c.Get("/healthz"));
 }
 
+TEST_F(ServeCliTest, TokensMadeByTheCliAuthorizeTheServerUntilRevokedAndAreNeverShownAgain) {
+  auto make = [&](const std::string& role, const std::string& name) {
+    Child token({"wod", "token", "create", "--role", role, "--name", name, "--store", db_->url()});
+    std::string line = token.ReadLine(std::chrono::seconds(20));
+    EXPECT_EQ(token.Wait(std::chrono::seconds(20)), 0) << token.Stderr();
+    return line;
+  };
+  const std::string admin = make("admin", "ci");
+  const std::string ops = make("operator", "dashboard");
+  EXPECT_THAT(admin, ::testing::MatchesRegex("wod_[0-9a-f]{64}"));
+  EXPECT_NE(admin, ops);
+  {
+    Child again(
+        {"wod", "token", "create", "--role", "admin", "--name", "ci", "--store", db_->url()});
+    EXPECT_EQ(again.Wait(std::chrono::seconds(20)), 4);
+    EXPECT_THAT(again.Stderr(), HasSubstr("'ci' exists"));
+  }
+
+  Child serve({"wod", "serve", "--store", db_->url(), "--listen", "127.0.0.1:0"});
+  const std::string line = serve.ReadLine(std::chrono::seconds(20));
+  std::smatch m;
+  ASSERT_TRUE(
+      std::regex_match(line, m, std::regex(R"(wod serve: listening on http://127\.0\.0\.1:(\d+))")))
+      << "stdout: '" << line << "' stderr: " << serve.Stderr();
+  httplib::Client c("127.0.0.1", std::stoi(m[1]));
+  auto get_seats = [&](const std::string& token) {
+    auto res = c.Get("/api/v1/seats", {{"Authorization", "Bearer " + token}});
+    return res ? res->status : -1;
+  };
+  EXPECT_EQ(get_seats(admin), 200);
+  EXPECT_EQ(get_seats(ops), 200);
+  auto res = c.Post("/api/v1/seats/loc-a/1:cleanup", {{"Authorization", "Bearer " + ops}}, "",
+                    "application/json");
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 403);
+  res = c.Post("/api/v1/seats/loc-a/1:cleanup", {{"Authorization", "Bearer " + admin}}, "",
+               "application/json");
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 200);
+
+  {
+    Child revoke({"wod", "token", "revoke", "ci", "--store", db_->url()});
+    EXPECT_EQ(revoke.Wait(std::chrono::seconds(20)), 0) << revoke.Stderr();
+  }
+  EXPECT_EQ(get_seats(admin), 401);
+  EXPECT_EQ(get_seats(ops), 200);
+  {
+    Child list({"wod", "token", "list", "--store", db_->url()});
+    EXPECT_EQ(list.Wait(std::chrono::seconds(20)), 0);
+    const std::string out = list.Stdout();
+    EXPECT_THAT(out, HasSubstr("revoked"));
+    EXPECT_THAT(out, ::testing::Not(HasSubstr(admin)));
+    EXPECT_THAT(out, ::testing::Not(HasSubstr(ops)));
+  }
+  ASSERT_EQ(kill(serve.pid(), SIGTERM), 0);
+  EXPECT_EQ(serve.Wait(std::chrono::seconds(20)), 0);
+  const std::string logs = serve.Stderr() + serve.Stdout();
+  EXPECT_THAT(logs, ::testing::Not(HasSubstr(admin)));
+  EXPECT_THAT(logs, ::testing::Not(HasSubstr(ops)));
+}
+
 TEST_F(ServeCliTest, HelpDoesNotPrintTheStoreUrlOfTheEnvironment) {
   setenv("WOD_STORE", "postgresql://wod:hunter2@db.internal/wod", 1);
   Child serve({"wod", "serve", "--help"});
