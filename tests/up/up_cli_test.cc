@@ -23,6 +23,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "absl/strings/str_cat.h"
 #include "common/subprocess.h"
 #include "store/store.h"
 #include "tests/testing/services.h"
@@ -111,6 +112,7 @@ class UpCli : public ::testing::Test {
             std::string(::testing::UnitTest::GetInstance()->current_test_info()->name()));
     fs::remove_all(dir_);
     fs::create_directories(dir_);
+    maildir_ = dir_ / "mail";
     store_url_ = "sqlite:" + (dir_ / "wod.db").string();
     // A bare root for shadow-utils' --prefix (as tests/cli/controller_cli_test.cc).
     root_ = dir_ / "root";
@@ -157,9 +159,7 @@ class UpCli : public ::testing::Test {
                      << "api:\n"
                      << "  public_base_url: http://wod.test\n"
                      << "mail:\n"
-                     << "  maildir: mail\n"
-                     << "  from_address: wod@wod.test\n"
-                     << "lifecycle:\n"
+                     << mail_section_ << "lifecycle:\n"
                      << "  resync: 500ms\n"
                      << "  lease_ttl: 2s\n"
                      << extra;
@@ -182,18 +182,25 @@ class UpCli : public ::testing::Test {
     return "none";
   }
 
-  // The texts of the mails in the maildir's new/.
+  // The texts of the mails in the maildir's new/ (ours, or the SMTP server's).
   std::vector<std::string> Mails() {
     std::vector<std::string> out;
     std::error_code ec;
-    for (const auto& e : fs::directory_iterator(dir_ / "mail/new", ec)) {
+    for (const auto& e : fs::directory_iterator(maildir_ / "new", ec)) {
       out.push_back(ReadFile(e.path()));
     }
     return out;
   }
 
+  // Registers `email` through the API of a `wod up` child and checks: the seat Ready within
+  // 5 s, the welcome and credentials mails in maildir_, SIGTERM exit 0, both leases free.
+  void Scenario(const std::string& email);
+
   fs::path dir_, root_;
   std::string store_url_;
+  // The `mail:` section's keys and where the mails land.
+  std::string mail_section_ = "  maildir: mail\n  from_address: wod@wod.test\n";
+  fs::path maildir_ = dir_ / "mail";
 };
 
 #ifndef WOD_UP_CLI_ROOT
@@ -247,8 +254,27 @@ TEST_F(UpCli, UnknownLocationExits3BeforeServing) {
 
 // --- root: one process serves, converges and mails ---
 
+#ifndef WOD_UP_CLI_SMTP
 TEST_F(UpCli, RegistrationThroughApiBecomesReadyAndMailedThenSigtermReleasesLeases) {
   WOD_REQUIRE_ROOT();
+  Scenario("ada@example.com");
+}
+#else
+// The same with `mail.smtp_url`: the mails go through a real SMTP server into its maildir.
+TEST_F(UpCli, SmtpMailConfigSendsThroughTheServer) {
+  WOD_REQUIRE_ROOT();
+  WOD_REQUIRE_SERVICE(url, "WOD_TEST_SMTP_URL", "an SMTP server");
+  WOD_REQUIRE_SERVICE(maildir, "WOD_TEST_SMTP_MAILDIR", "the SMTP server's maildir");
+  mail_section_ = absl::StrCat("  smtp_url: ", url, "\n  from_address: wod@wod.test\n");
+  maildir_ = maildir;
+  Scenario(absl::StrCat("ada-up-", getpid(), "@example.com"));
+}
+#endif
+
+#endif
+
+#ifdef WOD_UP_CLI_ROOT
+void UpCli::Scenario(const std::string& email) {
   LoadCatalog();
   // The controller's lease and resync are 60 s: within the test, only the store's in-process
   // signal (the API's write) can wake it, and an unreleased lease would block the next holder.
@@ -266,7 +292,7 @@ TEST_F(UpCli, RegistrationThroughApiBecomesReadyAndMailedThenSigtermReleasesLeas
   httplib::Client c("127.0.0.1", port);
   auto res = c.Post("/api/v1/registrations",
                     nlohmann::json{{"workshop", "WKSHP-Shell101"},
-                                   {"email", "ada@example.com"},
+                                   {"email", email},
                                    {"name", "Ada Lovelace"},
                                    {"company", "ACME"},
                                    {"accept_terms", true}}
@@ -297,8 +323,7 @@ TEST_F(UpCli, RegistrationThroughApiBecomesReadyAndMailedThenSigtermReleasesLeas
   while (Clock::now() - registered < std::chrono::seconds(10) && !(welcome && credentials)) {
     welcome = credentials = false;
     for (const auto& m : Mails()) {
-      if (m.find("To: ") == std::string::npos || m.find("ada@example.com") == std::string::npos)
-        continue;
+      if (m.find("To: ") == std::string::npos || m.find(email) == std::string::npos) continue;
       if (m.find("Subject: Your seat for") != std::string::npos) credentials = true;
       if (m.find("Subject: Welcome") != std::string::npos) welcome = true;
     }
