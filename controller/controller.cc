@@ -270,7 +270,10 @@ absl::StatusOr<PassResult> Controller::RunPass(bool apply) {
   const absl::Time plan_start = absl::Now();
   const std::map<int, int64_t> previous = reconcilers::PreviousOccupants(
       desired, accounts.ok() ? &*accounts : nullptr, content.ok() ? &*content : nullptr);
-  DesiredState effective = reconcilers::PlanTurnoverAsVacant(desired, previous);
+  // The state planned against: `desired` itself in the usual pass, a copy only when a seat
+  // changes hands or purged content is found (copying 2,000 seats cost ~8% of a no-op pass).
+  std::optional<DesiredState> adjusted;
+  if (!previous.empty()) adjusted = reconcilers::PlanTurnoverAsVacant(desired, previous);
   {
     // Content of a purged registration is wiped without a harvest, wherever it is found.
     std::set<int64_t> others;
@@ -285,11 +288,14 @@ absl::StatusOr<PassResult> Controller::RunPass(bool apply) {
     }
     for (int64_t reg : others) {
       auto r = m.store->GetRegistration(reg);
-      if (r.ok() && r->state == model::RegistrationState::kFailed) {
-        effective.purged_registrations.insert(reg);
+      if (r.ok() && r->state == model::RegistrationState::kFailed &&
+          !desired.purged_registrations.count(reg)) {
+        if (!adjusted) adjusted = desired;
+        adjusted->purged_registrations.insert(reg);
       }
     }
   }
+  const DesiredState& effective = adjusted ? *adjusted : desired;
   std::map<int, std::vector<Step>> steps_by_seat;
   std::vector<reconcilers::SeatProblem> problems;
   std::map<std::pair<int, int>, std::string> first_action;  // (seat, domain) -> description
