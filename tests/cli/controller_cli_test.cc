@@ -22,13 +22,12 @@
 
 #include "common/subprocess.h"
 #include "store/store.h"
+#include "tests/testing/daemon_process.h"
 #include "tests/testing/services.h"
 #include "tests/testing/status_matchers.h"
 #ifdef WOD_CONTROLLER_CLI_ROOT
 #include "tests/store/scratch_db.h"
 #endif
-
-extern char** environ;
 
 namespace wod {
 namespace {
@@ -40,68 +39,13 @@ using ::testing::Not;
 namespace fs = std::filesystem;
 using Clock = std::chrono::steady_clock;
 
-std::string ReadFile(const fs::path& p) {
-  std::ifstream in(p);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
+using testing::ReadFile;
 
 // A `wod controller` daemon with stdout and stderr in one log file.
-class Daemon {
+class Daemon : public testing::DaemonProcess {
  public:
-  Daemon(std::vector<std::string> args, fs::path log) : log_(std::move(log)) {
-    args.insert(args.begin(), WOD_BINARY);
-    std::vector<char*> argv;
-    for (auto& a : args) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    posix_spawn_file_actions_t fa;
-    posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_addopen(&fa, 1, log_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    posix_spawn_file_actions_adddup2(&fa, 1, 2);
-    posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-    if (posix_spawn(&pid_, WOD_BINARY, &fa, nullptr, argv.data(), environ) != 0) pid_ = -1;
-    posix_spawn_file_actions_destroy(&fa);
-  }
-  ~Daemon() {
-    if (pid_ > 0) {
-      kill(pid_, SIGKILL);
-      waitpid(pid_, nullptr, 0);
-    }
-  }
-  bool started() const { return pid_ > 0; }
-  std::string log() const { return ReadFile(log_); }
-
-  // Waits until the log contains `text`.
-  bool WaitForLog(const std::string& text, std::chrono::milliseconds timeout) const {
-    auto end = Clock::now() + timeout;
-    while (Clock::now() < end) {
-      if (log().find(text) != std::string::npos) return true;
-      std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    }
-    return log().find(text) != std::string::npos;
-  }
-
-  void Signal(int sig) { kill(pid_, sig); }
-
-  // Waits for the process to end; its exit code, or -1 (killed, or still running at timeout).
-  int Wait(std::chrono::milliseconds timeout) {
-    auto end = Clock::now() + timeout;
-    while (Clock::now() < end) {
-      int status = 0;
-      pid_t r = waitpid(pid_, &status, WNOHANG);
-      if (r == pid_) {
-        pid_ = -1;
-        return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    }
-    return -1;
-  }
-
- private:
-  fs::path log_;
-  pid_t pid_ = -1;
+  Daemon(std::vector<std::string> args, fs::path log)
+      : DaemonProcess(WOD_BINARY, std::move(args), std::move(log)) {}
 };
 
 class ControllerCli : public ::testing::Test {

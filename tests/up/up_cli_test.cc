@@ -26,10 +26,9 @@
 #include "absl/strings/str_cat.h"
 #include "common/subprocess.h"
 #include "store/store.h"
+#include "tests/testing/daemon_process.h"
 #include "tests/testing/services.h"
 #include "tests/testing/status_matchers.h"
-
-extern char** environ;
 
 namespace wod {
 namespace {
@@ -39,69 +38,20 @@ using ::testing::HasSubstr;
 namespace fs = std::filesystem;
 using Clock = std::chrono::steady_clock;
 
-std::string ReadFile(const fs::path& p) {
-  std::ifstream in(p);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
+using testing::ReadFile;
 
 // A `wod up` process with stdout and stderr in one log file.
-class Daemon {
+class Daemon : public testing::DaemonProcess {
  public:
-  Daemon(std::vector<std::string> args, fs::path log) : log_(std::move(log)) {
-    args.insert(args.begin(), WOD_BINARY);
-    std::vector<char*> argv;
-    for (auto& a : args) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    posix_spawn_file_actions_t fa;
-    posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_addopen(&fa, 1, log_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    posix_spawn_file_actions_adddup2(&fa, 1, 2);
-    posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-    if (posix_spawn(&pid_, WOD_BINARY, &fa, nullptr, argv.data(), environ) != 0) pid_ = -1;
-    posix_spawn_file_actions_destroy(&fa);
-  }
-  ~Daemon() {
-    if (pid_ > 0) {
-      kill(pid_, SIGKILL);
-      waitpid(pid_, nullptr, 0);
-    }
-  }
-  bool started() const { return pid_ > 0; }
-  std::string log() const { return ReadFile(log_); }
-  void Signal(int sig) { kill(pid_, sig); }
+  Daemon(std::vector<std::string> args, fs::path log)
+      : DaemonProcess(WOD_BINARY, std::move(args), std::move(log)) {}
 
   // The port of "wod up: listening on http://127.0.0.1:PORT", or 0.
   int WaitForPort(std::chrono::milliseconds timeout) const {
-    const std::regex re(R"(wod up: listening on http://127\.0\.0\.1:(\d+))");
-    auto end = Clock::now() + timeout;
-    while (Clock::now() < end) {
-      std::smatch m;
-      const std::string text = log();
-      if (std::regex_search(text, m, re)) return std::stoi(m[1]);
-      std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    }
-    return 0;
+    const std::string port =
+        WaitForMatch(R"(wod up: listening on http://127\.0\.0\.1:(\d+))", timeout);
+    return port.empty() ? 0 : std::stoi(port);
   }
-
-  // Waits for the process to end; its exit code, or -1 (killed, or still running at timeout).
-  int Wait(std::chrono::milliseconds timeout) {
-    auto end = Clock::now() + timeout;
-    while (Clock::now() < end) {
-      int status = 0;
-      if (waitpid(pid_, &status, WNOHANG) == pid_) {
-        pid_ = -1;
-        return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    }
-    return -1;
-  }
-
- private:
-  fs::path log_;
-  pid_t pid_ = -1;
 };
 
 class UpCli : public ::testing::Test {
