@@ -16,6 +16,7 @@
 #include "api/openapi.h"
 #include "common/log.h"
 #include "common/random.h"
+#include "store/drift_json.h"
 
 namespace wod::api {
 namespace {
@@ -711,15 +712,7 @@ void Server::HandleDrift(const httplib::Request& req, httplib::Response& res) {
   auto drift = store_->ListDrift(LocationParam(req));
   if (!drift.ok()) return WriteError(res, StoreError(drift.status(), "list drift"));
   json list = json::array();
-  for (const store::DriftEntry& d : *drift) {
-    list.push_back({{"location", d.location},
-                    {"seat", d.seat},
-                    {"domain", d.domain},
-                    {"expected", d.expected},
-                    {"observed", d.observed},
-                    {"planned", d.planned},
-                    {"since", common::FormatTime(d.since)}});
-  }
+  for (const store::DriftEntry& d : *drift) list.push_back(store::DriftEntryToJson(d));
   WriteJson(res, 200, json{{"drift", std::move(list)}});
 }
 

@@ -13,6 +13,7 @@
 #include "cli/controller_config.h"
 #include "cli/store_open.h"
 #include "common/clock.h"
+#include "store/drift_json.h"
 
 namespace wod::cli {
 namespace {
@@ -31,15 +32,7 @@ struct DriftOptions {
 void PrintDrift(const std::vector<store::DriftEntry>& entries, bool json) {
   if (json) {
     nlohmann::json out = nlohmann::json::array();
-    for (const auto& d : entries) {
-      out.push_back({{"location", d.location},
-                     {"seat", d.seat},
-                     {"domain", d.domain},
-                     {"expected", d.expected},
-                     {"observed", d.observed},
-                     {"planned", d.planned},
-                     {"since", common::FormatTime(d.since)}});
-    }
+    for (const auto& d : entries) out.push_back(store::DriftEntryToJson(d));
     fmt::print("{}\n", out.dump(2));
     return;
   }
