@@ -49,6 +49,9 @@ model::AccountPolicy TestPolicy() {
   // Far from Debian's 1000.. and from the real-root test's 59000: with real processes in
   // play, no uid here may belong to anything else on the host.
   policy.uid_base = 58000;
+  // ctest runs these tests in parallel and processes are real host processes, scanned by uid:
+  // a test that wipes a seat must not share the seat with a test that starts processes for it
+  // (processes: seats 6, 7, 8, 10, 11, 15).
   policy.seat_count = 100;
   policy.group = "wod-ctest";
   policy.gid = 58000;
@@ -332,29 +335,29 @@ TEST_P(AccountsContractTest, UnlockAndLockTwiceKeepThePassword) {
 }
 
 TEST_P(AccountsContractTest, SetOccupantTwiceIsObservedAndOutlivesLockPasswordAndWipe) {
-  ASSERT_OK(driver().Apply(Action::Create(7, "seat added")));
-  ASSERT_OK(driver().Apply(Action::Create(8, "seat added")));
-  ApplyTwice(Action::SetOccupant(7, 123, "occupied"));
+  ASSERT_OK(driver().Apply(Action::Create(20, "seat added")));
+  ASSERT_OK(driver().Apply(Action::Create(21, "seat added")));
+  ApplyTwice(Action::SetOccupant(20, 123, "occupied"));
   model::ObservedAccounts observed = ObserveOk();
-  ASSERT_NE(observed.Find(7), nullptr);
-  EXPECT_EQ(observed.Find(7)->occupant, 123);
-  EXPECT_EQ(observed.Find(8)->occupant, 0) << "another seat's marker changed";
+  ASSERT_NE(observed.Find(20), nullptr);
+  EXPECT_EQ(observed.Find(20)->occupant, 123);
+  EXPECT_EQ(observed.Find(21)->occupant, 0) << "another seat's marker changed";
 
   // The marker is only changed by set-occupant: the vacate steps before its clearing keep it,
   // so a vacate stopped anywhere is still seen as one by the next pass.
-  ASSERT_OK(driver().Apply(Action::SetPassword(7, "pw-Marker-7", "occupied")));
-  ASSERT_OK(driver().Apply(Action::Unlock(7, "occupied")));
-  backend_->PutHomeEntry("/home/student7", "notes.txt");
-  ASSERT_OK(driver().Apply(Action::Lock(7, "vacated")));
-  ASSERT_OK(driver().Apply(Action::SetPassword(7, "pw-Rotated-7", "rotated")));
-  ASSERT_OK(driver().Apply(Action::WipeHome(7, "vacated")));
-  EXPECT_EQ(ObserveOk().Find(7)->occupant, 123);
+  ASSERT_OK(driver().Apply(Action::SetPassword(20, "pw-Marker-20", "occupied")));
+  ASSERT_OK(driver().Apply(Action::Unlock(20, "occupied")));
+  backend_->PutHomeEntry("/home/student20", "notes.txt");
+  ASSERT_OK(driver().Apply(Action::Lock(20, "vacated")));
+  ASSERT_OK(driver().Apply(Action::SetPassword(20, "pw-Rotated-20", "rotated")));
+  ASSERT_OK(driver().Apply(Action::WipeHome(20, "vacated")));
+  EXPECT_EQ(ObserveOk().Find(20)->occupant, 123);
 
-  ApplyTwice(Action::SetOccupant(7, 0, "home wiped"));
+  ApplyTwice(Action::SetOccupant(20, 0, "home wiped"));
   observed = ObserveOk();
-  EXPECT_EQ(observed.Find(7)->occupant, 0);
-  EXPECT_TRUE(observed.Find(7)->locked);
-  EXPECT_TRUE(model::PasswordMatches(*observed.Find(7), "pw-Rotated-7"));
+  EXPECT_EQ(observed.Find(20)->occupant, 0);
+  EXPECT_TRUE(observed.Find(20)->locked);
+  EXPECT_TRUE(model::PasswordMatches(*observed.Find(20), "pw-Rotated-20"));
 }
 
 TEST_P(AccountsContractTest, UnlockWithoutPasswordIsFailedPrecondition) {
