@@ -223,6 +223,30 @@ constexpr char kDocument[] = R"json({
         }
       }
     },
+    "/api/v1/whoami": {
+      "get": {
+        "summary": "The role of the caller's bearer token, so a client can offer only what it may do (operator or admin)",
+        "security": [{"bearer": []}],
+        "responses": {
+          "200": {"description": "the role", "content": {"application/json": {"schema": {
+            "type": "object", "required": ["role"],
+            "properties": {"role": {"type": "string", "enum": ["admin", "operator"]}}
+          }}}},
+          "401": {"$ref": "#/components/responses/Error"}
+        }
+      }
+    },
+    "/api/v1/registrations.csv": {
+      "get": {
+        "summary": "Every registration with its participant and harvested completion, as CSV (operator or admin)",
+        "description": "RFC 4180 with CRLF line ends and a header line; Content-Disposition: attachment. A cell starting with = + - @, tab or CR gets a leading apostrophe (no formula runs in a spreadsheet). Columns: registration_id, workshop, workshop_name, location, seat, state, email, name, company, start, deadline, ended, completion_percent, executed_cells, counted_cells (the last three empty until harvested).",
+        "security": [{"bearer": []}],
+        "responses": {
+          "200": {"description": "the CSV document", "content": {"text/csv": {"schema": {"type": "string"}}}},
+          "401": {"$ref": "#/components/responses/Error"}
+        }
+      }
+    },
     "/api/v1/me": {
       "get": {
         "summary": "The participant's own registration: state, seat, time left, phase, credentials once Ready, progress",

@@ -14,6 +14,7 @@
 #include "api/api_error.h"
 #include "api/json_body.h"
 #include "api/openapi.h"
+#include "api/registrations_csv.h"
 #include "common/log.h"
 #include "common/random.h"
 #include "store/drift_json.h"
@@ -251,6 +252,8 @@ Server::Server(store::Store* store, ServerConfig config, const common::Clock* cl
   AddRoute("POST", "/api/v1/registrations/{id}:extend", &Server::HandleExtend);
   AddRoute("GET", "/api/v1/drift", &Server::HandleDrift);
   AddRoute("GET", "/api/v1/events", &Server::HandleEvents);
+  AddRoute("GET", "/api/v1/whoami", &Server::HandleWhoami);
+  AddRoute("GET", "/api/v1/registrations.csv", &Server::HandleRegistrationsCsv);
   AddRoute("GET", "/api/v1/me", &Server::HandleMe);
   AddRoute("POST", "/api/v1/me:end", &Server::HandleMeEnd);
 
@@ -557,7 +560,8 @@ void Server::HandleRegister(const httplib::Request& req, httplib::Response& res)
 
 // --- admin and operator routes ---
 
-bool Server::Authorize(const httplib::Request& req, httplib::Response& res, Role needed) {
+bool Server::Authorize(const httplib::Request& req, httplib::Response& res, Role needed,
+                       std::string* role) {
   std::optional<std::string> token = AuthCredentials(req, "Bearer");
   if (!token) {
     WriteUnauthenticated(res, "Bearer", "this route needs an Authorization: Bearer token");
@@ -582,6 +586,7 @@ bool Server::Authorize(const httplib::Request& req, httplib::Response& res, Role
     WriteError(res, MakeError(403, "forbidden", "this route needs an admin token"));
     return false;
   }
+  if (role != nullptr) *role = t->role;
   return true;
 }
 
@@ -738,6 +743,23 @@ void Server::HandleEvents(const httplib::Request& req, httplib::Response& res) {
                     {"message", e.message}});
   }
   WriteJson(res, 200, json{{"events", std::move(list)}});
+}
+
+void Server::HandleWhoami(const httplib::Request& req, httplib::Response& res) {
+  std::string role;
+  if (!Authorize(req, res, Role::kOperator, &role)) return;
+  res.set_header("Cache-Control", "no-store");
+  WriteJson(res, 200, json{{"role", role}});
+}
+
+void Server::HandleRegistrationsCsv(const httplib::Request& req, httplib::Response& res) {
+  if (!Authorize(req, res, Role::kOperator)) return;
+  auto csv = ExportRegistrationsCsv(store_);
+  if (!csv.ok()) return WriteError(res, StoreError(csv.status(), "registrations csv"));
+  res.set_header("Content-Disposition", "attachment; filename=\"registrations.csv\"");
+  res.set_header("Cache-Control", "no-store");
+  res.status = 200;
+  res.set_content(*csv, "text/csv; charset=utf-8; header=present");
 }
 
 // --- the participant's own registration ---

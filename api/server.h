@@ -83,6 +83,9 @@ class Server {
   void HandleExtend(const httplib::Request& req, httplib::Response& res);
   void HandleDrift(const httplib::Request& req, httplib::Response& res);
   void HandleEvents(const httplib::Request& req, httplib::Response& res);
+  // The caller's role, and registrations as CSV (the dashboard; api/registrations_csv.h).
+  void HandleWhoami(const httplib::Request& req, httplib::Response& res);
+  void HandleRegistrationsCsv(const httplib::Request& req, httplib::Response& res);
   // The participant's own registration (Authorization: Participant <token>).
   void HandleMe(const httplib::Request& req, httplib::Response& res);
   void HandleMeEnd(const httplib::Request& req, httplib::Response& res);
@@ -90,7 +93,9 @@ class Server {
   enum class Role { kOperator, kAdmin };
   // Checks the request's bearer token for `needed`; on failure writes 401 or 403 (or 503)
   // and returns false.
-  bool Authorize(const httplib::Request& req, httplib::Response& res, Role needed);
+  // `role`, when given, receives the token's role.
+  bool Authorize(const httplib::Request& req, httplib::Response& res, Role needed,
+                 std::string* role = nullptr);
   void ApplySeatVerb(model::Verb verb, const httplib::Request& req, httplib::Response& res);
 
   store::Store* store_;

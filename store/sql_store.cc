@@ -694,6 +694,18 @@ class SqlStore final : public Store {
     return out;
   }
 
+  absl::StatusOr<std::vector<model::Participant>> ListParticipants() override {
+    std::vector<model::Participant> out;
+    RETURN_IF_ERROR(db_->Transact(TxMode::kRead, [&](SqlTx& tx) -> absl::Status {
+      out.clear();
+      ASSIGN_OR_RETURN(auto rows,
+                       tx.Query("SELECT id, email, name, company FROM participants ORDER BY id"));
+      for (const SqlRow& row : rows) out.push_back(ParticipantFromRow(row));
+      return absl::OkStatus();
+    }));
+    return out;
+  }
+
   absl::StatusOr<VerbResult> ApplyVerb(model::Verb verb, const std::string& location, int number,
                                        absl::Time now) override {
     if (verb == model::Verb::kCreate) {

@@ -168,6 +168,11 @@ class Store {
   // Registrations, oldest first, optionally only those in `state`.
   virtual absl::StatusOr<std::vector<model::Registration>> ListRegistrations(
       std::optional<model::RegistrationState> state = std::nullopt) = 0;
+  // Every participant, by id (for exports that name the people behind ended registrations;
+  // the default is for fakes).
+  virtual absl::StatusOr<std::vector<model::Participant>> ListParticipants() {
+    return absl::UnimplementedError("participants are not listed by this store");
+  }
 
   // CLEANUP / RESET / PURGE of one seat (DESIGN.md "Verbs are transitions"). CLEANUP: the
   // occupant's registration ends at `now`, the seat is vacated and locked with a fresh random

@@ -30,3 +30,8 @@ add_dependencies(api_serve_cli_test wod)
 
 # Admin/operator routes (bearer tokens) and the participant view over HTTP on SQLite.
 wod_test(api_admin_test SOURCES api/admin_test.cc LIBS wod_api PkgConfig::PQXX)
+
+# The dashboard's routes: registrations as CSV and whoami, on both stores.
+wod_test(api_csv_test SOURCES api/csv_test.cc LIBS wod_api PkgConfig::PQXX)
+wod_test(api_csv_pg_test SOURCES api/csv_test.cc LIBS wod_api PkgConfig::PQXX LABELS postgres)
+target_compile_definitions(api_csv_pg_test PRIVATE WOD_API_TEST_POSTGRES)

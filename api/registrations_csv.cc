@@ -1,0 +1,110 @@
+#include "api/registrations_csv.h"
+
+#include <optional>
+
+#include "absl/strings/str_cat.h"
+#include "common/clock.h"
+#include "common/status.h"
+#include "model/mail_templates.h"
+#include "model/progress.h"
+
+namespace wod::api {
+namespace {
+
+constexpr std::string_view kColumns[] = {"registration_id",
+                                         "workshop",
+                                         "workshop_name",
+                                         "location",
+                                         "seat",
+                                         "state",
+                                         "email",
+                                         "name",
+                                         "company",
+                                         "start",
+                                         "deadline",
+                                         "ended",
+                                         "completion_percent",
+                                         "executed_cells",
+                                         "counted_cells"};
+
+// Executed and counted cells of a harvested report; nullopt when there is none or it is
+// unreadable.
+std::optional<model::TotalProgress> TotalOf(const std::string& progress_json) {
+  if (progress_json.empty()) return std::nullopt;
+  nlohmann::json j = nlohmann::json::parse(progress_json, nullptr, false);
+  if (j.is_discarded()) return std::nullopt;
+  auto notebooks = model::ProgressReportFromJson(j);
+  if (!notebooks.ok()) return std::nullopt;
+  return model::Total(*notebooks);
+}
+
+std::string Line(const std::vector<std::string>& fields) {
+  std::string out;
+  for (size_t i = 0; i < fields.size(); ++i) {
+    if (i > 0) out += ',';
+    out += CsvField(fields[i]);
+  }
+  out += "\r\n";
+  return out;
+}
+
+}  // namespace
+
+std::string CsvField(std::string_view value) {
+  std::string v(value);
+  // OWASP's list for CSV injection: these start a formula (or, tab and CR, hide one).
+  if (!v.empty() && std::string_view("=+-@\t\r").find(v[0]) != std::string_view::npos) {
+    v.insert(v.begin(), '\'');
+  }
+  if (v.find_first_of(",\"\r\n") == std::string::npos) return v;
+  std::string quoted = "\"";
+  for (char c : v) {
+    if (c == '"') quoted += '"';
+    quoted += c;
+  }
+  quoted += '"';
+  return quoted;
+}
+
+std::string RegistrationsCsv(const std::vector<model::Registration>& registrations,
+                             const std::map<int64_t, model::Participant>& participants,
+                             const std::map<std::string, model::Workshop>& workshops) {
+  std::string out = Line(std::vector<std::string>(std::begin(kColumns), std::end(kColumns)));
+  for (const model::Registration& r : registrations) {
+    const auto p = participants.find(r.participant_id);
+    const auto w = workshops.find(r.workshop);
+    const std::optional<int> percent = model::CompletionPercent(r.progress_json);
+    const std::optional<model::TotalProgress> total = TotalOf(r.progress_json);
+    out += Line({
+        absl::StrCat(r.id),
+        r.workshop,
+        w == workshops.end() ? "" : w->second.name,
+        r.location,
+        absl::StrCat(r.seat),
+        model::RegistrationStateName(r.state),
+        p == participants.end() ? "" : p->second.email,
+        p == participants.end() ? "" : p->second.name,
+        p == participants.end() ? "" : p->second.company,
+        common::FormatTime(r.start),
+        common::FormatTime(r.deadline),
+        r.ended ? common::FormatTime(*r.ended) : "",
+        percent ? absl::StrCat(*percent) : "",
+        total ? absl::StrCat(total->executed) : "",
+        total ? absl::StrCat(total->Counted()) : "",
+    });
+  }
+  return out;
+}
+
+absl::StatusOr<std::string> ExportRegistrationsCsv(store::Store* store) {
+  ASSIGN_OR_RETURN(std::vector<model::Registration> registrations, store->ListRegistrations());
+  ASSIGN_OR_RETURN(std::vector<model::Participant> participant_list, store->ListParticipants());
+  ASSIGN_OR_RETURN(std::vector<model::Workshop> workshop_list, store->ListWorkshops());
+  std::map<int64_t, model::Participant> participants;
+  for (model::Participant& p : participant_list) participants[p.id] = std::move(p);
+  std::map<std::string, model::Workshop> workshops;
+  for (model::Workshop& w : workshop_list) workshops[w.id] = std::move(w);
+  return RegistrationsCsv(registrations, participants, workshops);
+}
+
+}  // namespace wod::api
