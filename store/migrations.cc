@@ -340,6 +340,39 @@ ALTER TABLE api_tokens ADD COLUMN role TEXT NOT NULL DEFAULT 'operator'
   CHECK (role IN ('admin', 'operator'));
 )sql";
 
+// Version 5: live progress. The controller keeps the progress it observes in each home (the
+// harvest's JSON shape, for the registration whose content the home holds) and the newest
+// notebook modification time in the seat's status, and counts its passes per location.
+constexpr char kLiveProgressSqlite[] = R"sql(
+ALTER TABLE seat_status ADD COLUMN progress_registration INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE seat_status ADD COLUMN progress_json TEXT NOT NULL DEFAULT '';
+ALTER TABLE seat_status ADD COLUMN last_activity_us INTEGER;
+CREATE TABLE pass_stats (
+  location TEXT PRIMARY KEY,
+  passes INTEGER NOT NULL,
+  last_duration_us INTEGER NOT NULL,
+  total_duration_us INTEGER NOT NULL,
+  last_pass_us INTEGER NOT NULL,
+  lease_name TEXT NOT NULL,
+  lease_epoch INTEGER NOT NULL
+);
+)sql";
+
+constexpr char kLiveProgressPostgres[] = R"sql(
+ALTER TABLE seat_status ADD COLUMN progress_registration BIGINT NOT NULL DEFAULT 0;
+ALTER TABLE seat_status ADD COLUMN progress_json TEXT NOT NULL DEFAULT '';
+ALTER TABLE seat_status ADD COLUMN last_activity_us BIGINT;
+CREATE TABLE pass_stats (
+  location TEXT PRIMARY KEY,
+  passes BIGINT NOT NULL,
+  last_duration_us BIGINT NOT NULL,
+  total_duration_us BIGINT NOT NULL,
+  last_pass_us BIGINT NOT NULL,
+  lease_name TEXT NOT NULL,
+  lease_epoch BIGINT NOT NULL
+);
+)sql";
+
 constexpr char kCreateMigrationsTable[] =
     "CREATE TABLE IF NOT EXISTS schema_migrations ("
     " version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_us BIGINT NOT NULL)";
@@ -359,6 +392,7 @@ const std::vector<Migration>& Migrations() {
       {2, "status", kStatusSqlite, kStatusPostgres},
       {3, "capacity slots", kSlotsSqlite, kSlotsPostgres},
       {4, "api token roles", kTokenRolesSqlite, kTokenRolesPostgres},
+      {5, "live progress", kLiveProgressSqlite, kLiveProgressPostgres},
   };
   return *kMigrations;
 }

@@ -828,7 +828,12 @@ class SqlStore final : public Store {
   absl::Status PutSeatStatus(const SeatStatus& status, const std::string& lease_name,
                              int64_t lease_epoch) override {
     if (status.location.empty()) return absl::InvalidArgumentError("seat status without location");
+    if (!status.progress_json.empty() && !nlohmann::json::accept(status.progress_json)) {
+      return absl::InvalidArgumentError("seat progress is not JSON");
+    }
     const std::string conditions = ConditionsToJson(status.conditions);
+    std::optional<int64_t> last_activity;
+    if (status.last_activity) last_activity = TimeToDb(*status.last_activity);
     return db_->Transact(TxMode::kWrite, [&](SqlTx& tx) -> absl::Status {
       // FOR SHARE: a takeover (which updates the lease row) waits until this write commits,
       // so no status of the old holder lands after the new holder's first write.
@@ -836,16 +841,73 @@ class SqlStore final : public Store {
       return tx
           .Exec(
               "INSERT INTO seat_status (location, number, observed_generation, phase, "
-              "conditions_json, last_error, updated_us, lease_name, lease_epoch) VALUES "
-              "($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (location, number) DO UPDATE "
+              "conditions_json, last_error, updated_us, lease_name, lease_epoch, "
+              "progress_registration, progress_json, last_activity_us) VALUES "
+              "($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) "
+              "ON CONFLICT (location, number) DO UPDATE "
               "SET observed_generation = excluded.observed_generation, phase = excluded.phase, "
               "conditions_json = excluded.conditions_json, last_error = excluded.last_error, "
               "updated_us = excluded.updated_us, lease_name = excluded.lease_name, "
-              "lease_epoch = excluded.lease_epoch",
+              "lease_epoch = excluded.lease_epoch, "
+              "progress_registration = excluded.progress_registration, "
+              "progress_json = excluded.progress_json, "
+              "last_activity_us = excluded.last_activity_us",
               {status.location, status.number, status.observed_generation, status.phase, conditions,
-               status.last_error, TimeToDb(status.updated), lease_name, lease_epoch})
+               status.last_error, TimeToDb(status.updated), lease_name, lease_epoch,
+               status.progress_registration, status.progress_json, last_activity})
           .status();
     });
+  }
+
+  absl::Status RecordPass(const std::string& location, absl::Duration duration, absl::Time at,
+                          const std::string& lease_name, int64_t lease_epoch) override {
+    if (location.empty()) return absl::InvalidArgumentError("pass statistics without location");
+    if (duration < absl::ZeroDuration()) {
+      return absl::InvalidArgumentError("negative pass duration");
+    }
+    const int64_t micros = absl::ToInt64Microseconds(duration);
+    return db_->Transact(TxMode::kWrite, [&](SqlTx& tx) -> absl::Status {
+      RETURN_IF_ERROR(CheckFence(tx, lease_name, lease_epoch));
+      return tx
+          .Exec(
+              "INSERT INTO pass_stats (location, passes, last_duration_us, total_duration_us, "
+              "last_pass_us, lease_name, lease_epoch) VALUES ($1, 1, $2, $2, $3, $4, $5) "
+              "ON CONFLICT (location) DO UPDATE SET passes = pass_stats.passes + 1, "
+              "last_duration_us = excluded.last_duration_us, "
+              "total_duration_us = pass_stats.total_duration_us + excluded.total_duration_us, "
+              "last_pass_us = excluded.last_pass_us, lease_name = excluded.lease_name, "
+              "lease_epoch = excluded.lease_epoch",
+              {location, micros, TimeToDb(at), lease_name, lease_epoch})
+          .status();
+    });
+  }
+
+  absl::StatusOr<std::vector<PassStats>> ListPassStats(
+      const std::optional<std::string>& location) override {
+    std::vector<PassStats> out;
+    RETURN_IF_ERROR(db_->Transact(TxMode::kRead, [&](SqlTx& tx) -> absl::Status {
+      out.clear();
+      const std::string sql =
+          "SELECT location, passes, last_duration_us, total_duration_us, last_pass_us "
+          "FROM pass_stats";
+      std::vector<SqlRow> rows;
+      if (location) {
+        ASSIGN_OR_RETURN(rows, tx.Query(sql + " WHERE location = $1", {*location}));
+      } else {
+        ASSIGN_OR_RETURN(rows, tx.Query(sql + " ORDER BY location"));
+      }
+      for (const SqlRow& row : rows) {
+        PassStats p;
+        p.location = row.Text(0);
+        p.passes = row.Int(1);
+        p.last_duration = absl::Microseconds(row.Int(2));
+        p.total_duration = absl::Microseconds(row.Int(3));
+        p.last_pass = TimeFromDb(row.Int(4));
+        out.push_back(std::move(p));
+      }
+      return absl::OkStatus();
+    }));
+    return out;
   }
 
   absl::StatusOr<std::vector<SeatStatus>> ListSeatStatus(
@@ -855,7 +917,7 @@ class SqlStore final : public Store {
       out.clear();
       std::string sql =
           "SELECT location, number, observed_generation, phase, conditions_json, last_error, "
-          "updated_us FROM seat_status";
+          "updated_us, progress_registration, progress_json, last_activity_us FROM seat_status";
       std::vector<SqlRow> rows;
       if (location) {
         ASSIGN_OR_RETURN(
@@ -872,6 +934,9 @@ class SqlStore final : public Store {
         ASSIGN_OR_RETURN(s.conditions, ConditionsFromJson(row.Text(4)));
         s.last_error = row.Text(5);
         s.updated = TimeFromDb(row.Int(6));
+        s.progress_registration = row.Int(7);
+        s.progress_json = row.Text(8);
+        if (auto t = row.OptInt(9)) s.last_activity = TimeFromDb(*t);
         out.push_back(std::move(s));
       }
       return absl::OkStatus();

@@ -77,7 +77,24 @@ struct SeatStatus {
   std::vector<Condition> conditions;
   std::string last_error;
   absl::Time updated;
+  // Live progress of the notebooks in the home, as the controller last observed them, for the
+  // registration whose content the home holds (`progress_registration`; 0 and "" when the seat
+  // holds no content of its occupant). Same JSON shape as a harvest: {"notebooks": [...],
+  // "total": {...}} (model::ProgressReportToJson).
+  int64_t progress_registration = 0;
+  std::string progress_json{};
+  std::optional<absl::Time> last_activity{};  // newest modification time of those notebooks
   bool operator==(const SeatStatus&) const = default;
+};
+
+// The reconcile passes of one location's controller, as counted by the store.
+struct PassStats {
+  std::string location;
+  int64_t passes = 0;
+  absl::Duration last_duration;   // of the newest pass
+  absl::Duration total_duration;  // of all passes counted
+  absl::Time last_pass;           // when the newest pass ended
+  bool operator==(const PassStats&) const = default;
 };
 
 struct Event {
@@ -194,10 +211,27 @@ class Store {
   // --- status (written by controllers, fenced by their lease epoch) ---
   // Upserts the status of one seat, only while `lease_name` is at `lease_epoch` and not
   // released; otherwise Aborted (the caller lost its lease: re-acquire and re-observe).
+  // InvalidArgument: a `progress_json` that is neither empty nor JSON.
   virtual absl::Status PutSeatStatus(const SeatStatus& status, const std::string& lease_name,
                                      int64_t lease_epoch) = 0;
   virtual absl::StatusOr<std::vector<SeatStatus>> ListSeatStatus(
       const std::optional<std::string>& location = std::nullopt) = 0;
+  // Counts one finished pass of `location`'s controller: passes + 1, its duration added to the
+  // total and kept as the last, `at` as the last pass time. Fenced like PutSeatStatus (Aborted
+  // when the lease moved on). InvalidArgument: empty location or negative duration. (The
+  // defaults are for fakes; the SQL stores implement both.)
+  virtual absl::Status RecordPass(const std::string& location, absl::Duration duration,
+                                  absl::Time at, const std::string& lease_name,
+                                  int64_t lease_epoch) {
+    (void)location, (void)duration, (void)at, (void)lease_name, (void)lease_epoch;
+    return absl::UnimplementedError("pass statistics are not stored by this store");
+  }
+  // Every location's pass statistics (or that one's), by location.
+  virtual absl::StatusOr<std::vector<PassStats>> ListPassStats(
+      const std::optional<std::string>& location = std::nullopt) {
+    (void)location;
+    return absl::UnimplementedError("pass statistics are not stored by this store");
+  }
   virtual absl::Status AppendEvent(const Event& event) = 0;  // `id` is assigned
   // Newest first; `limit` <= 0 means all.
   virtual absl::StatusOr<std::vector<Event>> ListEvents(const std::optional<std::string>& location,
