@@ -256,6 +256,7 @@ Server::Server(store::Store* store, ServerConfig config, const common::Clock* cl
   AddRoute("GET", "/api/v1/registrations.csv", &Server::HandleRegistrationsCsv);
   AddRoute("GET", "/api/v1/me", &Server::HandleMe);
   AddRoute("POST", "/api/v1/me:end", &Server::HandleMeEnd);
+  AddWebRoutes();
 
   // Requests no route answered (no such route, body too large, malformed request) are
   // counted here, before the answer is written (a client may scrape /metrics right after),

@@ -65,6 +65,8 @@ class Server {
     Handler handler;
   };
   void AddRoute(const std::string& method, const std::string& path, Handler handler);
+  // The web pages and their assets (api/web_routes.cc); not API routes, so not in Routes().
+  void AddWebRoutes();
   void Dispatch(const Route& route, const httplib::Request& req, httplib::Response& res);
   std::string ClientAddress(const httplib::Request& req) const;
 
