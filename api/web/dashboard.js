@@ -1,0 +1,871 @@
+// The instructor dashboard (/dashboard): every seat with its phase, occupant, time left,
+// progress, conditions and drift, refreshed every 2 s; reset, clean up and extend with a
+// confirmation; CSV export of registrations. Everything goes through the JSON API with the
+// token in an Authorization header; the token lives in sessionStorage (this tab only).
+// No framework and no build step; no inline script or style (the page's CSP forbids both).
+// docs/dashboard.md.
+'use strict';
+
+(function () {
+  const POLL_MS = 2000;
+  const TOKEN_KEY = 'wod.dashboard.token';
+  const FILTER_KEY = 'wod.dashboard.filters';
+  const LARGE_KEY = 'wod.dashboard.large';
+  const PHASES = ['Failed', 'Unobserved', 'Provisioning', 'Vacating', 'Ready', 'Vacant'];
+  const CONDITION_NAMES = {
+    AccountReady: 'Account',
+    HubReady: 'Hub',
+    ContentReady: 'Content',
+    AppliancesReady: 'Appliances',
+  };
+
+  const $ = (id) => document.getElementById(id);
+  const el = {
+    login: $('dash-login'),
+    loginForm: $('dash-login-form'),
+    token: $('dash-token'),
+    loginError: $('dash-login-error'),
+    board: $('dash-board'),
+    role: $('dash-role'),
+    large: $('dash-large'),
+    csv: $('dash-csv'),
+    logout: $('dash-logout'),
+    alert: $('dash-alert'),
+    status: $('dash-status'),
+    summary: $('dash-summary'),
+    fLocation: $('dash-f-location'),
+    fWorkshop: $('dash-f-workshop'),
+    fPhase: $('dash-f-phase'),
+    fText: $('dash-f-text'),
+    fSort: $('dash-f-sort'),
+    fDir: $('dash-f-dir'),
+    updated: $('dash-updated'),
+    live: $('dash-live'),
+    groups: $('dash-groups'),
+    empty: $('dash-empty'),
+    dialog: $('dash-dialog'),
+    dialogForm: $('dash-dialog-form'),
+    dialogTitle: $('dash-dialog-title'),
+    dialogText: $('dash-dialog-text'),
+    dialogMinutesBox: $('dash-dialog-minutes'),
+    dialogMinutes: $('dash-minutes'),
+    dialogConfirm: $('dash-dialog-confirm'),
+  };
+
+  const state = {
+    token: null,
+    role: null, // 'admin', 'operator', or null when the server cannot say
+    seats: [],
+    drift: new Map(), // "location/seat" -> [entries]
+    phases: new Map(), // "location/seat" -> last phase seen (for announcements)
+    groups: new Map(), // group key -> {section, heading, tbody, headers, rows: Map}
+    timer: null,
+    generation: 0, // bumped at logout: a poll in flight from before is dropped
+    busy: false,
+    filters: {location: '', workshop: '', phase: '', text: '', sort: 'seat', dir: 'asc'},
+  };
+
+  // --- API ---
+
+  class ApiError extends Error {
+    constructor(status, code, message) {
+      super(message);
+      this.status = status;
+      this.code = code;
+    }
+  }
+
+  async function api(path, options = {}) {
+    const headers = {Authorization: 'Bearer ' + state.token};
+    const init = {method: options.method || 'GET', headers, cache: 'no-store'};
+    if (options.body !== undefined) {
+      headers['Content-Type'] = 'application/json';
+      init.body = JSON.stringify(options.body);
+    }
+    let res;
+    try {
+      res = await fetch(path, init);
+    } catch (e) {
+      throw new ApiError(0, 'network', 'the server cannot be reached');
+    }
+    if (options.raw && res.ok) return res;
+    let body = null;
+    try {
+      body = await res.json();
+    } catch (e) {
+      body = null;
+    }
+    if (!res.ok) {
+      const err = (body && body.error) || {};
+      throw new ApiError(res.status, err.code || 'http_' + res.status,
+                         err.message || 'HTTP ' + res.status);
+    }
+    return body;
+  }
+
+  function seatPath(seat, verb) {
+    return '/api/v1/seats/' + encodeURIComponent(seat.location) + '/' + seat.seat + ':' + verb;
+  }
+
+  // --- formatting ---
+
+  function keyOf(seat) {
+    return seat.location + '/' + seat.seat;
+  }
+
+  function timeLeftSeconds(seat) {
+    if (typeof seat.time_left_seconds === 'number') return seat.time_left_seconds;
+    const reg = seat.registration;
+    if (!reg || reg.state !== 'active' || !reg.deadline) return null;
+    return Math.max(0, Math.floor((Date.parse(reg.deadline) - Date.now()) / 1000));
+  }
+
+  function formatDuration(seconds) {
+    if (seconds === null) return '—';
+    if (seconds <= 0) return 'ended';
+    const h = Math.floor(seconds / 3600);
+    const m = Math.floor((seconds % 3600) / 60);
+    if (h > 0) return h + ' h ' + String(m).padStart(2, '0') + ' min';
+    if (m > 0) return m + ' min';
+    return seconds + ' s';
+  }
+
+  // Progress in percent (0-100) from whatever form the API gives: a number, {percent},
+  // {fraction}, or a report {"total": {"fraction"}}; null when there is none.
+  function progressPercent(seat) {
+    let p = seat.progress;
+    if (p === undefined || p === null) p = seat.registration && seat.registration.progress;
+    if (p === undefined || p === null) return null;
+    if (typeof p === 'number') return clampPercent(p <= 1 ? p * 100 : p);
+    if (typeof p.percent === 'number') return clampPercent(p.percent);
+    if (typeof p.fraction === 'number') return clampPercent(p.fraction * 100);
+    if (p.total && typeof p.total.fraction === 'number') return clampPercent(p.total.fraction * 100);
+    return null;
+  }
+
+  function clampPercent(x) {
+    return Math.max(0, Math.min(100, Math.floor(x + 1e-9)));
+  }
+
+  function formatClock(iso) {
+    const t = Date.parse(iso);
+    if (Number.isNaN(t)) return '';
+    return new Date(t).toLocaleString();
+  }
+
+  function formatAgo(iso) {
+    const t = Date.parse(iso);
+    if (Number.isNaN(t)) return '—';
+    const s = Math.max(0, Math.floor((Date.now() - t) / 1000));
+    if (s < 60) return 'just now';
+    if (s < 3600) return Math.floor(s / 60) + ' min ago';
+    if (s < 86400) return Math.floor(s / 3600) + ' h ago';
+    return new Date(t).toLocaleDateString();
+  }
+
+  function lastActivity(seat) {
+    if (seat.last_activity) return seat.last_activity;
+    return null;
+  }
+
+  function make(tag, className, text) {
+    const node = document.createElement(tag);
+    if (className) node.className = className;
+    if (text !== undefined && text !== null) node.textContent = text;
+    return node;
+  }
+
+  // --- messages ---
+
+  function setAlert(text) {
+    el.alert.textContent = text || '';
+  }
+
+  function setStatus(text) {
+    el.status.textContent = text || '';
+  }
+
+  function announce(text) {
+    // Cleared first so the same text is announced again.
+    el.live.textContent = '';
+    if (text) window.setTimeout(() => { el.live.textContent = text; }, 50);
+  }
+
+  function describeError(e, what) {
+    if (e.status === 0) return 'Cannot ' + what + ': the server cannot be reached. Retrying.';
+    if (e.status === 401) return 'Your token is no longer accepted (unknown or revoked). Sign in again.';
+    if (e.status === 403) {
+      return 'Not allowed: ' + what + ' needs an admin token; you are signed in with an operator token.';
+    }
+    return 'Cannot ' + what + ': ' + e.message + ' (' + e.code + ').';
+  }
+
+  // --- login ---
+
+  async function signIn(token) {
+    state.token = token;
+    let role = null;
+    try {
+      const who = await api('/api/v1/whoami');
+      role = who.role;
+    } catch (e) {
+      if (e.status !== 404) throw e;
+      await api('/api/v1/seats');  // a server without whoami: the role shows at the first 403
+    }
+    state.role = role;
+    sessionStorage.setItem(TOKEN_KEY, token);
+    showBoard();
+  }
+
+  function showBoard() {
+    el.login.hidden = true;
+    el.board.hidden = false;
+    el.logout.hidden = false;
+    el.csv.hidden = false;
+    el.role.hidden = !state.role;
+    el.role.textContent = state.role === 'admin' ? 'Signed in: admin'
+                        : state.role === 'operator' ? 'Signed in: operator (read only)' : '';
+    setAlert('');
+    setStatus(state.role === 'operator'
+                  ? 'Read only: reset, clean up and extend need an admin token.' : '');
+    state.generation++;
+    poll(state.generation);
+  }
+
+  function logout(message) {
+    state.generation++;
+    window.clearTimeout(state.timer);
+    state.token = null;
+    state.role = null;
+    state.seats = [];
+    state.phases.clear();
+    sessionStorage.removeItem(TOKEN_KEY);
+    for (const g of state.groups.values()) g.section.remove();
+    state.groups.clear();
+    el.board.hidden = true;
+    el.logout.hidden = true;
+    el.csv.hidden = true;
+    el.role.hidden = true;
+    el.login.hidden = false;
+    el.token.value = '';
+    el.loginError.textContent = message || '';
+    el.token.focus();
+  }
+
+  el.loginForm.addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    const token = el.token.value.trim();
+    el.loginError.textContent = '';
+    if (!token) {
+      el.loginError.textContent = 'Enter a token.';
+      el.token.setAttribute('aria-invalid', 'true');
+      el.token.focus();
+      return;
+    }
+    try {
+      await signIn(token);
+      el.token.removeAttribute('aria-invalid');
+      el.token.value = '';
+      $('dash-main').focus();
+    } catch (e) {
+      state.token = null;
+      el.token.setAttribute('aria-invalid', 'true');
+      el.loginError.textContent = e.status === 401
+          ? 'This token was not accepted: it is unknown or revoked. Check it and try again.'
+          : describeError(e, 'sign in');
+      el.token.focus();
+    }
+  });
+
+  el.logout.addEventListener('click', () => logout('Signed out.'));
+
+  // --- polling ---
+
+  async function poll(generation) {
+    window.clearTimeout(state.timer);
+    if (generation !== state.generation || !state.token) return;
+    try {
+      const [seats, drift] = await Promise.all([
+        api('/api/v1/seats'),
+        api('/api/v1/drift').catch((e) => (e.status === 401 ? Promise.reject(e) : null)),
+      ]);
+      if (generation !== state.generation) return;
+      state.seats = seats.seats || [];
+      if (drift) {
+        state.drift = new Map();
+        for (const d of drift.drift || []) {
+          const k = d.location + '/' + d.seat;
+          if (!state.drift.has(k)) state.drift.set(k, []);
+          state.drift.get(k).push(d);
+        }
+      }
+      if (el.alert.dataset.source === 'poll') {
+        setAlert('');
+        delete el.alert.dataset.source;
+      }
+      render();
+      el.updated.textContent = 'Updated ' + new Date().toLocaleTimeString() +
+                               ' · refreshes every 2 seconds';
+    } catch (e) {
+      if (generation !== state.generation) return;
+      if (e.status === 401) {
+        logout('Your token is no longer accepted (unknown or revoked). Sign in again.');
+        return;
+      }
+      setAlert(describeError(e, 'refresh the seats'));
+      el.alert.dataset.source = 'poll';
+    }
+    state.timer = window.setTimeout(() => poll(generation), POLL_MS);
+  }
+
+  function refreshNow() {
+    poll(state.generation);
+  }
+
+  // --- filters and sort ---
+
+  function loadFilters() {
+    try {
+      const saved = JSON.parse(sessionStorage.getItem(FILTER_KEY) || 'null');
+      if (saved && typeof saved === 'object') Object.assign(state.filters, saved);
+    } catch (e) { /* ignore a damaged entry */ }
+    el.fText.value = state.filters.text;
+    el.fSort.value = state.filters.sort;
+    el.fDir.value = state.filters.dir;
+  }
+
+  function saveFilters() {
+    sessionStorage.setItem(FILTER_KEY, JSON.stringify(state.filters));
+  }
+
+  function onFilterChange() {
+    state.filters.location = el.fLocation.value;
+    state.filters.workshop = el.fWorkshop.value;
+    state.filters.phase = el.fPhase.value;
+    state.filters.text = el.fText.value;
+    state.filters.sort = el.fSort.value;
+    state.filters.dir = el.fDir.value;
+    saveFilters();
+    render();
+  }
+  for (const f of [el.fLocation, el.fWorkshop, el.fPhase, el.fSort, el.fDir]) {
+    f.addEventListener('change', onFilterChange);
+  }
+  el.fText.addEventListener('input', onFilterChange);
+  $('dash-filters').addEventListener('submit', (ev) => ev.preventDefault());
+
+  // Keeps a select's options equal to `values` (plus "All") without rebuilding it, so a select
+  // the user is on keeps its focus and value.
+  function syncOptions(select, values, current) {
+    const want = [''].concat(values);
+    const have = Array.from(select.options).map((o) => o.value);
+    if (want.join('\u0000') !== have.join('\u0000')) {
+      while (select.options.length > 1) select.remove(1);
+      for (const v of values) select.add(new Option(v, v));
+    }
+    select.value = want.includes(current) ? current : '';
+  }
+
+  function matches(seat) {
+    const f = state.filters;
+    if (f.location && seat.location !== f.location) return false;
+    if (f.workshop && seat.workshop !== f.workshop) return false;
+    if (f.phase && seat.phase !== f.phase) return false;
+    const text = f.text.trim().toLowerCase();
+    if (text) {
+      const o = seat.occupant;
+      if (!o) return false;
+      const hay = [o.name, o.email, o.company].join(' ').toLowerCase();
+      if (!hay.includes(text)) return false;
+    }
+    return true;
+  }
+
+  function compare(a, b) {
+    const f = state.filters;
+    const sign = f.dir === 'desc' ? -1 : 1;
+    let d = 0;
+    if (f.sort === 'time') {
+      const ta = timeLeftSeconds(a);
+      const tb = timeLeftSeconds(b);
+      d = (ta === null ? Infinity : ta) - (tb === null ? Infinity : tb);
+    } else if (f.sort === 'progress') {
+      const pa = progressPercent(a);
+      const pb = progressPercent(b);
+      d = (pa === null ? -1 : pa) - (pb === null ? -1 : pb);
+    } else if (f.sort === 'phase') {
+      d = PHASES.indexOf(a.phase) - PHASES.indexOf(b.phase);
+    }
+    if (Number.isNaN(d)) d = 0;
+    if (d !== 0) return sign * d;
+    return sign * (a.seat - b.seat);
+  }
+
+  // --- rendering ---
+
+  const COLUMNS = [
+    {key: 'seat', label: 'Seat', sort: 'seat'},
+    {key: 'phase', label: 'Phase', sort: 'phase'},
+    {key: 'occupant', label: 'Occupant'},
+    {key: 'time', label: 'Time left', sort: 'time'},
+    {key: 'progress', label: 'Progress', sort: 'progress'},
+    {key: 'activity', label: 'Last activity'},
+    {key: 'conditions', label: 'Conditions'},
+    {key: 'drift', label: 'Drift'},
+    {key: 'actions', label: 'Actions'},
+  ];
+
+  function render() {
+    const active = document.activeElement;
+    const seats = state.seats;
+
+    // Filters' choices come from the data.
+    const uniq = (xs) => Array.from(new Set(xs)).sort();
+    syncOptions(el.fLocation, uniq(seats.map((s) => s.location)), state.filters.location);
+    syncOptions(el.fWorkshop, uniq(seats.map((s) => s.workshop)), state.filters.workshop);
+    const phases = PHASES.filter((p) => seats.some((s) => s.phase === p))
+                       .concat(uniq(seats.map((s) => s.phase).filter((p) => !PHASES.includes(p))));
+    syncOptions(el.fPhase, phases, state.filters.phase);
+
+    renderSummary(seats);
+    announceChanges(seats);
+
+    const shown = seats.filter(matches).sort(compare);
+    const byGroup = new Map();
+    for (const s of seats) {
+      const k = s.location + '\u0000' + s.workshop;
+      if (!byGroup.has(k)) byGroup.set(k, []);
+    }
+    for (const s of shown) byGroup.get(s.location + '\u0000' + s.workshop).push(s);
+
+    const order = Array.from(byGroup.keys()).sort();
+    for (const [k, g] of state.groups) {
+      if (!byGroup.has(k)) {
+        g.section.remove();
+        state.groups.delete(k);
+      }
+    }
+    let previous = null;
+    for (const k of order) {
+      let g = state.groups.get(k);
+      const list = byGroup.get(k);
+      if (!g) {
+        g = makeGroup(list.length ? list[0] : seats.find((s) => s.location + '\u0000' + s.workshop === k));
+        state.groups.set(k, g);
+      }
+      const expected = previous ? previous.nextSibling : el.groups.firstChild;
+      if (expected !== g.section) el.groups.insertBefore(g.section, expected);
+      previous = g.section;
+      g.section.hidden = list.length === 0;
+      updateGroup(g, list, seats.filter((s) => s.location + '\u0000' + s.workshop === k).length);
+    }
+    el.empty.hidden = shown.length > 0 || seats.length === 0;
+
+    if (active && active !== document.activeElement && active.isConnected) {
+      active.focus({preventScroll: true});
+    }
+  }
+
+  function renderSummary(seats) {
+    const count = (pred) => seats.filter(pred).length;
+    const items = [
+      ['Seats', seats.length, ''],
+      ['Occupied', count((s) => s.occupied), ''],
+      ['Vacant', count((s) => !s.occupied), ''],
+      ['Failed', count((s) => s.phase === 'Failed'), 'dash-summary-failed'],
+    ];
+    for (const p of PHASES) {
+      if (p === 'Failed') continue;
+      const n = count((s) => s.phase === p);
+      if (n > 0) items.push([p, n, 'dash-phase-' + p.toLowerCase()]);
+    }
+    const sig = JSON.stringify(items);
+    if (el.summary.dataset.sig === sig) return;
+    el.summary.dataset.sig = sig;
+    el.summary.replaceChildren();
+    for (const [label, n, cls] of items) {
+      const li = make('li', 'dash-count ' + (cls || ''));
+      li.dataset.count = label.toLowerCase();
+      li.append(make('span', 'dash-count-n', String(n)), make('span', 'dash-count-label', label));
+      if (cls === 'dash-summary-failed' && n > 0) li.classList.add('dash-attention');
+      el.summary.append(li);
+    }
+  }
+
+  function announceChanges(seats) {
+    const changes = [];
+    for (const s of seats) {
+      const k = keyOf(s);
+      const before = state.phases.get(k);
+      if (before !== undefined && before !== s.phase) {
+        changes.push('Seat ' + s.seat + ' (' + s.location + ') ' + before + ' → ' + s.phase);
+      }
+      state.phases.set(k, s.phase);
+    }
+    if (changes.length > 0) {
+      const text = changes.length > 4 ? changes.length + ' seats changed phase.' : changes.join('. ') + '.';
+      announce(text);
+    }
+  }
+
+  function makeGroup(sample) {
+    const section = make('section', 'dash-group');
+    const id = 'dash-g-' + (state.groups.size + 1) + '-' + Math.random().toString(36).slice(2, 8);
+    const heading = make('h3', null);
+    heading.id = id;
+    section.setAttribute('aria-labelledby', id);
+    section.dataset.location = sample.location;
+    section.dataset.workshop = sample.workshop;
+    const scroll = make('div', 'dash-scroll');
+    scroll.tabIndex = 0;  // a scrollable region is reachable by keyboard
+    scroll.setAttribute('role', 'region');
+    scroll.setAttribute('aria-labelledby', id);
+    const table = make('table', 'dash-table');
+    const caption = make('caption', 'dash-visually-hidden',
+                         'Seats of ' + sample.workshop + ' on ' + sample.location);
+    const thead = make('thead');
+    const tr = make('tr');
+    const headers = {};
+    for (const c of COLUMNS) {
+      const th = make('th', 'dash-col-' + c.key);
+      th.scope = 'col';
+      if (c.sort) {
+        const b = make('button', 'dash-sort', c.label);
+        b.type = 'button';
+        b.addEventListener('click', () => {
+          if (state.filters.sort === c.sort) {
+            state.filters.dir = state.filters.dir === 'asc' ? 'desc' : 'asc';
+          } else {
+            state.filters.sort = c.sort;
+            state.filters.dir = 'asc';
+          }
+          el.fSort.value = state.filters.sort;
+          el.fDir.value = state.filters.dir;
+          saveFilters();
+          render();
+        });
+        th.append(b);
+        headers[c.sort] = th;
+      } else {
+        th.textContent = c.label;
+      }
+      tr.append(th);
+    }
+    thead.append(tr);
+    const tbody = make('tbody');
+    table.append(caption, thead, tbody);
+    scroll.append(table);
+    section.append(heading, scroll);
+    return {section, heading, tbody, headers, rows: new Map()};
+  }
+
+  function updateGroup(g, list, total) {
+    const first = list[0] || {};
+    const heading = (first.workshop || g.section.dataset.workshop) + ' · ' +
+                    (first.location || g.section.dataset.location) + ' (' + list.length +
+                    (list.length === total ? '' : ' of ' + total) + ' seats)';
+    if (g.heading.textContent !== heading) g.heading.textContent = heading;
+    for (const [sort, th] of Object.entries(g.headers)) {
+      const v = state.filters.sort === sort
+                    ? (state.filters.dir === 'desc' ? 'descending' : 'ascending') : 'none';
+      if (th.getAttribute('aria-sort') !== v) th.setAttribute('aria-sort', v);
+    }
+    const keep = new Set(list.map(keyOf));
+    for (const [k, row] of g.rows) {
+      if (!keep.has(k)) {
+        row.tr.remove();
+        g.rows.delete(k);
+      }
+    }
+    let previous = null;
+    for (const seat of list) {
+      const k = keyOf(seat);
+      let row = g.rows.get(k);
+      if (!row) {
+        row = makeRow(seat);
+        g.rows.set(k, row);
+      }
+      updateRow(row, seat);
+      const expected = previous ? previous.nextSibling : g.tbody.firstChild;
+      if (expected !== row.tr) g.tbody.insertBefore(row.tr, expected);
+      previous = row.tr;
+    }
+  }
+
+  function makeRow(seat) {
+    const tr = make('tr', 'dash-row');
+    tr.dataset.seat = keyOf(seat);
+    const cells = {};
+    for (const c of COLUMNS) {
+      const cell = make(c.key === 'seat' ? 'th' : 'td', 'dash-col-' + c.key);
+      if (c.key === 'seat') cell.scope = 'row';
+      cell.dataset.label = c.label;
+      cells[c.key] = cell;
+      tr.append(cell);
+    }
+    const actions = make('div', 'dash-actions');
+    const buttons = {
+      reset: actionButton('Reset', 'reset', seat),
+      cleanup: actionButton('Clean up', 'cleanup', seat),
+      extend: actionButton('Extend', 'extend', seat),
+    };
+    actions.append(buttons.reset, buttons.cleanup, buttons.extend);
+    cells.actions.append(actions);
+    return {tr, cells, buttons, seat, sigs: {}};
+  }
+
+  function actionButton(label, action, seat) {
+    const b = make('button', 'dash-button dash-small', label);
+    b.type = 'button';
+    b.dataset.action = action;
+    b.setAttribute('aria-label', label + ' seat ' + seat.seat + ' (' + seat.location + ')');
+    b.addEventListener('click', () => onAction(action, b));
+    return b;
+  }
+
+  // Re-renders a cell only when what it shows changed (so text selection and screen-reader
+  // position survive a refresh that changed nothing there).
+  function setCell(row, key, sig, build) {
+    if (row.sigs[key] === sig) return;
+    row.sigs[key] = sig;
+    row.cells[key].replaceChildren(...build());
+  }
+
+  function updateRow(row, seat) {
+    row.seat = seat;
+    const failing = (seat.status && seat.status.conditions || []).filter((c) => c.status !== 'True');
+    row.tr.classList.toggle('dash-row-failed', seat.phase === 'Failed');
+    row.tr.dataset.phase = seat.phase;
+    row.tr.dataset.occupied = seat.occupied ? 'true' : 'false';
+
+    setCell(row, 'seat', String(seat.seat), () => [make('span', 'dash-seat-n', String(seat.seat))]);
+    setCell(row, 'phase', seat.phase, () => [
+      make('span', 'dash-phase dash-phase-' + String(seat.phase).toLowerCase(), seat.phase)]);
+
+    const o = seat.occupant;
+    setCell(row, 'occupant', JSON.stringify(o), () => {
+      if (!o) return [make('span', 'dash-muted', 'vacant')];
+      const out = [make('span', 'dash-occ-name', o.name || '—'),
+                   make('span', 'dash-occ-email', o.email || '')];
+      if (o.company) out.push(make('span', 'dash-occ-company', o.company));
+      return out;
+    });
+
+    const left = timeLeftSeconds(seat);
+    const deadline = seat.registration && seat.registration.deadline;
+    setCell(row, 'time', formatDuration(left) + '|' + deadline, () => {
+      const span = make('span', left !== null && left < 600 ? 'dash-time dash-time-low' : 'dash-time',
+                        formatDuration(left));
+      const out = [span];
+      if (deadline && seat.registration.state === 'active') {
+        const until = make('span', 'dash-sub', 'until ' + formatClock(deadline));
+        out.push(until);
+      }
+      return out;
+    });
+
+    const pct = progressPercent(seat);
+    setCell(row, 'progress', String(pct), () => {
+      if (pct === null) return [make('span', 'dash-muted', '—')];
+      const bar = make('progress', 'dash-progress');
+      bar.max = 100;
+      bar.value = pct;
+      bar.setAttribute('aria-label', 'Progress of seat ' + seat.seat);
+      return [bar, make('span', 'dash-pct', pct + ' %')];
+    });
+
+    const act = lastActivity(seat);
+    setCell(row, 'activity', act ? formatAgo(act) + act : '—', () => {
+      if (!act) return [make('span', 'dash-muted', '—')];
+      const t = make('time', null, formatAgo(act));
+      t.dateTime = act;
+      t.title = formatClock(act);
+      return [t];
+    });
+
+    const conditions = (seat.status && seat.status.conditions) || [];
+    const lastError = (seat.status && seat.status.last_error) || '';
+    setCell(row, 'conditions', JSON.stringify([conditions, lastError]), () => {
+      if (conditions.length === 0 && !lastError) return [make('span', 'dash-muted', '—')];
+      const ul = make('ul', 'dash-conditions');
+      for (const c of conditions) {
+        const ok = c.status === 'True';
+        const li = make('li', ok ? 'dash-cond-ok' : 'dash-cond-bad');
+        const name = CONDITION_NAMES[c.type] || c.type;
+        li.append(make('span', 'dash-cond-mark', ok ? '✓' : '✗'),
+                  document.createTextNode(' ' + name + (ok ? '' : ': ' + c.status)));
+        if (!ok && (c.reason || c.message)) {
+          li.append(make('span', 'dash-cond-reason',
+                         [c.reason, c.message].filter(Boolean).join(' — ')));
+        }
+        ul.append(li);
+      }
+      const out = [ul];
+      if (lastError) out.push(make('span', 'dash-last-error', 'Last error: ' + lastError));
+      return out;
+    });
+    row.tr.classList.toggle('dash-row-attention', failing.length > 0 || !!lastError);
+
+    const drift = state.drift.get(keyOf(seat)) || [];
+    setCell(row, 'drift', JSON.stringify(drift), () => {
+      if (drift.length === 0) return [make('span', 'dash-muted', 'none')];
+      const ul = make('ul', 'dash-drift');
+      for (const d of drift) {
+        const li = make('li', null);
+        li.append(make('span', 'dash-drift-mark', '≠ ' + d.domain),
+                  make('span', 'dash-sub', 'expected ' + d.expected + ', observed ' + d.observed +
+                                               (d.planned ? '; planned: ' + d.planned : '')));
+        ul.append(li);
+      }
+      return [ul];
+    });
+
+    const occupied = !!seat.occupied;
+    const hasRegistration = !!(seat.registration && seat.registration.state === 'active');
+    const operator = state.role === 'operator';
+    for (const [action, b] of Object.entries(row.buttons)) {
+      const usable = action === 'extend' ? hasRegistration : occupied;
+      b.hidden = !usable;
+      // Operators see the actions but cannot use them: aria-disabled keeps them focusable
+      // so the reason can be given when pressed.
+      if (operator) b.setAttribute('aria-disabled', 'true');
+      else b.removeAttribute('aria-disabled');
+    }
+  }
+
+  // --- actions ---
+
+  function confirmDialog({title, text, confirm, minutes}) {
+    return new Promise((resolve) => {
+      el.dialogTitle.textContent = title;
+      el.dialogText.textContent = text;
+      el.dialogConfirm.textContent = confirm;
+      el.dialogMinutesBox.hidden = !minutes;
+      el.dialogMinutes.disabled = !minutes;
+      if (minutes) el.dialogMinutes.value = '30';
+      el.dialog.returnValue = '';
+      const onClose = () => {
+        el.dialog.removeEventListener('close', onClose);
+        const ok = el.dialog.returnValue === 'confirm';
+        resolve({ok, minutes: ok && minutes ? parseInt(el.dialogMinutes.value, 10) : null});
+      };
+      el.dialog.addEventListener('close', onClose);
+      el.dialog.showModal();
+      (minutes ? el.dialogMinutes : el.dialogConfirm).focus();
+    });
+  }
+
+  async function onAction(action, button) {
+    const seat = button.closest('tr') && findSeat(button.closest('tr').dataset.seat);
+    if (!seat) return;
+    const where = 'seat ' + seat.seat + ' (' + seat.location + ')';
+    const who = seat.occupant ? (seat.occupant.name || seat.occupant.email) : 'nobody';
+    const verbs = {reset: 'reset', cleanup: 'clean up', extend: 'extend'};
+    if (button.getAttribute('aria-disabled') === 'true') {
+      setAlert('Not allowed: you are signed in with an operator token, which can only read. ' +
+               'To ' + verbs[action] + ' ' + where + ', sign in with an admin token.');
+      return;
+    }
+    let ask;
+    if (action === 'reset') {
+      ask = {title: 'Reset ' + where + '?',
+             text: 'The notebooks and appliances of ' + who + ' are recreated as shipped. ' +
+                   'Their work on this seat is lost. The registration keeps its time.',
+             confirm: 'Reset seat'};
+    } else if (action === 'cleanup') {
+      ask = {title: 'Clean up ' + where + '?',
+             text: 'The registration of ' + who + ' ends now: progress is harvested, the home ' +
+                   'is wiped and the seat is freed for the next participant.',
+             confirm: 'Clean up seat'};
+    } else {
+      ask = {title: 'Extend ' + where + '?',
+             text: 'Adds time to the registration of ' + who + ' (currently ' +
+                   formatDuration(timeLeftSeconds(seat)) + ' left).',
+             confirm: 'Extend', minutes: true};
+    }
+    const answer = await confirmDialog(ask);
+    button.focus();
+    if (!answer.ok) return;
+    if (action === 'extend' && !(answer.minutes >= 1 && answer.minutes <= 10080)) {
+      setAlert('Enter between 1 and 10080 minutes.');
+      return;
+    }
+    setAlert('');
+    try {
+      if (action === 'extend') {
+        const r = await api('/api/v1/registrations/' + seat.registration.id + ':extend',
+                            {method: 'POST', body: {minutes: answer.minutes}});
+        setStatus('Extended ' + where + ' by ' + answer.minutes + ' min: it now ends ' +
+                  formatClock(r.registration.deadline) + '.');
+      } else {
+        const r = await api(seatPath(seat, action), {method: 'POST'});
+        const done = action === 'reset' ? 'Reset of ' + where + ' requested: it is being rebuilt.'
+                                        : where[0].toUpperCase() + where.slice(1) + ' cleaned up: the registration ended.';
+        setStatus(r.changed ? done : 'Nothing to do: ' + where + ' is already vacant.');
+      }
+    } catch (e) {
+      if (e.status === 401) {
+        logout('Your token is no longer accepted (unknown or revoked). Sign in again.');
+        return;
+      }
+      setAlert(describeError(e, verbs[action] + ' ' + where));
+      return;
+    }
+    refreshNow();
+  }
+
+  function findSeat(key) {
+    return state.seats.find((s) => keyOf(s) === key);
+  }
+
+  // --- CSV ---
+
+  el.csv.addEventListener('click', async () => {
+    setAlert('');
+    try {
+      const res = await api('/api/v1/registrations.csv', {raw: true});
+      const blob = await res.blob();
+      const url = URL.createObjectURL(blob);
+      const a = make('a', 'dash-visually-hidden', 'download');
+      a.href = url;
+      a.download = 'registrations-' + new Date().toISOString().slice(0, 10) + '.csv';
+      document.body.append(a);
+      a.click();
+      a.remove();
+      window.setTimeout(() => URL.revokeObjectURL(url), 10000);
+      setStatus('Registrations exported (CSV).');
+    } catch (e) {
+      if (e.status === 401) {
+        logout('Your token is no longer accepted (unknown or revoked). Sign in again.');
+        return;
+      }
+      setAlert(describeError(e, 'export the registrations'));
+    }
+  });
+
+  // --- large type (projector) ---
+
+  function setLarge(on) {
+    document.documentElement.classList.toggle('dash-large', on);
+    el.large.setAttribute('aria-pressed', on ? 'true' : 'false');
+    localStorage.setItem(LARGE_KEY, on ? '1' : '0');
+  }
+  el.large.addEventListener('click', () => setLarge(el.large.getAttribute('aria-pressed') !== 'true'));
+
+  // --- start ---
+
+  loadFilters();
+  setLarge(localStorage.getItem(LARGE_KEY) === '1');
+  const saved = sessionStorage.getItem(TOKEN_KEY);
+  if (saved) {
+    signIn(saved).catch((e) => {
+      state.token = null;
+      sessionStorage.removeItem(TOKEN_KEY);
+      el.loginError.textContent = e.status === 401
+          ? 'Your saved token is no longer accepted. Sign in again.'
+          : describeError(e, 'sign in');
+    });
+  } else {
+    el.token.focus();
+  }
+})();
