@@ -471,7 +471,7 @@
     const items = [
       ['Seats', seats.length, ''],
       ['Occupied', count((s) => s.occupied), ''],
-      ['Vacant', count((s) => !s.occupied), ''],
+      ['Free', count((s) => !s.occupied), ''],
       ['Failed', count((s) => s.phase === 'Failed'), 'dash-summary-failed'],
     ];
     for (const p of PHASES) {
@@ -563,7 +563,7 @@
     const first = list[0] || {};
     const heading = (first.workshop || g.section.dataset.workshop) + ' · ' +
                     (first.location || g.section.dataset.location) + ' (' + list.length +
-                    (list.length === total ? '' : ' of ' + total) + ' seats)';
+                    (list.length === total ? '' : ' of ' + total) + (total === 1 ? ' seat)' : ' seats)');
     if (g.heading.textContent !== heading) g.heading.textContent = heading;
     for (const [sort, th] of Object.entries(g.headers)) {
       const v = state.filters.sort === sort
@@ -638,9 +638,22 @@
     row.tr.dataset.phase = seat.phase;
     row.tr.dataset.occupied = seat.occupied ? 'true' : 'false';
 
-    setCell(row, 'seat', String(seat.seat), () => [make('span', 'dash-seat-n', String(seat.seat))]);
-    setCell(row, 'phase', seat.phase, () => [
-      make('span', 'dash-phase dash-phase-' + String(seat.phase).toLowerCase(), seat.phase)]);
+    const resets = seat.reset_epoch || 0;
+    setCell(row, 'seat', seat.seat + '|' + resets, () => {
+      const out = [make('span', 'dash-seat-n', String(seat.seat))];
+      if (resets > 0) out.push(make('span', 'dash-sub dash-resets', 'reset ' + resets + '×'));
+      return out;
+    });
+    // The controller has not yet converged the latest desired change (a new occupant, a
+    // reset): the phase shown is of the state before it.
+    const syncing = !!(seat.status && seat.status.observed_generation < seat.generation);
+    row.tr.dataset.syncing = syncing ? 'true' : 'false';
+    setCell(row, 'phase', seat.phase + '|' + syncing, () => {
+      const out = [make('span', 'dash-phase dash-phase-' + String(seat.phase).toLowerCase(),
+                        seat.phase)];
+      if (syncing) out.push(make('span', 'dash-sub dash-syncing', 'applying a change…'));
+      return out;
+    });
 
     const o = seat.occupant;
     setCell(row, 'occupant', JSON.stringify(o), () => {
@@ -688,8 +701,20 @@
     setCell(row, 'conditions', JSON.stringify([conditions, lastError]), () => {
       if (conditions.length === 0 && !lastError) return [make('span', 'dash-muted', '—')];
       const ul = make('ul', 'dash-conditions');
+      // All true: one line. Otherwise the true ones on one line and each failing one in full.
+      const good = conditions.filter((c) => c.status === 'True');
+      if (good.length > 0) {
+        const li = make('li', 'dash-cond-ok');
+        li.append(make('span', 'dash-cond-mark', '✓'),
+                  document.createTextNode(' ' + (good.length === conditions.length
+                      ? 'all ready'
+                      : good.map((c) => CONDITION_NAMES[c.type] || c.type).join(', '))));
+        li.title = good.map((c) => (CONDITION_NAMES[c.type] || c.type) + ': ' + c.reason).join('\n');
+        ul.append(li);
+      }
       for (const c of conditions) {
         const ok = c.status === 'True';
+        if (ok) continue;
         const li = make('li', ok ? 'dash-cond-ok' : 'dash-cond-bad');
         const name = CONDITION_NAMES[c.type] || c.type;
         li.append(make('span', 'dash-cond-mark', ok ? '✓' : '✗'),

@@ -1,0 +1,223 @@
+// The instructor dashboard in a real browser against a real `wod up` (real Linux accounts
+// wodadmN with uids 65000+N, the test JupyterHub, content rendered into real homes):
+//   a participant registers through the API and becomes Ready; a wrong token is refused on the
+//   login form; the admin token signs in and the seat shows Ready with its occupant; a filter
+//   and the focus survive the 2 s refresh; Reset (keyboard: Enter opens the confirmation,
+//   Escape cancels it; then confirmed) goes through the controller (reset_epoch 0 -> 1, the
+//   new generation observed) and the seat is Ready again; Extend moves the time left by 60
+//   minutes; the CSV download holds the registration with the formula cell neutralised; an
+//   operator token is read only (a message, no dialog, the API answers it 403 and nothing
+//   changed); the phone layout and the large type render. No request leaves 127.0.0.1 and the
+//   page throws no error. Screenshots: $WOD_SCREENSHOT_DIR/dashboard-NN-*.png (docs/dashboard.md).
+'use strict';
+
+const assert = require('node:assert/strict');
+const fs = require('node:fs');
+const { spawnSync } = require('node:child_process');
+const { test } = require('node:test');
+const h = require('./lib/harness');
+
+h.requireServices();
+
+const EMAIL = 'ada.dashboard@example.com';
+const NAME = 'Ada Dashboard';
+const COMPANY = '=SUM(1,2)';  // typed by a participant: must not become a formula in the CSV
+
+// Polls `fn` until it returns a truthy value; fails with `what` after `ms`.
+async function until(what, fn, ms = 60000, every = 200) {
+  const deadline = Date.now() + ms;
+  let last;
+  for (;;) {
+    last = await fn();
+    if (last) return last;
+    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
+    await h.sleep(every);
+  }
+}
+
+test('the dashboard shows, resets, extends and exports a real seat', { timeout: 300000 }, async (t) => {
+  const wod = await h.startWod({ name: 'dashboard', userPrefix: 'wodadm', uidBase: 65000 });
+  let b = null;
+  try {
+    const admin = { Authorization: `Bearer ${wod.adminToken}` };
+    const made = spawnSync(process.env.WOD_BIN, ['token', 'create', '--store', wod.storeUrl, '--role',
+                                                 'operator', '--name', 'dashboard-operator'],
+                           { encoding: 'utf8' });
+    assert.equal(made.status, 0, made.stderr);
+    const operatorToken = made.stdout.trim();
+    const operator = { Authorization: `Bearer ${operatorToken}` };
+
+    const seatOf = async (location, n) => {
+      const r = await wod.api('GET', '/api/v1/seats', undefined, admin);
+      assert.equal(r.status, 200);
+      return r.body.seats.find((s) => s.location === location && s.seat === n);
+    };
+    const converged = (s) => s && s.phase === 'Ready' && s.status &&
+                             s.status.observed_generation >= s.generation;
+
+    // --- a participant registers and becomes Ready (through the API) ---
+    const reg = await wod.api('POST', '/api/v1/registrations', {
+      workshop: 'WKSHP-Web-Shell', email: EMAIL, name: NAME, company: COMPANY, accept_terms: true,
+    });
+    assert.equal(reg.status, 201, JSON.stringify(reg.body));
+    const { location, seat: n, id: regId } = reg.body.registration;
+    const key = `${location}/${n}`;
+    const before = await until('the seat to be Ready', async () => {
+      const s = await seatOf(location, n);
+      return converged(s) && s;
+    });
+    assert.equal(before.occupant.email, EMAIL);
+    assert.equal(before.reset_epoch, 0);
+
+    b = await h.launchBrowser();
+    const page = await b.page();
+    const row = page.locator(`tr[data-seat="${key}"]`);
+
+    // --- a wrong token is refused with a clear message ---
+    await page.goto(`${wod.baseUrl}/dashboard`);
+    await page.locator('#dash-token').waitFor();
+    assert.equal(await page.evaluate(() => document.activeElement.id), 'dash-token');
+    await h.screenshot(page, 'dashboard-01-login');
+    await page.fill('#dash-token', `wod_${'0'.repeat(64)}`);
+    await page.click('#dash-login-form button[type=submit]');
+    await until('the wrong-token message', async () =>
+      /not accepted: it is unknown or revoked/.test(await page.textContent('#dash-login-error')), 10000);
+    assert.equal(await page.getAttribute('#dash-token', 'aria-invalid'), 'true');
+    assert.equal(await page.isVisible('#dash-board'), false);
+    assert.equal(await page.evaluate(() => sessionStorage.length), 0, 'a refused token is not kept');
+    await h.screenshot(page, 'dashboard-02-wrong-token');
+
+    // --- the admin signs in: the seat is Ready with its occupant ---
+    await page.fill('#dash-token', wod.adminToken);
+    await page.click('#dash-login-form button[type=submit]');
+    await row.waitFor({ timeout: 10000 });
+    await until('the row to show Ready', async () => (await row.getAttribute('data-phase')) === 'Ready', 10000);
+    const rowText = await row.textContent();
+    assert.match(rowText, new RegExp(NAME));
+    assert.match(rowText, new RegExp(EMAIL.replace(/\./g, '\\.')));
+    assert.match(await page.textContent('#dash-role'), /admin/);
+    assert.equal(await page.evaluate(() => Object.keys(sessionStorage).join()), 'wod.dashboard.token');
+    assert.equal(await page.evaluate(() => document.cookie), '', 'the token is in no cookie');
+    assert.match(await page.textContent('#dash-summary'), /1\s*Occupied/);
+    await h.screenshot(page, 'dashboard-03-seat-ready');
+
+    // --- a filter and the focus survive the refresh ---
+    await page.focus('#dash-f-text');
+    await page.keyboard.type('ada.dash');
+    await until('the filter to apply', async () =>
+      (await page.locator('tr.dash-row:visible').count()) === 1, 5000);
+    const updated = await page.textContent('#dash-updated');
+    await until('a refresh', async () => (await page.textContent('#dash-updated')) !== updated, 10000);
+    assert.equal(await page.evaluate(() => document.activeElement.id), 'dash-f-text');
+    assert.equal(await page.inputValue('#dash-f-text'), 'ada.dash');
+    assert.equal(await page.locator('tr.dash-row:visible').count(), 1);
+    await h.screenshot(page, 'dashboard-04-filtered');
+
+    // --- reset: keyboard opens and cancels the confirmation, then it is confirmed ---
+    const resetButton = row.locator('button[data-action=reset]');
+    await resetButton.focus();
+    await page.keyboard.press('Enter');
+    await page.locator('#dash-dialog[open]').waitFor({ timeout: 5000 });
+    assert.match(await page.textContent('#dash-dialog'), new RegExp(`Reset seat ${n} \\(${location}\\)\\?`));
+    assert.match(await page.textContent('#dash-dialog'), new RegExp(NAME));
+    await h.screenshot(page, 'dashboard-05-reset-confirm');
+    await page.keyboard.press('Escape');
+    await until('the dialog to close', async () => !(await page.locator('#dash-dialog[open]').count()), 5000);
+    assert.equal(await page.evaluate(() => document.activeElement.dataset.action), 'reset',
+                 'the focus returns to the button');
+    assert.equal((await seatOf(location, n)).reset_epoch, 0, 'Escape resets nothing');
+
+    await resetButton.click();
+    await page.locator('#dash-dialog[open]').waitFor({ timeout: 5000 });
+    await page.click('#dash-dialog-confirm');
+    await until('the reset message', async () => /Reset of seat/.test(await page.textContent('#dash-status')), 10000);
+    const afterReset = await until('the reset seat to be Ready again', async () => {
+      const s = await seatOf(location, n);
+      return s.reset_epoch === 1 && converged(s) && s;
+    });
+    assert.ok(afterReset.generation > before.generation, 'the reset is a new desired generation');
+    assert.equal(afterReset.occupant.email, EMAIL, 'same occupant after a reset');
+    await until('the row to show the reset and Ready', async () =>
+      (await row.getAttribute('data-phase')) === 'Ready' &&
+      (await row.getAttribute('data-syncing')) === 'false' &&
+      /reset 1×/.test(await row.textContent()), 10000);
+    await h.screenshot(page, 'dashboard-06-after-reset');
+
+    // --- extend by 60 minutes moves the time left ---
+    const timeBefore = (await row.locator('.dash-time').textContent()).trim();
+    await row.locator('button[data-action=extend]').click();
+    await page.locator('#dash-dialog[open]').waitFor({ timeout: 5000 });
+    assert.equal(await page.evaluate(() => document.activeElement.id), 'dash-minutes');
+    await page.fill('#dash-minutes', '60');
+    await page.click('#dash-dialog-confirm');
+    await until('the extend message', async () => /Extended seat/.test(await page.textContent('#dash-status')), 10000);
+    const extended = await seatOf(location, n);
+    const moved = Date.parse(extended.registration.deadline) - Date.parse(before.registration.deadline);
+    assert.equal(moved, 60 * 60 * 1000, 'the deadline moved by 60 minutes');
+    await until('the time left to move', async () => {
+      const now = (await row.locator('.dash-time').textContent()).trim();
+      const hours = (s) => Number((/^(\d+) h/.exec(s) || [0, 0])[1]);
+      return now !== timeBefore && hours(now) === hours(timeBefore) + 1;
+    }, 10000);
+    await h.screenshot(page, 'dashboard-07-extended');
+
+    // --- the CSV download holds the registration ---
+    const [download] = await Promise.all([page.waitForEvent('download'), page.click('#dash-csv')]);
+    assert.match(download.suggestedFilename(), /^registrations-\d{4}-\d{2}-\d{2}\.csv$/);
+    const csv = fs.readFileSync(await download.path(), 'utf8');
+    const lines = csv.split('\r\n');
+    assert.match(lines[0], /^registration_id,workshop,workshop_name,location,seat,state,email,name,company,/);
+    const line = lines.find((l) => l.includes(EMAIL));
+    assert.ok(line, `the registration is in the CSV:\n${csv}`);
+    assert.ok(line.startsWith(`${regId},WKSHP-Web-Shell,`), line);
+    assert.ok(line.includes(`,active,${EMAIL},${NAME},"'=SUM(1,2)",`), `neutralised and quoted: ${line}`);
+    await until('the export message', async () => /exported/.test(await page.textContent('#dash-status')), 5000);
+    await h.screenshot(page, 'dashboard-08-csv-exported');
+
+    // --- an operator token is read only ---
+    await page.click('#dash-logout');
+    await page.locator('#dash-login-form').waitFor();
+    assert.equal(await page.evaluate(() => sessionStorage.getItem('wod.dashboard.token')), null);
+    await page.fill('#dash-token', operatorToken);
+    await page.click('#dash-login-form button[type=submit]');
+    await row.waitFor({ timeout: 10000 });
+    assert.match(await page.textContent('#dash-role'), /operator \(read only\)/);
+    const opReset = row.locator('button[data-action=reset]');
+    assert.equal(await opReset.getAttribute('aria-disabled'), 'true');
+    // aria-disabled keeps it focusable: a keyboard user presses it and is told why not.
+    await opReset.focus();
+    await page.keyboard.press('Enter');
+    await until('the not-allowed message', async () =>
+      /Not allowed: .*operator token.*admin token/.test(await page.textContent('#dash-alert')), 5000);
+    assert.equal(await page.locator('#dash-dialog[open]').count(), 0, 'no confirmation for an operator');
+    // The server refuses it too, whatever a page does.
+    const denied = await page.evaluate(async ([url, token]) => {
+      const r = await fetch(url, { method: 'POST', headers: { Authorization: `Bearer ${token}` } });
+      return r.status;
+    }, [`${wod.baseUrl}/api/v1/seats/${encodeURIComponent(location)}/${n}:reset`, operatorToken]);
+    assert.equal(denied, 403);
+    assert.equal((await seatOf(location, n)).reset_epoch, 1, 'the operator changed nothing');
+    await h.screenshot(page, 'dashboard-09-operator-denied');
+
+    // --- a phone and a projector ---
+    await page.fill('#dash-f-text', '');
+    await page.setViewportSize({ width: 390, height: 844 });
+    await until('the card layout', async () =>
+      (await row.evaluate((tr) => getComputedStyle(tr).display)) === 'grid', 5000);
+    await h.screenshot(page, 'dashboard-10-phone');
+    await page.setViewportSize({ width: 1280, height: 900 });
+    await page.click('#dash-large');
+    assert.equal(await page.getAttribute('#dash-large', 'aria-pressed'), 'true');
+    assert.equal(await page.evaluate(() => getComputedStyle(document.documentElement).fontSize), '22px');
+    await h.screenshot(page, 'dashboard-11-large-type');
+
+    assert.deepEqual(b.external, [], 'no request left 127.0.0.1');
+    // Expected refusals (401 wrong token, 403 operator) are logged by chromium as failed
+    // loads; anything else is a fault of the page.
+    const faults = b.errors.filter((e) => !/Failed to load resource: the server responded with a status of (401|403|404)/.test(e));
+    assert.deepEqual(faults, [], 'the page logged no error');
+  } finally {
+    if (b) await b.close();
+    await wod.stop();
+  }
+});
