@@ -96,6 +96,14 @@ struct Controller::Impl {
   std::string lease_name;
   SeatBackoff backoff;
   std::map<int, store::SeatStatus> written;  // last status written per seat
+  // The live progress last turned into JSON per seat, so a pass over unchanged homes compares
+  // notebook counts instead of serializing 2,000 reports.
+  struct LiveProgress {
+    int64_t registration = 0;
+    std::vector<model::NotebookProgress> notebooks;
+    std::string json;
+  };
+  std::map<int, LiveProgress> live_progress;
   bool loaded_status = false;
   // (seat, domain, planned) -> first time seen, so drift carries "since".
   std::map<std::tuple<int, std::string, std::string>, absl::Time> drift_since;
@@ -122,6 +130,48 @@ struct Controller::Impl {
     if (lease->epoch != epoch) return false;
     renewed = now;
     return true;
+  }
+
+  // The live progress of an occupied seat whose content is Ready: the notebooks the content
+  // driver observed in the home (it re-reads a notebook only when its stamp changed), for the
+  // registration the manifest names, which must be the occupant. While the content is not
+  // Ready (converging, not observed) the last progress of the same occupant stays; a vacant
+  // seat or another occupant has none.
+  void SetLiveProgress(const model::Seat& seat,
+                       const absl::StatusOr<model::ObservedContent>& content, store::SeatStatus& st,
+                       const store::SeatStatus* prev) {
+    const int n = seat.number;
+    if (!seat.registration_id) {
+      live_progress.erase(n);
+      return;
+    }
+    const int64_t occupant = *seat.registration_id;
+    bool content_ready = false;
+    for (const auto& c : st.conditions) {
+      if (c.type == kConditionTypes[kContent]) content_ready = c.status == "True";
+    }
+    const model::ObservedSeatContent* observed = content.ok() ? content->Find(n) : nullptr;
+    if (!content_ready || observed == nullptr || !observed->deployed() ||
+        observed->registration_id != occupant) {
+      if (prev != nullptr && prev->progress_registration == occupant) {
+        st.progress_registration = occupant;
+        st.progress_json = prev->progress_json;
+        st.last_activity = prev->last_activity;
+      }
+      return;
+    }
+    LiveProgress& live = live_progress[n];
+    if (live.json.empty() || live.registration != occupant ||
+        live.notebooks != observed->notebooks) {
+      live.registration = occupant;
+      live.notebooks = observed->notebooks;
+      live.json = model::ProgressReportToJson(live.notebooks).dump();
+    }
+    st.progress_registration = occupant;
+    st.progress_json = live.json;
+    if (observed->last_modified != absl::InfinitePast()) {
+      st.last_activity = absl::FromUnixMicros(absl::ToUnixMicros(observed->last_modified));
+    }
   }
 
   Impl(store::Store* s, Drivers d, ControllerOptions o, common::Clock* c)
@@ -641,6 +691,7 @@ absl::StatusOr<PassResult> Controller::RunPass(bool apply) {
         if (pc.type == c.type && pc.status == c.status) c.last_transition = pc.last_transition;
       }
     }
+    m.SetLiveProgress(seat, content, st, prev == m.written.end() ? nullptr : &prev->second);
     st.updated = now;
     if (prev != m.written.end()) {
       store::SeatStatus a = prev->second, b = st;
@@ -665,6 +716,13 @@ absl::StatusOr<PassResult> Controller::RunPass(bool apply) {
   result.converged = steps_by_seat.empty() && problems.empty() && accounts.ok() && hub.ok() &&
                      content.ok() && appliances.ok();
   result.total_time = absl::Now() - wall_start;
+  // Pass statistics for /metrics (fenced like the status).
+  if (auto ps = m.store->RecordPass(opt.location, result.total_time, m.clock->Now(), m.lease_name,
+                                    lease_epoch_);
+      !ps.ok() && ps.code() != absl::StatusCode::kUnimplemented) {
+    if (ps.code() == absl::StatusCode::kAborted) return ps;
+    WOD_LOG(kWarning, "controller", "recording pass statistics: {}", std::string(ps.message()));
+  }
   return result;
 }
 

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/time/time.h"
 #include "model/progress.h"
 #include "model/template.h"
 #include "model/types.h"
@@ -116,6 +117,9 @@ struct ObservedSeatContent {
   // Progress of each manifest notebook (a missing one is unreadable), in path order.
   std::vector<NotebookProgress> notebooks;
   TotalProgress total;
+  // The newest modification time of the manifest's notebooks found in the home: when the
+  // participant last saved one (Jupyter autosaves). InfinitePast when none is there.
+  absl::Time last_modified = absl::InfinitePast();
 
   bool deployed() const { return manifest_state == Manifest::kPresent; }
   std::string Describe() const;

@@ -16,8 +16,9 @@ class ContentDriver {
   virtual ~ContentDriver() = default;
 
   // Every managed home (a directory under the policy's home base named like a seat's user):
-  // its manifest (missing and corrupt are states, not errors) and the progress of each notebook
-  // the manifest lists. Unavailable when the home base itself cannot be read.
+  // its manifest (missing and corrupt are states, not errors), the progress of each notebook
+  // the manifest lists and the newest modification time among them (the controller's live
+  // progress and last activity). Unavailable when the home base itself cannot be read.
   [[nodiscard]] virtual absl::StatusOr<model::ObservedContent> Observe() = 0;
 
   // Applies one action; idempotent. Unlike the other drivers, Apply returns a result, because

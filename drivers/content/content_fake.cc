@@ -1,5 +1,6 @@
 #include "drivers/content/content_fake.h"
 
+#include <algorithm>
 #include <utility>
 
 #include "common/status.h"
@@ -44,6 +45,11 @@ void FakeContentDriver::RemoveHome(int seat) {
   observed_.erase(seat);
 }
 
+void FakeContentDriver::SetNow(absl::Time now) {
+  std::lock_guard<std::mutex> lock(mu_);
+  now_ = now;
+}
+
 bool FakeContentDriver::HasHome(int seat) const {
   std::lock_guard<std::mutex> lock(mu_);
   return homes_.count(seat) != 0;
@@ -68,6 +74,7 @@ bool FakeContentDriver::WriteFile(int seat, const std::string& path, std::string
     home->second.dirs.insert(path.substr(0, slash));
   }
   home->second.files[path] = std::move(data);
+  home->second.mtimes[path] = now_;
   return true;
 }
 
@@ -101,11 +108,13 @@ int FakeContentDriver::notebook_parses() const {
 }
 
 bool FakeContentDriver::RemoveTree(Home& home, const std::string& path) {
+  home.mtimes.erase(path);
   bool removed = home.files.erase(path) > 0;
   removed |= home.dirs.erase(path) > 0;
   const std::string prefix = path + "/";
   for (auto it = home.files.lower_bound(prefix);
        it != home.files.end() && it->first.compare(0, prefix.size(), prefix) == 0;) {
+    home.mtimes.erase(it->first);
     it = home.files.erase(it);
     removed = true;
   }
@@ -174,6 +183,9 @@ model::ObservedSeatContent FakeContentDriver::ObserveHome(int seat, const Home& 
     }
     ++notebook_parses_;
     seen.notebooks.push_back(model::ProgressOf(path, nb->second, baseline));
+    auto mtime = home.mtimes.find(path);
+    seen.last_modified = std::max(seen.last_modified,
+                                  mtime == home.mtimes.end() ? absl::UnixEpoch() : mtime->second);
   }
   std::sort(seen.missing_files.begin(), seen.missing_files.end());
   seen.files_intact = seen.missing_files.empty();
@@ -233,7 +245,10 @@ absl::StatusOr<model::ContentResult> FakeContentDriver::ApplyLocked(
       if (current && current->folder != rendered.folder) RemoveTree(home, current->folder);
       home.dirs.insert(rendered.folder);
       for (const std::string& dir : rendered.dirs) home.dirs.insert(dir);
-      for (const RenderedFile& file : rendered.files) home.files[file.path] = file.data;
+      for (const RenderedFile& file : rendered.files) {
+        home.files[file.path] = file.data;
+        home.mtimes[file.path] = now_;
+      }
       home.dirs.insert(".jupyter");
       home.dirs.insert(".jupyter/lab");
       home.dirs.insert(model::kJupyterWorkspacesDir);

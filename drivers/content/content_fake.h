@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/time/time.h"
 #include "drivers/content/content.h"
 #include "drivers/content/render.h"
 #include "model/accounts.h"
@@ -35,6 +36,10 @@ class FakeContentDriver : public ContentDriver {
   void RemoveHome(int seat);
   bool HasHome(int seat) const;
 
+  // The modification time the fake gives files written from now on (by deploys and by
+  // WriteFile); the Unix epoch until set. Observe reports the newest of a home's notebooks.
+  void SetNow(absl::Time now);
+
   // The participant's side, paths relative to the home. WriteFile fails without the home.
   std::optional<std::string> ReadFile(int seat, const std::string& path) const;
   bool WriteFile(int seat, const std::string& path, std::string data);
@@ -50,6 +55,7 @@ class FakeContentDriver : public ContentDriver {
  private:
   struct Home {
     std::map<std::string, std::string> files;
+    std::map<std::string, absl::Time> mtimes;  // by file; a file without one is at the epoch
     std::set<std::string> dirs;
   };
 
@@ -63,6 +69,7 @@ class FakeContentDriver : public ContentDriver {
   SourceCache sources_;
   mutable std::mutex mu_;
   std::optional<absl::Status> fail_next_;
+  absl::Time now_ = absl::UnixEpoch();
   std::map<int, Home> homes_;
   // The last observation of each home, dropped whenever the home changes.
   std::map<int, model::ObservedSeatContent> observed_;

@@ -224,6 +224,7 @@ model::ObservedSeatContent RealContentDriver::ObserveHome(int base_fd, const Dir
   const bool folder_ok = fs.CheckDir(m.folder) == 0;
   if (!folder_ok) out.missing_files.push_back(m.folder);
   out.notebooks.reserve(m.notebooks.size());
+  std::optional<int64_t> newest_ns;  // the newest notebook mtime: the participant's last save
   for (const auto& [path, baseline] : m.notebooks) {
     struct stat st;
     const bool found = folder_ok && fs.Lstat(path, &st) == 0;
@@ -237,8 +238,10 @@ model::ObservedSeatContent RealContentDriver::ObserveHome(int base_fd, const Dir
       out.notebooks.push_back(std::move(p));
       continue;
     }
+    const FileStamp nb_stamp = StampOf(st);
+    if (!newest_ns || nb_stamp.mtime_ns > *newest_ns) newest_ns = nb_stamp.mtime_ns;
     auto it = cache.notebooks.find(path);
-    if (it != cache.notebooks.end() && it->second.stamp == StampOf(st)) {
+    if (it != cache.notebooks.end() && it->second.stamp == nb_stamp) {
       out.notebooks.push_back(it->second.progress);
       continue;
     }
@@ -264,6 +267,7 @@ model::ObservedSeatContent RealContentDriver::ObserveHome(int base_fd, const Dir
   std::sort(out.missing_files.begin(), out.missing_files.end());
   out.files_intact = out.missing_files.empty();
   out.total = model::Total(out.notebooks);
+  if (newest_ns) out.last_modified = absl::FromUnixNanos(*newest_ns);
   return out;
 }
 

@@ -9,7 +9,8 @@
 // a replacement by rename and a touch-back all change it). A home is opened (O_NOFOLLOW) only
 // to read what changed. Parsed manifests and notebook progress are cached per seat and updated
 // in place; a new manifest drops the seat's notebook entries. stats() counts the parses, so
-// tests prove the cache works.
+// tests prove the cache works. The newest notebook mtime (last_modified) comes from the same
+// lstat, so the live progress costs no extra system call.
 //
 // Harvest records: with an archive directory, a harvest writes <archive>/<registration>-
 // <workshop>.tar.gz (the take-home copy) and then <registration>-<workshop>.json (the result);
