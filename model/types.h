@@ -127,6 +127,9 @@ struct Registration {
   RegistrationState state = RegistrationState::kActive;
   std::string token_hash;     // sha256 of the participant's secret page token
   std::string progress_json;  // harvested progress, "" until harvested
+  // With the server's secret, derives the page token (model/participant_token.h); "" when the
+  // token was random (no secret configured). Not a secret by itself.
+  std::string token_nonce;
   bool operator==(const Registration&) const = default;
 };
 

@@ -373,6 +373,17 @@ CREATE TABLE pass_stats (
 );
 )sql";
 
+// Version 6: the nonce a registration's participant token is derived from with the server's
+// secret (HMAC-SHA256, model/participant_token.h), so the lifecycle can rebuild the page link
+// for the mails while the store keeps only the token's hash. '' for random tokens.
+constexpr char kTokenNonceSqlite[] = R"sql(
+ALTER TABLE registrations ADD COLUMN token_nonce TEXT NOT NULL DEFAULT '';
+)sql";
+
+constexpr char kTokenNoncePostgres[] = R"sql(
+ALTER TABLE registrations ADD COLUMN token_nonce TEXT NOT NULL DEFAULT '';
+)sql";
+
 constexpr char kCreateMigrationsTable[] =
     "CREATE TABLE IF NOT EXISTS schema_migrations ("
     " version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_us BIGINT NOT NULL)";
@@ -393,6 +404,7 @@ const std::vector<Migration>& Migrations() {
       {3, "capacity slots", kSlotsSqlite, kSlotsPostgres},
       {4, "api token roles", kTokenRolesSqlite, kTokenRolesPostgres},
       {5, "live progress", kLiveProgressSqlite, kLiveProgressPostgres},
+      {6, "participant token nonce", kTokenNonceSqlite, kTokenNoncePostgres},
   };
   return *kMigrations;
 }

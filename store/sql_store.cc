@@ -42,11 +42,11 @@ constexpr char kSeatColumnsS[] =
 constexpr size_t kSeatWidth = 7;
 constexpr char kRegistrationColumns[] =
     "id, participant_id, workshop, location, seat, start_us, deadline_us, ended_us, state, "
-    "token_hash, progress_json";
+    "token_hash, progress_json, token_nonce";
 constexpr char kRegistrationColumnsR[] =
     "r.id, r.participant_id, r.workshop, r.location, r.seat, r.start_us, r.deadline_us, "
-    "r.ended_us, r.state, r.token_hash, r.progress_json";
-constexpr size_t kRegistrationWidth = 11;
+    "r.ended_us, r.state, r.token_hash, r.progress_json, r.token_nonce";
+constexpr size_t kRegistrationWidth = 12;
 constexpr char kParticipantColumnsP[] = "p.id, p.email, p.name, p.company";
 constexpr char kNotificationColumns[] =
     "id, idempotency_key, registration_id, kind, recipient, subject, text_body, html_body, "
@@ -77,6 +77,7 @@ Registration RegistrationFromRow(const SqlRow& row, size_t at = 0) {
   r.state = model::ParseRegistrationState(row.Text(at + 8)).value_or(RegistrationState::kFailed);
   r.token_hash = row.Text(at + 9);
   r.progress_json = row.Text(at + 10);
+  r.token_nonce = row.Text(at + 11);
   return r;
 }
 
@@ -330,7 +331,8 @@ class SqlStore final : public Store {
       return absl::InvalidArgumentError("negative registration duration");
     }
     const absl::Time now = ToMicros(request.now);
-    const std::string token = common::RandomToken();
+    const std::string token = request.token.empty() ? common::RandomToken() : request.token;
+    const std::string token_nonce = request.token.empty() ? "" : request.token_nonce;
     const std::string token_hash = common::Sha256Hex(token);
     const std::string password = common::RandomPassword();
 
@@ -429,9 +431,9 @@ class SqlStore final : public Store {
                     "EXISTS (SELECT 1 FROM slot) ORDER BY number LIMIT 1 FOR UPDATE SKIP "
                     "LOCKED), "
                     "r AS (INSERT INTO registrations (participant_id, workshop, location, seat, "
-                    "start_us, deadline_us, state, token_hash, progress_json) SELECT $2, $1, "
-                    "go.location, free.number, $3, go.deadline_us, 'active', $6, '' FROM go, "
-                    "slot, free RETURNING ",
+                    "start_us, deadline_us, state, token_hash, progress_json, token_nonce) "
+                    "SELECT $2, $1, go.location, free.number, $3, go.deadline_us, 'active', $6, "
+                    "'', $8 FROM go, slot, free RETURNING ",
                     kRegistrationColumns,
                     "), s AS (UPDATE seats SET registration_id = r.id, password = $7, "
                     "generation = seats.generation + 1 FROM r WHERE seats.location = "
@@ -450,7 +452,7 @@ class SqlStore final : public Store {
                     "TRUE"),
                 {request.workshop, participant.id, TimeToDb(now), given,
                  given ? TimeToDb(ToMicros(now + request.duration)) : int64_t{0}, token_hash,
-                 password})));
+                 password, token_nonce})));
         ASSIGN_OR_RETURN(target, examine(fused, 0));
         std::vector<std::optional<std::string>> rest;
         for (size_t i = kWorkshopWidth; i < fused.size(); ++i) {
@@ -521,14 +523,15 @@ class SqlStore final : public Store {
       auto claim_and_occupy = [&](const std::string& seat_sql,
                                   std::vector<SqlParam> params) -> absl::StatusOr<SqlRow> {
         params.insert(params.end(), {participant.id, TimeToDb(now), TimeToDb(deadline), token_hash,
-                                     request.workshop, location});
+                                     request.workshop, location, token_nonce});
         const size_t n = params.size();
         auto insert = [&](const std::string& from) {
           return absl::StrCat(
               "INSERT INTO registrations (participant_id, workshop, location, seat, start_us, "
-              "deadline_us, state, token_hash, progress_json) SELECT $",
-              n - 5, ", $", n - 1, ", $", n, ", free.number, $", n - 4, ", $", n - 3,
-              ", 'active', $", n - 2, ", '' FROM ", from, " RETURNING ", kRegistrationColumns);
+              "deadline_us, state, token_hash, progress_json, token_nonce) SELECT $",
+              n - 6, ", $", n - 2, ", $", n - 1, ", free.number, $", n - 5, ", $", n - 4,
+              ", 'active', $", n - 3, ", '', $", n, " FROM ", from, " RETURNING ",
+              kRegistrationColumns);
         };
         constexpr char kFreeSlot[] =
             " WHERE workshop = $%d AND slot <= $%d AND registration_id IS NULL ORDER BY slot "
@@ -538,7 +541,7 @@ class SqlStore final : public Store {
           return OneRow(tx.Query(
               absl::StrCat(
                   "WITH slot AS (SELECT slot FROM capacity_slots",
-                  absl::StrFormat(kFreeSlot, n - 1, n + 2), " FOR UPDATE SKIP LOCKED), r AS (",
+                  absl::StrFormat(kFreeSlot, n - 2, n + 2), " FOR UPDATE SKIP LOCKED), r AS (",
                   insert(absl::StrCat("slot, (", seat_sql, ") AS free")),
                   "), s AS (UPDATE seats SET registration_id = r.id, password = $", n + 1,
                   ", generation = seats.generation + 1 FROM r WHERE seats.location = "
@@ -708,6 +711,20 @@ class SqlStore final : public Store {
 
   absl::StatusOr<VerbResult> ApplyVerb(model::Verb verb, const std::string& location, int number,
                                        absl::Time now) override {
+    return ApplyVerbGuarded(verb, location, number, std::nullopt, now);
+  }
+
+  absl::StatusOr<VerbResult> ApplyVerbIfHeldBy(model::Verb verb, const std::string& location,
+                                               int number, int64_t expected_registration,
+                                               absl::Time now) override {
+    return ApplyVerbGuarded(verb, location, number, expected_registration, now);
+  }
+
+  // ApplyVerb; with `expected` set, only while that registration holds the seat (checked
+  // after the seat row is locked, so no registration can take it in between).
+  absl::StatusOr<VerbResult> ApplyVerbGuarded(model::Verb verb, const std::string& location,
+                                              int number, std::optional<int64_t> expected,
+                                              absl::Time now) {
     if (verb == model::Verb::kCreate) {
       return absl::InvalidArgumentError("CREATE goes through Register with a seat");
     }
@@ -726,6 +743,9 @@ class SqlStore final : public Store {
       }
       result.seat = SeatFromRow(srows[0]);
       if (!result.seat.registration_id) return absl::OkStatus();  // already vacant: no-op
+      if (expected && *result.seat.registration_id != *expected) {
+        return absl::OkStatus();  // the seat changed hands: not the caller's to end
+      }
       const int64_t registration_id = *result.seat.registration_id;
 
       std::vector<SqlRow> seat_rows;
@@ -1246,6 +1266,61 @@ class SqlStore final : public Store {
       return absl::OkStatus();
     }));
     return out;
+  }
+
+  absl::StatusOr<std::vector<NotificationCount>> CountNotifications() override {
+    std::vector<NotificationCount> out;
+    RETURN_IF_ERROR(db_->Transact(TxMode::kRead, [&](SqlTx& tx) -> absl::Status {
+      out.clear();
+      ASSIGN_OR_RETURN(
+          auto rows,
+          tx.Query("SELECT kind, state, count(*), coalesce(sum(attempts), 0), "
+                   "coalesce(sum(CASE WHEN state = 'pending' AND claimed_until_us IS NOT NULL "
+                   "THEN 1 ELSE 0 END), 0) FROM notifications GROUP BY kind, state "
+                   "ORDER BY kind, state"));
+      for (const SqlRow& row : rows) {
+        NotificationCount c;
+        c.kind = row.Text(0);
+        c.state =
+            model::ParseNotificationState(row.Text(1)).value_or(model::NotificationState::kFailed);
+        c.count = row.Int(2);
+        c.attempts = row.Int(3);
+        c.in_flight = row.Int(4);
+        out.push_back(std::move(c));
+      }
+      return absl::OkStatus();
+    }));
+    return out;
+  }
+
+  absl::StatusOr<std::vector<WorkshopOccupancy>> ListWorkshopOccupancy(
+      const std::optional<std::string>& workshop) override {
+    std::vector<WorkshopOccupancy> out;
+    RETURN_IF_ERROR(db_->Transact(TxMode::kRead, [&](SqlTx& tx) -> absl::Status {
+      out.clear();
+      const std::string sql =
+          "SELECT workshop, count(*), count(registration_id) FROM seats";
+      std::vector<SqlRow> rows;
+      if (workshop) {
+        ASSIGN_OR_RETURN(rows, tx.Query(sql + " WHERE workshop = $1 GROUP BY workshop",
+                                        {*workshop}));
+      } else {
+        ASSIGN_OR_RETURN(rows, tx.Query(sql + " GROUP BY workshop ORDER BY workshop"));
+      }
+      for (const SqlRow& row : rows) {
+        out.push_back({row.Text(0), static_cast<int>(row.Int(1)), static_cast<int>(row.Int(2))});
+      }
+      return absl::OkStatus();
+    }));
+    return out;
+  }
+
+  absl::StatusOr<Registration> GetActiveRegistrationByEmail(const std::string& email) override {
+    const std::string normalized = absl::AsciiStrToLower(absl::StripAsciiWhitespace(email));
+    // The message never echoes the address.
+    return ReadRegistration(
+        "state = 'active' AND participant_id = (SELECT id FROM participants WHERE email = $1)",
+        normalized, "no active registration for this email");
   }
 
   absl::StatusOr<std::vector<model::Notification>> ListNotifications() override {

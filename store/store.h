@@ -44,6 +44,11 @@ struct RegisterRequest {
   absl::Duration duration = absl::ZeroDuration();
   // When set, that seat exactly (the CREATE verb); otherwise the lowest free one.
   std::optional<int> seat;
+  // The participant's page token and the nonce it was derived from (the API derives it from a
+  // server secret so the lifecycle can rebuild the page link: model/participant_token.h).
+  // Only the token's hash and the nonce are stored. Empty: a random token, no nonce.
+  std::string token;
+  std::string token_nonce;
 };
 
 struct RegisterResult {
@@ -135,6 +140,25 @@ struct VerbResult {
   std::optional<model::Registration> registration;  // the registration affected, if any
 };
 
+// How many seats one workshop has and how many of them an active registration holds.
+struct WorkshopOccupancy {
+  std::string workshop;
+  int seats = 0;
+  int occupied = 0;
+  bool operator==(const WorkshopOccupancy&) const = default;
+};
+
+// The outbox counted by (kind, state), without the mails' bodies.
+struct NotificationCount {
+  std::string kind;  // welcome, credentials, ..., milestone-3
+  model::NotificationState state = model::NotificationState::kPending;
+  int64_t count = 0;
+  int64_t attempts = 0;   // claims (send attempts) of these notifications, summed
+  int64_t in_flight = 0;  // pending ones claimed by a sender now (or by one that crashed,
+                          // until the claim expires): attempts not known to have failed
+  bool operator==(const NotificationCount&) const = default;
+};
+
 // An API bearer token as stored: never the token itself, only the SHA-256 hex of it.
 struct ApiToken {
   int64_t id = 0;
@@ -182,6 +206,20 @@ class Store {
   virtual absl::StatusOr<SeatView> GetSeat(const std::string& location, int number) = 0;
   virtual absl::StatusOr<model::Registration> GetRegistration(int64_t id) = 0;
   virtual absl::StatusOr<model::Registration> GetRegistrationByToken(const std::string& token) = 0;
+  // Seats and occupied seats per workshop (only workshops that have seats), by workshop id;
+  // `workshop` set: that one only. One aggregate query, no seat rows.
+  virtual absl::StatusOr<std::vector<WorkshopOccupancy>> ListWorkshopOccupancy(
+      const std::optional<std::string>& workshop = std::nullopt) {
+    (void)workshop;
+    return absl::UnimplementedError("occupancy is not supported by this store");
+  }
+  // The active registration of `email` (trimmed and lowercased as Register does). NotFound:
+  // the email holds none. (The defaults of these two are for fakes.)
+  virtual absl::StatusOr<model::Registration> GetActiveRegistrationByEmail(
+      const std::string& email) {
+    (void)email;
+    return absl::UnimplementedError("registration by email is not supported by this store");
+  }
   // Registrations, oldest first, optionally only those in `state`.
   virtual absl::StatusOr<std::vector<model::Registration>> ListRegistrations(
       std::optional<model::RegistrationState> state = std::nullopt) = 0;
@@ -199,6 +237,18 @@ class Store {
   // goes through Register with `seat` set.
   virtual absl::StatusOr<VerbResult> ApplyVerb(model::Verb verb, const std::string& location,
                                                int number, absl::Time now) = 0;
+  // CLEANUP / PURGE (or RESET) of a seat only while registration `expected_registration`
+  // holds it, checked under the seat's lock in the same transaction: when another
+  // registration holds it (the seat changed hands since the caller looked) or it is vacant,
+  // changed=false, `registration` empty, and nothing is written. NotFound: unknown seat.
+  // (The default is for fakes; the SQL stores implement it.)
+  virtual absl::StatusOr<VerbResult> ApplyVerbIfHeldBy(model::Verb verb,
+                                                       const std::string& location, int number,
+                                                       int64_t expected_registration,
+                                                       absl::Time now) {
+    (void)verb, (void)location, (void)number, (void)expected_registration, (void)now;
+    return absl::UnimplementedError("guarded verbs are not supported by this store");
+  }
   // Moves an active registration's deadline. FailedPrecondition: not active. InvalidArgument:
   // a deadline not after the start.
   virtual absl::StatusOr<model::Registration> Extend(int64_t registration_id,
@@ -290,6 +340,12 @@ class Store {
   virtual absl::Status MarkNotificationFailed(int64_t id, const std::string& error,
                                               std::optional<absl::Time> retry_at) = 0;
   virtual absl::StatusOr<std::vector<model::Notification>> ListNotifications() = 0;
+
+  // The outbox counted by (kind, state), ordered by kind then state; never loads a body.
+  // (The default is for fakes; the SQL stores implement it.)
+  virtual absl::StatusOr<std::vector<NotificationCount>> CountNotifications() {
+    return absl::UnimplementedError("notification counts are not supported by this store");
+  }
 
   // --- API tokens (the defaults are for fakes; the SQL stores implement them) ---
   // Stores a token by its hash. InvalidArgument: empty name, a role other than admin or

@@ -97,7 +97,9 @@ TEST(LifecycleSmtp, CredentialsMailArrivesOnce) {
                                                   .company = "ACME",
                                                   .now = clock.Now(),
                                                   .duration = absl::Hours(4),
-                                                  .seat = std::nullopt}));
+                                                  .seat = std::nullopt,
+                                                  .token = "",
+                                                  .token_nonce = ""}));
   ASSERT_OK_AND_ASSIGN(auto lease, store->AcquireLease("controller/local", "test-controller",
                                                        absl::Hours(1), clock.Now()));
   store::SeatStatus st;

@@ -85,7 +85,9 @@ class LifecycleTest : public ::testing::Test {
                                .company = "ACME",
                                .now = clock_.Now(),
                                .duration = duration,
-                               .seat = std::nullopt});
+                               .seat = std::nullopt,
+                               .token = "",
+                               .token_nonce = ""});
     EXPECT_OK(r);
     return *r;
   }
