@@ -77,6 +77,9 @@ absl::Status ParseApi(const YAML::Node& api, ServerConfig* c) {
         return Bad(
             v, "api.participant_user_prefix must be 1-16 of [a-z0-9_-], starting with a letter");
       }
+    } else if (key == "secret_file") {
+      ASSIGN_OR_RETURN(c->secret_file, Scalar<std::string>(v, key, "a file name"));
+      if (c->secret_file.empty()) return Bad(v, "api.secret_file must not be empty");
     } else if (key == "trust_x_forwarded_for") {
       ASSIGN_OR_RETURN(c->trust_x_forwarded_for, Scalar<bool>(v, key, "true or false"));
     } else if (key == "registration_rate_limit") {

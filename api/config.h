@@ -27,6 +27,13 @@ struct ServerConfig {
   // The participant's user name is this prefix and the seat number ("student7"), as the
   // accounts policy of the location names it (the policy's default prefix is "student").
   std::string participant_user_prefix = "student";
+  // The file holding the secret participant page tokens are derived from (`api.secret_file`;
+  // the CLI's default is wod.secret next to the config file, made on first start).
+  std::string secret_file;
+  // The secret itself, read from `secret_file` by the CLI (never from the YAML text). Set: each
+  // page token is HMAC-SHA256(secret, nonce) and the lifecycle can rebuild the page link
+  // (model/participant_token.h); empty: random page tokens, mails link the portal.
+  std::string participant_token_secret;
   // Worker threads serving requests.
   int threads = 16;
   // Take the client address for the rate limit from the last X-Forwarded-For entry (only

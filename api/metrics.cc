@@ -2,6 +2,10 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+
+#include "absl/strings/str_cat.h"
+
 namespace wod::api {
 
 std::string EscapeLabel(const std::string& value) {
@@ -91,6 +95,37 @@ std::string Metrics::Render(const std::vector<Gauge>& gauges) const {
     }
   }
   return out;
+}
+
+std::vector<Metrics::Gauge> MailGauges(const std::vector<store::NotificationCount>& counts) {
+  struct PerKind {
+    std::map<std::string, double> by_state = {{"pending", 0}, {"sent", 0}, {"failed", 0}};
+    double attempts = 0;
+    double failures = 0;
+  };
+  std::map<std::string, PerKind> kinds;
+  for (const store::NotificationCount& c : counts) {
+    PerKind& k = kinds[c.kind];
+    k.by_state[model::NotificationStateName(c.state)] += static_cast<double>(c.count);
+    k.attempts += static_cast<double>(c.attempts);
+    // A sent mail's last attempt succeeded; a claimed pending one is still being tried.
+    const int64_t ok = c.state == model::NotificationState::kSent ? c.count : 0;
+    k.failures += static_cast<double>(std::max<int64_t>(0, c.attempts - ok - c.in_flight));
+  }
+  Metrics::Gauge mails{
+      "wod_mail_notifications", "Mails in the notifications outbox by kind and state.", {}};
+  Metrics::Gauge attempts{"wod_mail_send_attempts", "Send attempts of the outbox's mails.", {}};
+  Metrics::Gauge failures{
+      "wod_mail_send_failures", "Send attempts that failed (retried or given up).", {}};
+  for (const auto& [kind, k] : kinds) {
+    const std::string label = absl::StrCat("kind=\"", EscapeLabel(kind), "\"");
+    for (const auto& [state, n] : k.by_state) {
+      mails.samples.push_back({absl::StrCat(label, ",state=\"", state, "\""), n});
+    }
+    attempts.samples.push_back({label, k.attempts});
+    failures.samples.push_back({label, k.failures});
+  }
+  return {std::move(mails), std::move(attempts), std::move(failures)};
 }
 
 }  // namespace wod::api

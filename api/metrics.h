@@ -10,6 +10,8 @@
 #include <tuple>
 #include <vector>
 
+#include "store/store.h"
+
 namespace wod::api {
 
 // Upper bounds (seconds) of the request duration histogram.
@@ -46,5 +48,13 @@ class Metrics {
 
 // Escapes a label value: backslash, double quote and newline.
 std::string EscapeLabel(const std::string& value);
+
+// The mail outcomes of the notifications outbox (store::Store::CountNotifications), as gauges:
+//   wod_mail_notifications{kind,state}  mails by kind and state (pending, sent, failed; all
+//                                       three present for every kind seen)
+//   wod_mail_send_attempts{kind}        send attempts (claims) of those mails
+//   wod_mail_send_failures{kind}        attempts that failed: attempts - sent - in flight
+// Counted in the store, so every API process shows the outcomes of the one lifecycle.
+std::vector<Metrics::Gauge> MailGauges(const std::vector<store::NotificationCount>& counts);
 
 }  // namespace wod::api

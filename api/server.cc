@@ -17,6 +17,7 @@
 #include "api/registrations_csv.h"
 #include "common/log.h"
 #include "common/random.h"
+#include "model/participant_token.h"
 #include "store/drift_json.h"
 
 namespace wod::api {
@@ -100,13 +101,13 @@ json WorkshopJson(const model::Workshop& w, const Occupancy& o) {
               {"beta", w.beta}};
 }
 
-std::map<std::string, Occupancy> OccupancyByWorkshop(const std::vector<store::SeatView>& seats) {
+// Occupancy by workshop id from the store's aggregate (one query, no seat rows).
+absl::StatusOr<std::map<std::string, Occupancy>> OccupancyOf(
+    store::Store* store, const std::optional<std::string>& workshop) {
+  auto rows = store->ListWorkshopOccupancy(workshop);
+  if (!rows.ok()) return rows.status();
   std::map<std::string, Occupancy> out;
-  for (const store::SeatView& s : seats) {
-    Occupancy& o = out[s.seat.workshop];
-    ++o.seats;
-    if (s.seat.registration_id) ++o.occupied;
-  }
+  for (const store::WorkshopOccupancy& o : *rows) out[o.workshop] = {o.seats, o.occupied};
   return out;
 }
 
@@ -427,6 +428,12 @@ void Server::HandleMetrics(const httplib::Request&, httplib::Response& res) {
   } else {
     up.samples.push_back({"", 0});
   }
+  // Mail outcomes, counted in the outbox (without loading the mails' bodies).
+  if (auto mails = store_->CountNotifications(); mails.ok()) {
+    for (Metrics::Gauge& g : MailGauges(*mails)) gauges.push_back(std::move(g));
+  } else {
+    up.samples.back().second = 0;
+  }
   gauges.push_back(std::move(up));
   res.status = 200;
   res.set_content(metrics_.Render(gauges), "text/plain; version=0.0.4; charset=utf-8");
@@ -441,14 +448,13 @@ void Server::HandleOpenApi(const httplib::Request&, httplib::Response& res) {
 void Server::HandleListWorkshops(const httplib::Request&, httplib::Response& res) {
   auto workshops = store_->ListWorkshops();
   if (!workshops.ok()) return WriteError(res, StoreError(workshops.status(), "list workshops"));
-  auto seats = store_->ListSeats();
-  if (!seats.ok()) return WriteError(res, StoreError(seats.status(), "list seats"));
-  const auto occupancy = OccupancyByWorkshop(*seats);
+  auto occupancy = OccupancyOf(store_, std::nullopt);
+  if (!occupancy.ok()) return WriteError(res, StoreError(occupancy.status(), "occupancy"));
   json list = json::array();
   for (const model::Workshop& w : *workshops) {
     if (!w.active) continue;
-    auto it = occupancy.find(w.id);
-    list.push_back(WorkshopJson(w, it == occupancy.end() ? Occupancy{} : it->second));
+    auto it = occupancy->find(w.id);
+    list.push_back(WorkshopJson(w, it == occupancy->end() ? Occupancy{} : it->second));
   }
   WriteJson(res, 200, json{{"workshops", std::move(list)}});
 }
@@ -465,11 +471,10 @@ void Server::HandleGetWorkshop(const httplib::Request& req, httplib::Response& r
   if (!w->active) {
     return WriteError(res, MakeError(404, "workshop_inactive", "the workshop is not active"));
   }
-  auto seats = store_->ListSeats(w->location);
-  if (!seats.ok()) return WriteError(res, StoreError(seats.status(), "list seats"));
-  const auto occupancy = OccupancyByWorkshop(*seats);
-  auto it = occupancy.find(w->id);
-  WriteJson(res, 200, WorkshopJson(*w, it == occupancy.end() ? Occupancy{} : it->second));
+  auto occupancy = OccupancyOf(store_, w->id);
+  if (!occupancy.ok()) return WriteError(res, StoreError(occupancy.status(), "occupancy"));
+  auto it = occupancy->find(w->id);
+  WriteJson(res, 200, WorkshopJson(*w, it == occupancy->end() ? Occupancy{} : it->second));
 }
 
 // --- registration ---
@@ -498,6 +503,13 @@ void Server::HandleRegister(const httplib::Request& req, httplib::Response& res)
   r.name = body.name;
   r.company = body.company;
   r.now = clock_->Now();
+  if (!config_.participant_token_secret.empty()) {
+    // Derived, so the lifecycle holding the same secret can put the page link into mails;
+    // the store keeps the nonce and the token's hash only.
+    r.token_nonce =
+        model::MakeTokenNonce(config_.participant_token_secret, common::RandomToken(16));
+    r.token = model::ParticipantToken(config_.participant_token_secret, r.token_nonce).value();
+  }
   auto result = store_->Register(r);
   if (!result.ok()) {
     const absl::Status& s = result.status();
@@ -507,14 +519,8 @@ void Server::HandleRegister(const httplib::Request& req, httplib::Response& res)
             MakeError(409, "already_registered", "this email already holds an active registration");
         e.field = "email";
         // The store names the end in its message; look it up rather than parse prose.
-        if (auto seats = store_->ListSeats(); seats.ok()) {
-          for (const store::SeatView& v : *seats) {
-            if (v.participant && v.registration && v.participant->email == body.email &&
-                v.registration->state == model::RegistrationState::kActive) {
-              e.details["deadline"] = common::FormatTime(v.registration->deadline);
-              break;
-            }
-          }
+        if (auto active = store_->GetActiveRegistrationByEmail(body.email); active.ok()) {
+          e.details["deadline"] = common::FormatTime(active->deadline);
         }
         return fail(e, "already_registered");
       }
@@ -843,17 +849,18 @@ void Server::HandleMeEnd(const httplib::Request& req, httplib::Response& res) {
     return WriteJson(res, 200,
                      json{{"changed", false}, {"state", model::RegistrationStateName(reg->state)}});
   }
-  auto seat = store_->GetSeat(reg->location, reg->seat);
-  if (!seat.ok()) return WriteError(res, StoreError(seat.status(), "participant seat"));
-  if (seat->seat.registration_id != reg->id) {
-    // Not this registration's seat (any more): never end someone else's.
-    return WriteJson(res, 200,
-                     json{{"changed", false}, {"state", model::RegistrationStateName(reg->state)}});
-  }
-  auto r = store_->ApplyVerb(model::Verb::kCleanup, reg->location, reg->seat, clock_->Now());
+  // Only while this registration holds the seat, checked in the verb's transaction: a seat
+  // that changed hands (an admin ended this registration and someone else took the seat) is
+  // never touched.
+  auto r = store_->ApplyVerbIfHeldBy(model::Verb::kCleanup, reg->location, reg->seat, reg->id,
+                                     clock_->Now());
   if (!r.ok()) return WriteError(res, StoreError(r.status(), "end early"));
   std::string state = model::RegistrationStateName(reg->state);
-  if (r->registration) state = model::RegistrationStateName(r->registration->state);
+  if (r->registration) {
+    state = model::RegistrationStateName(r->registration->state);
+  } else if (auto now = store_->GetRegistration(reg->id); now.ok()) {
+    state = model::RegistrationStateName(now->state);  // ended meanwhile by someone else
+  }
   WriteJson(res, 200, json{{"changed", r->changed}, {"state", state}});
 }
 

@@ -49,119 +49,11 @@ struct UpOptions {
   std::string location = "local";
 };
 
-// The `mail:` section: a maildir (the default) or an SMTP server.
-struct MailConfig {
-  std::string maildir = "/var/lib/wod/mail";
-  std::string smtp_url;  // set: SMTP instead of the maildir
-  drivers::SmtpOptions::Tls tls = drivers::SmtpOptions::Tls::kNone;
-  std::string username;
-  std::string password_file;
-  absl::Duration timeout = absl::Seconds(30);
-  drivers::MailIdentity identity;
-};
-
 // What `wod up` reads beyond the controller's sections.
 struct UpConfig {
   api::ServerConfig api;
-  MailConfig mail;
-  controller::LifecycleOptions lifecycle;
-  bool public_base_url_set = false;
+  LifecycleSections sections;
 };
-
-absl::Status ReadMail(const ConfigReader& r, const YAML::Node& n, MailConfig& m) {
-  return r.ForEachKey(
-      n, "mail",
-      {"maildir", "smtp_url", "tls", "username", "password_file", "timeout", "from_address",
-       "from_name"},
-      [&](const std::string& key, const YAML::Node& v) -> absl::Status {
-        const std::string f = "mail." + key;
-        if (key == "maildir") {
-          ASSIGN_OR_RETURN(m.maildir, r.Path(v, f));
-        } else if (key == "smtp_url") {
-          ASSIGN_OR_RETURN(m.smtp_url, r.NonEmpty(v, f));
-          if (m.smtp_url.rfind("smtp://", 0) != 0 && m.smtp_url.rfind("smtps://", 0) != 0) {
-            return r.Fail(v, f, "must start with smtp:// or smtps://");
-          }
-          if (m.smtp_url.find('@') != std::string::npos) {
-            return r.Fail(v, f, "must not hold credentials (use username and password_file)");
-          }
-        } else if (key == "tls") {
-          ASSIGN_OR_RETURN(std::string t, r.NonEmpty(v, f));
-          if (t == "none") {
-            m.tls = drivers::SmtpOptions::Tls::kNone;
-          } else if (t == "starttls") {
-            m.tls = drivers::SmtpOptions::Tls::kStartTlsIfOffer;
-          } else if (t == "required") {
-            m.tls = drivers::SmtpOptions::Tls::kRequired;
-          } else {
-            return r.Fail(v, f, "must be none, starttls or required");
-          }
-        } else if (key == "username") {
-          ASSIGN_OR_RETURN(m.username, r.NonEmpty(v, f));
-        } else if (key == "password_file") {
-          ASSIGN_OR_RETURN(m.password_file, r.Path(v, f));
-        } else if (key == "timeout") {
-          ASSIGN_OR_RETURN(m.timeout, r.Duration(v, f, absl::Seconds(1)));
-        } else if (key == "from_address") {
-          ASSIGN_OR_RETURN(m.identity.from_address, r.NonEmpty(v, f));
-        } else {
-          ASSIGN_OR_RETURN(m.identity.from_name, r.NonEmpty(v, f));
-        }
-        return absl::OkStatus();
-      });
-}
-
-absl::Status ReadLifecycle(const ConfigReader& r, const YAML::Node& n, UpConfig& c) {
-  controller::LifecycleOptions& o = c.lifecycle;
-  reconcilers::LifecycleConfig& p = o.plan;
-  return r.ForEachKey(
-      n, "lifecycle",
-      {"reminder_lead", "ready_timeout", "harvest_wait", "ended_window", "milestones",
-       "public_base_url", "hub_login_urls", "badge_base_url", "max_attempts", "retry_base",
-       "retry_cap", "resync", "lease_ttl"},
-      [&](const std::string& key, const YAML::Node& v) -> absl::Status {
-        const std::string f = "lifecycle." + key;
-        if (key == "reminder_lead") {
-          ASSIGN_OR_RETURN(p.reminder_lead, r.Duration(v, f, absl::ZeroDuration()));
-        } else if (key == "ready_timeout") {
-          ASSIGN_OR_RETURN(p.ready_timeout, r.Duration(v, f, absl::Seconds(1)));
-        } else if (key == "harvest_wait") {
-          ASSIGN_OR_RETURN(p.harvest_wait, r.Duration(v, f, absl::ZeroDuration()));
-        } else if (key == "ended_window") {
-          ASSIGN_OR_RETURN(p.ended_window, r.Duration(v, f, absl::ZeroDuration()));
-        } else if (key == "milestones") {
-          if (!v.IsSequence()) return r.Fail(v, f, "expected a list of integers");
-          p.milestones.clear();
-          for (const auto& item : v) {
-            ASSIGN_OR_RETURN(int64_t x, r.Int(item, f, 1, 1000000));
-            p.milestones.push_back(static_cast<int>(x));
-          }
-        } else if (key == "public_base_url") {
-          ASSIGN_OR_RETURN(p.public_base_url, r.NonEmpty(v, f));
-          c.public_base_url_set = true;
-        } else if (key == "hub_login_urls") {
-          return r.ForEachKey(
-              v, f, {}, [&](const std::string& loc, const YAML::Node& u) -> absl::Status {
-                ASSIGN_OR_RETURN(p.hub_login_urls[loc], r.NonEmpty(u, absl::StrCat(f, ".", loc)));
-                return absl::OkStatus();
-              });
-        } else if (key == "badge_base_url") {
-          ASSIGN_OR_RETURN(p.badge_base_url, r.NonEmpty(v, f));
-        } else if (key == "max_attempts") {
-          ASSIGN_OR_RETURN(int64_t x, r.Int(v, f, 1, 1000));
-          o.max_attempts = static_cast<int>(x);
-        } else if (key == "retry_base") {
-          ASSIGN_OR_RETURN(o.backoff.base, r.Duration(v, f, absl::Seconds(1)));
-        } else if (key == "retry_cap") {
-          ASSIGN_OR_RETURN(o.backoff.cap, r.Duration(v, f, absl::Seconds(1)));
-        } else if (key == "resync") {
-          ASSIGN_OR_RETURN(o.resync, r.Duration(v, f, absl::Milliseconds(100)));
-        } else {
-          ASSIGN_OR_RETURN(o.lease_ttl, r.Duration(v, f, absl::Milliseconds(500)));
-        }
-        return absl::OkStatus();
-      });
-}
 
 // Reads the `api:`, `mail:` and `lifecycle:` sections of `path` (the controller's sections
 // are LoadControllerConfig's).
@@ -176,69 +68,9 @@ absl::StatusOr<UpConfig> LoadUpConfig(const std::string& path) {
         absl::StrCat(path, ": ", std::string(api.status().message())));
   }
   c.api = std::move(api).value();
-  ConfigReader r(path);
-  YAML::Node root;
-  try {
-    root = YAML::Load(text.str());
-  } catch (const YAML::Exception& e) {
-    return r.Fail(e.mark.is_null() ? 0 : e.mark.line + 1, "", absl::StrCat("yaml: ", e.msg));
-  }
-  if (!root.IsMap()) return c;
-  if (YAML::Node m = root["mail"]; m) RETURN_IF_ERROR(ReadMail(r, m, c.mail));
-  if (YAML::Node l = root["lifecycle"]; l) RETURN_IF_ERROR(ReadLifecycle(r, l, c));
-  if (c.lifecycle.backoff.cap < c.lifecycle.backoff.base) {
-    return r.Fail(LineOf(root["lifecycle"]), "lifecycle.retry_cap",
-                  "must not be below lifecycle.retry_base");
-  }
+  ASSIGN_OR_RETURN(c.sections, ParseLifecycleSections(path, text.str()));
   return c;
 }
-
-absl::StatusOr<std::unique_ptr<drivers::MailSender>> MakeMailSender(const MailConfig& m,
-                                                                    const std::string& path) {
-  if (m.smtp_url.empty()) {
-    drivers::MaildirOptions o;
-    o.dir = m.maildir;
-    o.identity = m.identity;
-    std::error_code ec;
-    fs::create_directories(m.maildir, ec);
-    if (ec) {
-      return absl::InvalidArgumentError(
-          absl::StrCat(path, ": mail.maildir: cannot create '", m.maildir, "': ", ec.message()));
-    }
-    return std::unique_ptr<drivers::MailSender>(
-        std::make_unique<drivers::MaildirMailSender>(std::move(o)));
-  }
-  drivers::SmtpOptions o;
-  o.url = m.smtp_url;
-  o.identity = m.identity;
-  o.tls = m.tls;
-  o.timeout = m.timeout;
-  o.username = m.username;
-  if (!m.password_file.empty()) {
-    std::ifstream in(m.password_file);
-    if (!in) {
-      return absl::InvalidArgumentError(
-          absl::StrCat(path, ": mail.password_file: cannot read '", m.password_file, "'"));
-    }
-    std::getline(in, o.password);
-    absl::StripAsciiWhitespace(&o.password);
-  }
-  return std::unique_ptr<drivers::MailSender>(
-      std::make_unique<drivers::SmtpMailSender>(std::move(o)));
-}
-
-// The first failure of a worker thread; it then wakes the main thread with SIGTERM.
-struct Failure {
-  std::mutex mu;
-  absl::Status status;
-  void Set(const absl::Status& s) {
-    {
-      std::lock_guard<std::mutex> lock(mu);
-      if (status.ok()) status = s;
-    }
-    kill(getpid(), SIGTERM);
-  }
-};
 
 int RunUp(const GlobalOptions& global, const UpOptions& opts) {
   std::string host;
@@ -259,12 +91,11 @@ int RunUp(const GlobalOptions& global, const UpOptions& opts) {
     PrintError(s);
     return s.code() == absl::StatusCode::kNotFound ? 3 : 1;
   }
-  auto lifecycle_store = OpenStoreOrPrint(global.store_url);
-  if (!lifecycle_store) return 1;
   auto backend = MakeBackend(*config, opts.location, /*read_only=*/false);
   if (!backend.ok()) return PrintError(backend.status());  // 2
-  auto sender = MakeMailSender(up->mail, opts.config);
-  if (!sender.ok()) return PrintError(sender.status());  // 2
+  auto secret = LoadOrCreateTokenSecret(opts.config, up->api.secret_file);
+  if (!secret.ok()) return PrintError(secret.status());  // 2
+  up->api.participant_token_secret = *std::move(secret);
 
   // Stop signals are taken by this thread with sigwait: blocked before any thread starts, so
   // every thread inherits the mask.
@@ -279,35 +110,36 @@ int RunUp(const GlobalOptions& global, const UpOptions& opts) {
   if (!bound.ok()) return PrintError(bound.status());  // 7
   const std::string url = absl::StrCat("http://", UrlHost(host), ":", *bound);
 
-  controller::LifecycleOptions lo = up->lifecycle;
-  if (!up->public_base_url_set) {
-    lo.plan.public_base_url = up->api.public_base_url.empty() ? url : up->api.public_base_url;
-  }
+  controller::LifecycleOptions lo = ResolveLifecycleOptions(up->sections, up->api, url);
   lo.plan.user_prefix = config->policy.user_prefix;
   if (config->has_hub && lo.plan.hub_login_urls.count(opts.location) == 0) {
     std::string hub = config->hub_url;
     while (!hub.empty() && hub.back() == '/') hub.pop_back();
     lo.plan.hub_login_urls[opts.location] = hub + "/hub/login";
   }
-  controller::Lifecycle lifecycle(lifecycle_store.get(), sender->get(), lo);
+  // The lifecycle gets a Store of its own on the same URL (a Store allows one waiting thread).
+  auto lifecycle = LifecycleRunner::Create(global.store_url, up->sections.mail, opts.config, lo);
+  if (!lifecycle.ok()) {
+    const int code = PrintError(lifecycle.status());
+    return code == 2 ? 2 : 1;  // 2: the mail section; 1: the store
+  }
   controller::Controller ctl(store.get(), backend->drivers(), backend->options);
 
   if (absl::Status s = server.Start(); !s.ok()) return PrintError(s);
   std::atomic<bool> stop{false};
-  Failure failure;
+  WorkerFailure failure;
   std::thread controller_thread([&] {
     if (absl::Status s = ctl.Run(stop); !s.ok()) failure.Set(s);
   });
-  std::thread lifecycle_thread([&] {
-    if (absl::Status s = lifecycle.Run(stop); !s.ok()) failure.Set(s);
-  });
+  (*lifecycle)->Start(&stop, &failure);
 
   fmt::print("wod up: listening on {}\n", url);
   std::fflush(stdout);
-  WOD_LOG(kInfo, "up", "location '{}' up: API on {}, store {}, mail {}{}{}", opts.location, url,
-          common::RedactUrl(global.store_url),
-          up->mail.smtp_url.empty() ? "to maildir " + up->mail.maildir : "over SMTP",
-          backend->hub ? "" : ", no hub", backend->appliances ? "" : ", no appliances");
+  WOD_LOG(
+      kInfo, "up", "location '{}' up: API on {}, store {}, mail {}{}{}", opts.location, url,
+      common::RedactUrl(global.store_url),
+      up->sections.mail.smtp_url.empty() ? "to maildir " + up->sections.mail.maildir : "over SMTP",
+      backend->hub ? "" : ", no hub", backend->appliances ? "" : ", no appliances");
 
   int signal_number = 0;
   sigwait(&stop_signals, &signal_number);
@@ -321,7 +153,7 @@ int RunUp(const GlobalOptions& global, const UpOptions& opts) {
   server.Stop();
   stop.store(true);
   controller_thread.join();
-  lifecycle_thread.join();
+  (*lifecycle)->Join();
   std::lock_guard<std::mutex> lock(failure.mu);
   if (!failure.status.ok()) {
     PrintError(failure.status);

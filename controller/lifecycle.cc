@@ -13,6 +13,7 @@
 #include "common/random.h"
 #include "common/status.h"
 #include "model/mail.h"
+#include "model/participant_token.h"
 
 namespace wod::controller {
 namespace {
@@ -35,7 +36,7 @@ bool NeverDeliverable(absl::StatusCode code) { return code == absl::StatusCode::
 // mails already enqueued for any registration of theirs (the welcome, normally).
 absl::StatusOr<reconcilers::LifecycleInput> Load(store::Store* store,
                                                  const reconcilers::LifecycleConfig& cfg,
-                                                 absl::Time now) {
+                                                 const std::string& token_secret, absl::Time now) {
   reconcilers::LifecycleInput in;
   in.now = now;
   ASSIGN_OR_RETURN(auto registrations, store->ListRegistrations());
@@ -80,7 +81,32 @@ absl::StatusOr<reconcilers::LifecycleInput> Load(store::Store* store,
     }
   }
   for (auto& w : workshops) in.workshops[w.id] = std::move(w);
+  // Page links of registrations whose token this process can derive: with a placeholder for
+  // the token, which SendDue fills in (the outbox never holds a token).
+  std::string base = cfg.public_base_url;
+  while (!base.empty() && base.back() == '/') base.pop_back();
+  const std::string key_id = token_secret.empty() ? "" : model::TokenKeyId(token_secret);
+  for (const auto& r : in.registrations) {
+    if (!key_id.empty() && r.token_nonce.rfind(key_id + ".", 0) == 0) {
+      in.page_urls[r.id] = absl::StrCat(base, "/p/", model::kPageTokenPlaceholder);
+    }
+  }
   return in;
+}
+
+// Puts the participant's page token into the page links of `m` (planned with a placeholder).
+// Without the token (the secret changed since the mail was planned) the link falls back to
+// the portal: "<base>/p/<placeholder>" becomes "<base>".
+void FillPageToken(const std::optional<std::string>& token, model::MailMessage* m) {
+  const std::string placeholder = model::kPageTokenPlaceholder;
+  const std::string from = token ? placeholder : "/p/" + placeholder;
+  const std::string to = token ? *token : "";
+  for (std::string* body : {&m->text_body, &m->html_body}) {
+    for (size_t at = body->find(from); at != std::string::npos; at = body->find(from, at)) {
+      body->replace(at, from.size(), to);
+      at += to.size();
+    }
+  }
 }
 
 }  // namespace
@@ -111,28 +137,16 @@ void Lifecycle::Event(const std::string& location, std::optional<int> seat, cons
 
 absl::Status Lifecycle::ApplyVerb(const LifecycleAction& a, absl::Time now,
                                   LifecycleRunResult* result) {
-  // ApplyVerb acts on a seat, whoever holds it: check that it is still this registration's.
-  // (A registration taking the seat between this read and the verb is a window the store
-  // interface cannot close; see docs/lifecycle.md.)
-  ASSIGN_OR_RETURN(store::SeatView view, store_->GetSeat(a.location, a.seat));
-  if (view.seat.registration_id != a.registration_id) {
-    result->skipped++;
-    return absl::OkStatus();
-  }
+  // Guarded by the occupant, in the store's transaction: when the seat changed hands since the
+  // load (the registration was ended by an admin or the participant and someone else took the
+  // seat), nothing changes and the verb is skipped.
   const bool cleanup = a.kind == LifecycleAction::Kind::kCleanup;
   ASSIGN_OR_RETURN(store::VerbResult r,
-                   store_->ApplyVerb(cleanup ? model::Verb::kCleanup : model::Verb::kPurge,
-                                     a.location, a.seat, now));
-  if (!r.changed) return absl::OkStatus();
-  if (r.registration && r.registration->id != a.registration_id) {
-    // The seat changed hands between the check and the verb (see docs/lifecycle.md, "Store
-    // gaps"): say so loudly, it cannot be undone here.
-    WOD_LOG(kError, "lifecycle", "{} ended registration {} instead", a.Describe(),
-            r.registration->id);
-    Event(a.location, a.seat, "lifecycle.misfire", a.reason,
-          absl::StrCat("planned for registration ", a.registration_id, ", ended registration ",
-                       r.registration->id),
-          now);
+                   store_->ApplyVerbIfHeldBy(cleanup ? model::Verb::kCleanup : model::Verb::kPurge,
+                                             a.location, a.seat, a.registration_id, now));
+  if (!r.changed) {
+    result->skipped++;
+    WOD_LOG(kInfo, "lifecycle", "skipped {}: the seat is no longer held by it", a.Describe());
     return absl::OkStatus();
   }
   (cleanup ? result->cleanups : result->purges)++;
@@ -147,7 +161,8 @@ absl::StatusOr<LifecycleRunResult> Lifecycle::RunOnce(absl::Time now) {
   // Verbs end registrations, whose mails the next round plans: a few rounds reach a plan with
   // no verb (each verb ends one registration for good, so this always settles).
   for (int round = 0; round < 3; ++round) {
-    ASSIGN_OR_RETURN(reconcilers::LifecycleInput in, Load(store_, options_.plan, now));
+    ASSIGN_OR_RETURN(reconcilers::LifecycleInput in,
+                     Load(store_, options_.plan, options_.participant_token_secret, now));
     const auto plan = reconcilers::PlanLifecycle(in, options_.plan);
     bool verbs = false;
     // One action's failure does not hold up the others; it is planned again next pass.
@@ -193,16 +208,19 @@ absl::StatusOr<SendResult> Lifecycle::SendDue(absl::Time now) {
                      store_->ClaimNotifications(options_.batch, now, options_.claim_ttl));
     if (claimed.empty()) break;
     for (const model::Notification& n : claimed) {
-      const model::MailMessage message = model::MailFromNotification(n);
-      absl::Status sent = sender_->Send(message);
       std::string location;
       std::optional<int> seat;
+      std::optional<std::string> token;
       if (n.registration_id) {
         if (auto r = store_->GetRegistration(*n.registration_id); r.ok()) {
           location = r->location;
           seat = r->seat;
+          token = model::ParticipantToken(options_.participant_token_secret, r->token_nonce);
         }
       }
+      model::MailMessage message = model::MailFromNotification(n);
+      FillPageToken(token, &message);
+      absl::Status sent = sender_->Send(message);
       if (sent.ok()) {
         RETURN_IF_ERROR(store_->MarkNotificationSent(n.id, now));
         result.sent++;

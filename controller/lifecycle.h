@@ -40,6 +40,11 @@ struct LifecycleOptions {
   int max_attempts = 8;
   BackoffPolicy backoff{.base = absl::Seconds(30), .cap = absl::Hours(1)};
   std::function<double()> jitter;  // a factor in [0.5, 1]; default random; tests pin it
+  // The secret participant page tokens are derived from (the API's, api.secret_file). Set: the
+  // mails of registrations whose token was derived under it link the participant page
+  // (<public_base_url>/p/<token>); the outbox holds a placeholder and SendDue puts the token
+  // in. Empty: the mails link the portal.
+  std::string participant_token_secret;
 };
 
 struct LifecycleRunResult {

@@ -1298,12 +1298,11 @@ class SqlStore final : public Store {
     std::vector<WorkshopOccupancy> out;
     RETURN_IF_ERROR(db_->Transact(TxMode::kRead, [&](SqlTx& tx) -> absl::Status {
       out.clear();
-      const std::string sql =
-          "SELECT workshop, count(*), count(registration_id) FROM seats";
+      const std::string sql = "SELECT workshop, count(*), count(registration_id) FROM seats";
       std::vector<SqlRow> rows;
       if (workshop) {
-        ASSIGN_OR_RETURN(rows, tx.Query(sql + " WHERE workshop = $1 GROUP BY workshop",
-                                        {*workshop}));
+        ASSIGN_OR_RETURN(rows,
+                         tx.Query(sql + " WHERE workshop = $1 GROUP BY workshop", {*workshop}));
       } else {
         ASSIGN_OR_RETURN(rows, tx.Query(sql + " GROUP BY workshop ORDER BY workshop"));
       }

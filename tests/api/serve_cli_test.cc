@@ -136,8 +136,8 @@ api:
   email_deny_list: [mailinator.com]
   registration_rate_limit: {per_minute: 0}
 )");
-  Child serve(
-      {"wod", "serve", "--store", db_->url(), "--listen", "127.0.0.1:0", "--config", config});
+  Child serve({"wod", "serve", "--store", db_->url(), "--listen", "127.0.0.1:0", "--config", config,
+               "--no-lifecycle"});
   const std::string line = serve.ReadLine(std::chrono::seconds(20));
   std::smatch m;
   ASSERT_TRUE(
@@ -185,7 +185,7 @@ TEST_F(ServeCliTest, TokensMadeByTheCliAuthorizeTheServerUntilRevokedAndAreNever
     EXPECT_THAT(again.Stderr(), HasSubstr("'ci' exists"));
   }
 
-  Child serve({"wod", "serve", "--store", db_->url(), "--listen", "127.0.0.1:0"});
+  Child serve({"wod", "serve", "--store", db_->url(), "--listen", "127.0.0.1:0", "--no-lifecycle"});
   const std::string line = serve.ReadLine(std::chrono::seconds(20));
   std::smatch m;
   ASSERT_TRUE(
@@ -247,8 +247,8 @@ TEST_F(ServeCliTest, BadListenOrConfigExitsTwoNamingTheProblem) {
   }
   {
     const std::string config = WriteConfig("api:\n  max_body: 1\n");
-    Child serve(
-        {"wod", "serve", "--store", db_->url(), "--listen", "127.0.0.1:0", "--config", config});
+    Child serve({"wod", "serve", "--store", db_->url(), "--listen", "127.0.0.1:0", "--config",
+                 config, "--no-lifecycle"});
     EXPECT_EQ(serve.Wait(std::chrono::seconds(20)), 2);
     EXPECT_THAT(serve.Stderr(), HasSubstr("unknown key 'api.max_body'"));
   }
