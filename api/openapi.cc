@@ -352,7 +352,7 @@ constexpr char kDocument[] = R"json({
           "seat": {"type": "integer"}, "state": {"type": "string", "enum": ["active", "ended", "failed"]},
           "start": {"type": "string", "format": "date-time"}, "deadline": {"type": "string", "format": "date-time"},
           "ended": {"type": "string", "format": "date-time", "nullable": true},
-          "progress": {"type": "object", "nullable": true, "description": "harvested progress, null until harvested"}
+          "progress": {"allOf": [{"$ref": "#/components/schemas/Progress"}], "nullable": true, "description": "harvested progress, null until harvested"}
         }
       },
       "Seat": {
@@ -373,7 +373,13 @@ constexpr char kDocument[] = R"json({
             "last_error": {"type": "string"}, "updated": {"type": "string", "format": "date-time"}}},
           "registration": {"allOf": [{"$ref": "#/components/schemas/Registration"}], "nullable": true},
           "occupant": {"type": "object", "nullable": true, "properties": {
-            "email": {"type": "string"}, "name": {"type": "string"}, "company": {"type": "string"}}}
+            "email": {"type": "string"}, "name": {"type": "string"}, "company": {"type": "string"},
+            "registration_id": {"type": "integer"}}},
+          "progress": {"allOf": [{"$ref": "#/components/schemas/Progress"}], "nullable": true,
+            "description": "live: what the controller last observed in the occupant's notebooks; null when vacant or not observed yet"},
+          "last_activity": {"type": "string", "format": "date-time", "nullable": true,
+            "description": "when the occupant last saved a notebook (its newest modification time)"},
+          "time_left_seconds": {"type": "integer", "nullable": true, "description": "until the occupant's deadline; null when vacant"}
         }}]
       },
       "VerbResult": {
@@ -397,7 +403,23 @@ constexpr char kDocument[] = R"json({
           "phase": {"type": "string", "nullable": true, "description": "the seat's phase while active; null once ended"},
           "credentials": {"type": "object", "nullable": true, "description": "only while active and the seat is Ready",
             "properties": {"user": {"type": "string"}, "password": {"type": "string"}}},
-          "progress": {"type": "object", "nullable": true}
+          "progress": {"allOf": [{"$ref": "#/components/schemas/Progress"}], "nullable": true,
+            "description": "while active: live, as the controller last observed the notebooks (null until then); once ended: the harvest"},
+          "last_activity": {"type": "string", "format": "date-time", "nullable": true,
+            "description": "while active: when a notebook was last saved; null once ended"}
+        }
+      },
+      "Progress": {
+        "type": "object",
+        "description": "executed code cells over code cells, per notebook and in total; cells shipped already executed do not count",
+        "properties": {
+          "notebooks": {"type": "array", "items": {"type": "object", "properties": {
+            "file": {"type": "string"}, "code_cells": {"type": "integer"}, "baseline_executed": {"type": "integer"},
+            "executed": {"type": "integer"}, "fraction": {"type": "number"}, "readable": {"type": "boolean"},
+            "error": {"type": "string", "description": "why the notebook could not be read; only when not readable"}}}},
+          "total": {"type": "object", "properties": {
+            "notebooks": {"type": "integer"}, "unreadable": {"type": "integer"}, "code_cells": {"type": "integer"},
+            "baseline_executed": {"type": "integer"}, "executed": {"type": "integer"}, "fraction": {"type": "number"}}}
         }
       }
     }

@@ -154,6 +154,53 @@ json ProgressJson(const model::Registration& r) {
   return p.is_discarded() ? json(nullptr) : p;
 }
 
+// The live progress a seat's status holds for `registration_id` (what the controller last
+// observed in the home, the harvest's shape), or null when it holds none of that registration.
+json LiveProgressJson(const store::SeatStatus* st, int64_t registration_id) {
+  if (st == nullptr || st->progress_registration != registration_id || registration_id == 0 ||
+      st->progress_json.empty()) {
+    return nullptr;
+  }
+  json p = json::parse(st->progress_json, nullptr, false);
+  return p.is_discarded() ? json(nullptr) : p;
+}
+
+// When that registration's participant last saved a notebook, or null.
+json LastActivityJson(const store::SeatStatus* st, int64_t registration_id) {
+  if (st == nullptr || st->progress_registration != registration_id || registration_id == 0 ||
+      !st->last_activity) {
+    return nullptr;
+  }
+  return common::FormatTime(*st->last_activity);
+}
+
+// The controllers' passes per location (store::PassStats) in the text exposition format: a
+// summary without quantiles (its _sum and _count are counters) and two gauges.
+std::string PassMetricsText(const std::vector<store::PassStats>& stats) {
+  std::string sum, count, last, when;
+  for (const store::PassStats& p : stats) {
+    const std::string label = absl::StrCat("{location=\"", EscapeLabel(p.location), "\"}");
+    absl::StrAppend(&sum, "wod_controller_pass_seconds_sum", label, " ",
+                    absl::ToDoubleSeconds(p.total_duration), "\n");
+    absl::StrAppend(&count, "wod_controller_pass_seconds_count", label, " ", p.passes, "\n");
+    absl::StrAppend(&last, "wod_controller_last_pass_seconds", label, " ",
+                    absl::ToDoubleSeconds(p.last_duration), "\n");
+    absl::StrAppend(&when, "wod_controller_last_pass_timestamp_seconds", label, " ",
+                    absl::ToUnixSeconds(p.last_pass), "\n");
+  }
+  return absl::StrCat(
+      "# HELP wod_controller_pass_seconds Reconcile passes of each location's controller.\n"
+      "# TYPE wod_controller_pass_seconds summary\n",
+      sum, count,
+      "# HELP wod_controller_last_pass_seconds Duration of the newest pass of each location.\n"
+      "# TYPE wod_controller_last_pass_seconds gauge\n",
+      last,
+      "# HELP wod_controller_last_pass_timestamp_seconds When the newest pass of each location "
+      "ended.\n"
+      "# TYPE wod_controller_last_pass_timestamp_seconds gauge\n",
+      when);
+}
+
 // A registration as admins see it (never its token hash).
 json RegistrationJson(const model::Registration& r) {
   json j = {{"id", r.id},
@@ -435,8 +482,11 @@ void Server::HandleMetrics(const httplib::Request&, httplib::Response& res) {
     up.samples.back().second = 0;
   }
   gauges.push_back(std::move(up));
+  std::string text = metrics_.Render(gauges);
+  // Controller passes per location, as the controllers record them in the store.
+  if (auto passes = store_->ListPassStats(); passes.ok()) text += PassMetricsText(*passes);
   res.status = 200;
-  res.set_content(metrics_.Render(gauges), "text/plain; version=0.0.4; charset=utf-8");
+  res.set_content(text, "text/plain; version=0.0.4; charset=utf-8");
 }
 
 void Server::HandleOpenApi(const httplib::Request&, httplib::Response& res) {
@@ -606,6 +656,7 @@ void Server::HandleListSeats(const httplib::Request& req, httplib::Response& res
   if (!statuses.ok()) return WriteError(res, StoreError(statuses.status(), "list seat status"));
   std::map<std::pair<std::string, int>, const store::SeatStatus*> status_of;
   for (const store::SeatStatus& st : *statuses) status_of[{st.location, st.number}] = &st;
+  const absl::Time now = clock_->Now();
   json list = json::array();
   for (const store::SeatView& v : *seats) {
     json j = SeatJson(v.seat);
@@ -618,6 +669,15 @@ void Server::HandleListSeats(const httplib::Request& req, httplib::Response& res
                                          {"name", v.participant->name},
                                          {"company", v.participant->company}}
                                   : json(nullptr);
+    // Live: what the controller last observed in the home of the seat's occupant.
+    const int64_t occupant = v.seat.registration_id.value_or(0);
+    if (v.participant) j["occupant"]["registration_id"] = occupant;
+    j["progress"] = LiveProgressJson(st, occupant);
+    j["last_activity"] = LastActivityJson(st, occupant);
+    j["time_left_seconds"] =
+        v.registration && v.registration->state == model::RegistrationState::kActive
+            ? json(std::max<int64_t>(0, absl::ToInt64Seconds(v.registration->deadline - now)))
+            : json(nullptr);
     list.push_back(std::move(j));
   }
   WriteJson(res, 200, json{{"seats", std::move(list)}});
@@ -818,19 +878,22 @@ void Server::HandleMe(const httplib::Request& req, httplib::Response& res) {
              active ? std::max<int64_t>(0, absl::ToInt64Seconds(reg->deadline - now)) : 0},
             {"phase", nullptr},
             {"credentials", nullptr},
-            {"progress", ProgressJson(*reg)}};
+            {"progress", ProgressJson(*reg)},
+            {"last_activity", nullptr}};
   if (active) {
     auto seat = store_->GetSeat(reg->location, reg->seat);
     if (!seat.ok()) return WriteError(res, StoreError(seat.status(), "participant seat"));
-    auto statuses = store_->ListSeatStatus(reg->location);
-    if (!statuses.ok()) {
-      return WriteError(res, StoreError(statuses.status(), "participant seat status"));
+    auto status = store_->GetSeatStatus(reg->location, reg->seat);
+    if (!status.ok() && status.status().code() != absl::StatusCode::kNotFound) {
+      return WriteError(res, StoreError(status.status(), "participant seat status"));
     }
-    std::string phase = "Unobserved";
-    for (const store::SeatStatus& st : *statuses) {
-      if (st.number == reg->seat) phase = st.phase;
-    }
+    const store::SeatStatus* st = status.ok() ? &*status : nullptr;
+    const std::string phase = st != nullptr ? st->phase : "Unobserved";
     j["phase"] = phase;
+    // While active: the live progress the controller observes in the home (null until it has
+    // seen this registration's notebooks), instead of the harvest, which comes at the end.
+    j["progress"] = LiveProgressJson(st, reg->id);
+    j["last_activity"] = LastActivityJson(st, reg->id);
     // The password only once the controller reports the seat Ready, and only while this
     // registration holds the seat.
     if (phase == "Ready" && seat->seat.registration_id == reg->id) {

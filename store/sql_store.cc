@@ -173,6 +173,25 @@ ApiToken ApiTokenFromRow(const SqlRow& row) {
 
 absl::Time ToMicros(absl::Time t) { return TimeFromDb(TimeToDb(t)); }
 
+constexpr char kSeatStatusColumns[] =
+    "location, number, observed_generation, phase, conditions_json, last_error, updated_us, "
+    "progress_registration, progress_json, last_activity_us";
+
+absl::StatusOr<SeatStatus> SeatStatusFromRow(const SqlRow& row) {
+  SeatStatus s;
+  s.location = row.Text(0);
+  s.number = static_cast<int>(row.Int(1));
+  s.observed_generation = row.Int(2);
+  s.phase = row.Text(3);
+  ASSIGN_OR_RETURN(s.conditions, ConditionsFromJson(row.Text(4)));
+  s.last_error = row.Text(5);
+  s.updated = TimeFromDb(row.Int(6));
+  s.progress_registration = row.Int(7);
+  s.progress_json = row.Text(8);
+  if (auto t = row.OptInt(9)) s.last_activity = TimeFromDb(*t);
+  return s;
+}
+
 std::string SeatName(const std::string& location, int number) {
   return absl::StrCat("seat ", number, " on location '", location, "'");
 }
@@ -879,6 +898,26 @@ class SqlStore final : public Store {
     });
   }
 
+  absl::StatusOr<SeatStatus> GetSeatStatus(const std::string& location, int number) override {
+    std::vector<SeatStatus> found;
+    RETURN_IF_ERROR(db_->Transact(TxMode::kRead, [&](SqlTx& tx) -> absl::Status {
+      found.clear();
+      ASSIGN_OR_RETURN(auto rows, tx.Query(absl::StrCat("SELECT ", kSeatStatusColumns,
+                                                        " FROM seat_status WHERE location = $1 "
+                                                        "AND number = $2"),
+                                           {location, number}));
+      for (const SqlRow& row : rows) {
+        ASSIGN_OR_RETURN(SeatStatus s, SeatStatusFromRow(row));
+        found.push_back(std::move(s));
+      }
+      return absl::OkStatus();
+    }));
+    if (found.empty()) {
+      return absl::NotFoundError(absl::StrCat("no status of seat ", location, "/", number));
+    }
+    return std::move(found[0]);
+  }
+
   absl::Status RecordPass(const std::string& location, absl::Duration duration, absl::Time at,
                           const std::string& lease_name, int64_t lease_epoch) override {
     if (location.empty()) return absl::InvalidArgumentError("pass statistics without location");
@@ -935,9 +974,7 @@ class SqlStore final : public Store {
     std::vector<SeatStatus> out;
     RETURN_IF_ERROR(db_->Transact(TxMode::kRead, [&](SqlTx& tx) -> absl::Status {
       out.clear();
-      std::string sql =
-          "SELECT location, number, observed_generation, phase, conditions_json, last_error, "
-          "updated_us, progress_registration, progress_json, last_activity_us FROM seat_status";
+      std::string sql = absl::StrCat("SELECT ", kSeatStatusColumns, " FROM seat_status");
       std::vector<SqlRow> rows;
       if (location) {
         ASSIGN_OR_RETURN(
@@ -946,17 +983,7 @@ class SqlStore final : public Store {
         ASSIGN_OR_RETURN(rows, tx.Query(sql + " ORDER BY location, number"));
       }
       for (const SqlRow& row : rows) {
-        SeatStatus s;
-        s.location = row.Text(0);
-        s.number = static_cast<int>(row.Int(1));
-        s.observed_generation = row.Int(2);
-        s.phase = row.Text(3);
-        ASSIGN_OR_RETURN(s.conditions, ConditionsFromJson(row.Text(4)));
-        s.last_error = row.Text(5);
-        s.updated = TimeFromDb(row.Int(6));
-        s.progress_registration = row.Int(7);
-        s.progress_json = row.Text(8);
-        if (auto t = row.OptInt(9)) s.last_activity = TimeFromDb(*t);
+        ASSIGN_OR_RETURN(SeatStatus s, SeatStatusFromRow(row));
         out.push_back(std::move(s));
       }
       return absl::OkStatus();

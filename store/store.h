@@ -266,6 +266,15 @@ class Store {
                                      int64_t lease_epoch) = 0;
   virtual absl::StatusOr<std::vector<SeatStatus>> ListSeatStatus(
       const std::optional<std::string>& location = std::nullopt) = 0;
+  // The status of one seat (one row, for the participant view). NotFound: no status yet.
+  virtual absl::StatusOr<SeatStatus> GetSeatStatus(const std::string& location, int number) {
+    auto all = ListSeatStatus(location);
+    if (!all.ok()) return all.status();
+    for (SeatStatus& s : *all) {
+      if (s.number == number) return std::move(s);
+    }
+    return absl::NotFoundError("no status of seat " + location + "/" + std::to_string(number));
+  }
   // Counts one finished pass of `location`'s controller: passes + 1, its duration added to the
   // total and kept as the last, `at` as the last pass time. Fenced like PutSeatStatus (Aborted
   // when the lease moved on). InvalidArgument: empty location or negative duration. (The

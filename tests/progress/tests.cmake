@@ -5,3 +5,5 @@ wod_test(store_progress_test SOURCES store/store_progress_test.cc LIBS wod_store
 wod_test(store_progress_pg_test SOURCES store/store_progress_test.cc
   LIBS wod_store PkgConfig::PQXX LABELS postgres)
 target_compile_definitions(store_progress_pg_test PRIVATE WOD_STORE_TEST_POSTGRES)
+# /api/v1/me and /api/v1/seats with live progress, /metrics with the pass statistics (SQLite).
+wod_test(api_progress_test SOURCES api/progress_api_test.cc LIBS wod_api PkgConfig::PQXX)

@@ -98,6 +98,25 @@ TEST_P(StoreProgressTest, SeatStatusKeepsLiveProgressAndLastActivityAndClearsThe
   EXPECT_THAT(stored, ElementsAre(s, plain));
 }
 
+TEST_P(StoreProgressTest, OneSeatStatusIsReadWithItsProgressOrNotFound) {
+  ASSERT_OK_AND_ASSIGN(Lease l, store().AcquireLease(kLease, "ctl", absl::Minutes(1), kNow));
+  SeatStatus s = Status(3);
+  s.progress_registration = 17;
+  s.progress_json = kProgress;
+  s.last_activity = kNow - absl::Seconds(1);
+  SeatStatus other = Status(3);
+  other.location = "loc-b";
+  ASSERT_OK(store().PutSeatStatus(s, kLease, l.epoch));
+  ASSERT_OK(store().PutSeatStatus(other, kLease, l.epoch));
+  ASSERT_OK(store().PutSeatStatus(Status(4), kLease, l.epoch));
+  ASSERT_OK_AND_ASSIGN(SeatStatus got, store().GetSeatStatus(kLoc, 3));
+  EXPECT_EQ(got, s);
+  ASSERT_OK_AND_ASSIGN(got, store().GetSeatStatus("loc-b", 3));
+  EXPECT_EQ(got, other);
+  EXPECT_THAT(store().GetSeatStatus(kLoc, 5), StatusIs(absl::StatusCode::kNotFound));
+  EXPECT_THAT(store().GetSeatStatus("loc-z", 3), StatusIs(absl::StatusCode::kNotFound));
+}
+
 TEST_P(StoreProgressTest, SeatProgressThatIsNotJsonIsRefusedAndNothingIsWritten) {
   ASSERT_OK_AND_ASSIGN(Lease l, store().AcquireLease(kLease, "ctl", absl::Minutes(1), kNow));
   SeatStatus s = Status(1);
