@@ -100,6 +100,45 @@ test('the dashboard shows, resets, extends and exports a real seat', { timeout: 
     assert.equal(await page.evaluate(() => document.cookie), '', 'the token is in no cookie');
     assert.match(await page.textContent('#dash-summary'), /1\s*Occupied/);
     await h.screenshot(page, 'dashboard-03-seat-ready');
+    // Accessibility basics on the live page: every control labelled, table headers scoped,
+    // and every piece of text at least 4.5:1 against the background it is drawn on.
+    const a11y = await page.evaluate(() => {
+      const problems = [];
+      for (const c of document.querySelectorAll('input, select, button')) {
+        if (!c.getClientRects().length) continue;  // not rendered (hidden, a closed dialog)
+        const named = (c.labels && c.labels.length > 0) || c.getAttribute('aria-label') ||
+                      (c.tagName === 'BUTTON' && c.textContent.trim());
+        if (!named) problems.push(`unlabelled ${c.tagName} #${c.id}`);
+      }
+      for (const th of document.querySelectorAll('.dash-table th')) {
+        if (!th.scope) problems.push(`th without scope: ${th.textContent}`);
+      }
+      const rgb = (s) => (s.match(/[\d.]+/g) || []).map(Number);
+      const lum = ([r, g, b]) => {
+        const f = (v) => { v /= 255; return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4; };
+        return 0.2126 * f(r) + 0.7152 * f(g) + 0.0722 * f(b);
+      };
+      const background = (e) => {
+        for (; e; e = e.parentElement) {
+          const c = rgb(getComputedStyle(e).backgroundColor);
+          if (c.length >= 3 && (c.length < 4 || c[3] > 0.5)) return c;
+        }
+        return [255, 255, 255];
+      };
+      let checked = 0;
+      for (const e of document.querySelectorAll('body *')) {
+        const text = Array.from(e.childNodes).some((n) => n.nodeType === 3 && n.textContent.trim());
+        if (!text || !e.getClientRects().length || e.closest('.dash-visually-hidden, [hidden]')) continue;
+        const fg = lum(rgb(getComputedStyle(e).color));
+        const bg = lum(background(e));
+        const ratio = (Math.max(fg, bg) + 0.05) / (Math.min(fg, bg) + 0.05);
+        checked++;
+        if (ratio < 4.5) problems.push(`contrast ${ratio.toFixed(2)} of '${e.textContent.trim().slice(0, 30)}'`);
+      }
+      return { problems, checked };
+    });
+    assert.deepEqual(a11y.problems, [], 'accessibility');
+    assert.ok(a11y.checked > 50, `contrast checked on ${a11y.checked} elements`);
 
     // --- a filter and the focus survive the refresh ---
     await page.focus('#dash-f-text');
