@@ -25,7 +25,9 @@
 // At the end, one JSON object per result on its own line:
 //   {"bench": "ready_latency_p50_c10", "value": N, "unit": "ms", "target": 1000}
 //
-// Usage: ready_bench [--rounds1 N] [--rounds10 N] [--rounds100 N] [--keep-log FILE]
+// Usage: ready_bench [--rounds1 N] [--rounds10 N] [--rounds100 N] [--concurrency N]
+// (controller.concurrency, default 4 as in examples/wod.yml); WOD_READY_BENCH_LOG=FILE keeps
+// the `wod up` log (one line per controller action, with its time) for study.
 #include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -137,8 +139,10 @@ struct OwnHub {
 
 class Bench {
  public:
-  Bench(std::string hub_url, std::string hub_token_file)
-      : hub_url_(std::move(hub_url)), hub_token_file_(std::move(hub_token_file)) {}
+  Bench(std::string hub_url, std::string hub_token_file, int concurrency)
+      : hub_url_(std::move(hub_url)),
+        hub_token_file_(std::move(hub_token_file)),
+        concurrency_(concurrency) {}
   ~Bench() { Cleanup(); }
 
   void SetUp() {
@@ -196,7 +200,8 @@ class Bench {
                            << "content:\n  archive_dir: archive\n"
                            << "hub:\n  url: " << hub_url_ << "\n  token_file: " << hub_token_file_
                            << "\n"
-                           << "controller:\n  concurrency: 4\n  lease_ttl: 15s\n  resync: 15s\n"
+                           << "controller:\n  concurrency: " << concurrency_
+                           << "\n  lease_ttl: 15s\n  resync: 15s\n"
                            << "variables:\n  BRANDING: Bench\n  WODBEEXTFQDN: 127.0.0.1\n"
                            << "  SURVEYURL: https://example.com/survey\n"
                            << "api:\n  registration_rate_limit:\n    per_minute: 0\n"
@@ -407,6 +412,7 @@ class Bench {
   std::string hub_url_, hub_token_file_;
   fs::path dir_, config_;
   std::string store_url_, admin_token_;
+  int concurrency_ = 4;
   int port_ = 0;
   bool swept_ = false;
   std::atomic<int> emails_{0};
@@ -417,16 +423,21 @@ class Bench {
 
 int Main(int argc, char** argv) {
   std::map<int, int> rounds = {{1, 10}, {10, 3}, {100, 1}};
+  int concurrency = 4;  // controller.concurrency: examples/wod.yml's (and the built-in) default
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string flag = argv[i];
-    if (flag == "--rounds1")
-      rounds[1] = std::atoi(argv[i + 1]);
-    else if (flag == "--rounds10")
-      rounds[10] = std::atoi(argv[i + 1]);
-    else if (flag == "--rounds100")
-      rounds[100] = std::atoi(argv[i + 1]);
-    else
-      Fail("usage: ready_bench [--rounds1 N] [--rounds10 N] [--rounds100 N]");
+    const int value = std::atoi(argv[i + 1]);
+    if (flag == "--rounds1") {
+      rounds[1] = value;
+    } else if (flag == "--rounds10") {
+      rounds[10] = value;
+    } else if (flag == "--rounds100") {
+      rounds[100] = value;
+    } else if (flag == "--concurrency") {
+      concurrency = value;
+    } else {
+      Fail("usage: ready_bench [--rounds1 N] [--rounds10 N] [--rounds100 N] [--concurrency N]");
+    }
   }
   if (geteuid() != 0) Fail("needs root (it manages real Linux accounts)");
   // An exception escaping anywhere (a JSON surprise in a client thread) still cleans up.
@@ -459,7 +470,7 @@ int Main(int argc, char** argv) {
 
   std::map<int, std::vector<double>> client_ms, store_ms;
   {
-    Bench bench(hub_url, token_file);
+    Bench bench(hub_url, token_file, concurrency);
     g_cleanup = [&] {
       bench.Cleanup();
       own.Stop();
