@@ -80,6 +80,13 @@ absl::Status ParseApi(const YAML::Node& api, ServerConfig* c) {
     } else if (key == "secret_file") {
       ASSIGN_OR_RETURN(c->secret_file, Scalar<std::string>(v, key, "a file name"));
       if (c->secret_file.empty()) return Bad(v, "api.secret_file must not be empty");
+    } else if (key == "hub_public_url") {
+      ASSIGN_OR_RETURN(c->hub_public_url, Scalar<std::string>(v, key, "a URL"));
+      if (!c->hub_public_url.empty() && !absl::StartsWith(c->hub_public_url, "http://") &&
+          !absl::StartsWith(c->hub_public_url, "https://")) {
+        return Bad(v, "api.hub_public_url must start with http:// or https://");
+      }
+      while (absl::EndsWith(c->hub_public_url, "/")) c->hub_public_url.pop_back();
     } else if (key == "trust_x_forwarded_for") {
       ASSIGN_OR_RETURN(c->trust_x_forwarded_for, Scalar<bool>(v, key, "true or false"));
     } else if (key == "registration_rate_limit") {

@@ -27,6 +27,9 @@ struct ServerConfig {
   // The participant's user name is this prefix and the seat number ("student7"), as the
   // accounts policy of the location names it (the policy's default prefix is "student").
   std::string participant_user_prefix = "student";
+  // The JupyterHub address participants open ("https://hub.example.com", with its base URL):
+  // the participant page's "Open workshop" button goes to its login page. Empty: no button.
+  std::string hub_public_url;
   // The file holding the secret participant page tokens are derived from (`api.secret_file`;
   // the CLI's default is wod.secret next to the config file, made on first start).
   std::string secret_file;

@@ -880,6 +880,10 @@ void Server::HandleMe(const httplib::Request& req, httplib::Response& res) {
             {"credentials", nullptr},
             {"progress", ProgressJson(*reg)},
             {"last_activity", nullptr}};
+  // The participant page's "Open workshop" button; null when no hub address is configured.
+  j["hub_url"] = config_.hub_public_url.empty()
+                     ? json(nullptr)
+                     : json(absl::StrCat(config_.hub_public_url, "/hub/login"));
   if (active) {
     auto seat = store_->GetSeat(reg->location, reg->seat);
     if (!seat.ok()) return WriteError(res, StoreError(seat.status(), "participant seat"));

@@ -7,6 +7,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "api/config.h"
 #include "api/server.h"
 #include "api/web_assets.h"
 #include "common/clock.h"
@@ -109,6 +110,51 @@ TEST_F(WebRoutesTest, UnknownAssetsAndApiPathsAnswerTheApiJson404) {
     EXPECT_EQ(res->status, 404) << path;
     EXPECT_EQ(testing::ErrorOf(res).value("code", ""), "not_found") << path << res->body;
   }
+}
+
+// api.hub_public_url: read from the config (trailing slashes dropped, a URL only) and offered
+// to the participant page as the hub's login page; without it there is no hub link.
+TEST(WebConfig, HubPublicUrlIsReadAndChecked) {
+  auto c = ParseServerConfig("api:\n  hub_public_url: https://hub.example.test/base/\n");
+  ASSERT_OK(c);
+  EXPECT_EQ(c->hub_public_url, "https://hub.example.test/base");
+  EXPECT_EQ(ParseServerConfig("api: {}\n")->hub_public_url, "");
+  auto bad = ParseServerConfig("api:\n  hub_public_url: hub.example.test\n");
+  EXPECT_FALSE(bad.ok());
+  EXPECT_THAT(std::string(bad.status().message()), HasSubstr("api.hub_public_url"));
+}
+
+TEST_F(WebRoutesTest, ParticipantViewOffersTheHubLoginOnlyWhenConfigured) {
+  model::Location loc;
+  loc.name = "loc-a";
+  ASSERT_OK(store_->UpsertLocation(loc));
+  ASSERT_OK(store_->UpsertCatalog({testing::MakeWorkshop("WKSHP-Alpha", 1, 2, 2)}).status());
+  auto token_of = [](const httplib::Result& r) {
+    return nlohmann::json::parse(r->body).value("token", std::string());
+  };
+  auto reg =
+      client().Post("/api/v1/registrations",
+                    testing::RegistrationBody("WKSHP-Alpha", "a@example.com"), "application/json");
+  ASSERT_TRUE(reg);
+  ASSERT_EQ(reg->status, 201) << reg->body;
+  auto me = client().Get("/api/v1/me", {{"Authorization", "Participant " + token_of(reg)}});
+  ASSERT_TRUE(me);
+  ASSERT_EQ(me->status, 200) << me->body;
+  EXPECT_TRUE(nlohmann::json::parse(me->body)["hub_url"].is_null());
+
+  ServerConfig config;
+  config.hub_public_url = "http://127.0.0.1:8000";
+  auto other = testing::StartServer(store_.get(), config, common::RealClock::Get());
+  ASSERT_NE(other, nullptr);
+  reg = other->client->Post("/api/v1/registrations",
+                            testing::RegistrationBody("WKSHP-Alpha", "b@example.com"),
+                            "application/json");
+  ASSERT_TRUE(reg);
+  ASSERT_EQ(reg->status, 201) << reg->body;
+  me = other->client->Get("/api/v1/me", {{"Authorization", "Participant " + token_of(reg)}});
+  ASSERT_TRUE(me);
+  EXPECT_EQ(nlohmann::json::parse(me->body).value("hub_url", ""),
+            "http://127.0.0.1:8000/hub/login");
 }
 
 }  // namespace

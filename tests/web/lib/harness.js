@@ -320,6 +320,8 @@ async function startWod(opts) {
       '    per_minute: 600',
       '    burst: 100',
     );
+    // The participant page's "Open workshop" button goes to the test hub.
+    if (useHub) config.push(`  hub_public_url: ${process.env.WOD_TEST_HUB_URL}`);
     for (const [k, v] of Object.entries(opts.api || {})) config.push(`  ${k}: ${v}`);
     config.push('mail:', '  maildir: mail', '  from_address: wod@wod.test', 'lifecycle:', '  resync: 1s');
     const configFile = path.join(dir, 'up.yml');
