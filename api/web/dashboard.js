@@ -43,6 +43,8 @@
     live: $('dash-live'),
     groups: $('dash-groups'),
     empty: $('dash-empty'),
+    foreign: $('dash-foreign'),
+    foreignList: $('dash-foreign-list'),
     dialog: $('dash-dialog'),
     dialogForm: $('dash-dialog-form'),
     dialogTitle: $('dash-dialog-title'),
@@ -428,6 +430,7 @@
     syncOptions(el.fPhase, phases, state.filters.phase);
 
     renderSummary(seats);
+    renderForeign();
     announceChanges(seats);
 
     const shown = seats.filter(matches).sort(compare);
@@ -473,6 +476,8 @@
       ['Occupied', count((s) => s.occupied), ''],
       ['Free', count((s) => !s.occupied), ''],
       ['Failed', count((s) => s.phase === 'Failed'), 'dash-summary-failed'],
+      ['Drift', Array.from(state.drift.values()).reduce((n, l) => n + l.length, 0),
+       'dash-summary-drift'],
     ];
     for (const p of PHASES) {
       if (p === 'Failed') continue;
@@ -487,9 +492,30 @@
       const li = make('li', 'dash-count ' + (cls || ''));
       li.dataset.count = label.toLowerCase();
       li.append(make('span', 'dash-count-n', String(n)), make('span', 'dash-count-label', label));
-      if (cls === 'dash-summary-failed' && n > 0) li.classList.add('dash-attention');
+      if ((cls === 'dash-summary-failed' || cls === 'dash-summary-drift') && n > 0) {
+        li.classList.add('dash-attention');
+      }
       el.summary.append(li);
     }
+  }
+
+  // Drift of no seat (seat 0): foreign or orphan objects of a location, reported, not touched.
+  function renderForeign() {
+    const entries = [];
+    for (const list of state.drift.values()) {
+      for (const d of list) if (d.seat === 0) entries.push(d);
+    }
+    const sig = JSON.stringify(entries);
+    if (el.foreign.dataset.sig === sig) return;
+    el.foreign.dataset.sig = sig;
+    el.foreign.hidden = entries.length === 0;
+    el.foreignList.replaceChildren(...entries.map((d) => {
+      const li = make('li', null);
+      li.append(make('span', 'dash-drift-mark', '≠ ' + d.location + ' · ' + d.domain + ': '),
+                document.createTextNode(d.observed + ' (expected ' + d.expected + '; planned: ' +
+                                        d.planned + ')'));
+      return li;
+    }));
   }
 
   function announceChanges(seats) {
@@ -658,8 +684,14 @@
     const o = seat.occupant;
     setCell(row, 'occupant', JSON.stringify(o), () => {
       if (!o) return [make('span', 'dash-muted', 'vacant')];
-      const out = [make('span', 'dash-occ-name', o.name || '—'),
-                   make('span', 'dash-occ-email', o.email || '')];
+      const email = make('span', 'dash-occ-email');
+      const at = (o.email || '').indexOf('@');
+      if (at > 0) {
+        email.append(o.email.slice(0, at + 1), make('wbr'), o.email.slice(at + 1));
+      } else {
+        email.textContent = o.email || '';
+      }
+      const out = [make('span', 'dash-occ-name', o.name || '—'), email];
       if (o.company) out.push(make('span', 'dash-occ-company', o.company));
       return out;
     });

@@ -1,18 +1,26 @@
 // The instructor dashboard in a real browser against a real `wod up` (real Linux accounts
 // wodadmN with uids 65000+N, the test JupyterHub, content rendered into real homes):
-//   a participant registers through the API and becomes Ready; a wrong token is refused on the
-//   login form; the admin token signs in and the seat shows Ready with its occupant; a filter
-//   and the focus survive the 2 s refresh; Reset (keyboard: Enter opens the confirmation,
-//   Escape cancels it; then confirmed) goes through the controller (reset_epoch 0 -> 1, the
-//   new generation observed) and the seat is Ready again; Extend moves the time left by 60
-//   minutes; the CSV download holds the registration with the formula cell neutralised; an
-//   operator token is read only (a message, no dialog, the API answers it 403 and nothing
-//   changed); the phone layout and the large type render. No request leaves 127.0.0.1 and the
-//   page throws no error. Screenshots: $WOD_SCREENSHOT_DIR/dashboard-NN-*.png (docs/dashboard.md).
+//  1. a participant registers through the API and becomes Ready;
+//  2. a wrong token is refused on the login form (and not kept);
+//  3. the admin signs in: the seat shows Ready with its occupant; every rendered control is
+//     labelled and all visible text is at least 4.5:1; a notebook cell executed in the home
+//     shows as 25 % live progress;
+//  4. a filter and the keyboard focus survive the 2 s refresh;
+//  5. Reset: Enter opens the confirmation, Escape cancels it (nothing changes, the focus
+//     returns); confirmed, it goes through the controller (reset_epoch 0 -> 1, the new
+//     generation observed), the seat is Ready again and its content pristine (0 %);
+//  6. Extend by 60 minutes moves the deadline and the time left by an hour;
+//  7. the CSV download holds the registration, the formula cell neutralised;
+//  8. an operator token is read only: a message, no dialog; the API answers it 403;
+//  9. a foreign user in the managed uid range appears in "Drift outside the seats" and goes;
+// 10. the phone layout (cards) and the large type render.
+// No request leaves 127.0.0.1 and the page logs no error beyond the expected 401/403.
+// Screenshots: $WOD_SCREENSHOT_DIR/dashboard-NN-*.png, listed in docs/dashboard.md.
 'use strict';
 
 const assert = require('node:assert/strict');
 const fs = require('node:fs');
+const path = require('node:path');
 const { spawnSync } = require('node:child_process');
 const { test } = require('node:test');
 const h = require('./lib/harness');
@@ -22,6 +30,41 @@ h.requireServices();
 const EMAIL = 'ada.dashboard@example.com';
 const NAME = 'Ada Dashboard';
 const COMPANY = '=SUM(1,2)';  // typed by a participant: must not become a formula in the CSV
+
+// A user the controller does not own, in its managed uid range (65000 + 0..99).
+const FOREIGN_USER = 'dashintruder';
+const FOREIGN_UID = 65090;
+
+function removeForeignUser() {
+  if (!fs.readFileSync('/etc/passwd', 'utf8').split('\n').some((l) => l.startsWith(`${FOREIGN_USER}:`))) return;
+  const r = spawnSync('userdel', [FOREIGN_USER], { encoding: 'utf8' });
+  assert.equal(r.status, 0, r.stderr);
+}
+
+// Marks the first unexecuted code cell of notebook `file` in `user`'s home as executed, as
+// Jupyter would save it after a run (the file keeps its owner: written in place).
+function executeOneCell(user, file) {
+  const home = fs.readFileSync('/etc/passwd', 'utf8').split('\n')
+    .map((l) => l.split(':')).find((f) => f[0] === user)[5];
+  const find = (dir) => {
+    for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
+      const p = path.join(dir, e.name);
+      if (e.isFile() && e.name === file) return p;
+      if (e.isDirectory() && !e.name.startsWith('.')) {
+        const found = find(p);
+        if (found) return found;
+      }
+    }
+    return null;
+  };
+  const nb = find(home);
+  assert.ok(nb, `${file} in ${home}`);
+  const doc = JSON.parse(fs.readFileSync(nb, 'utf8'));
+  const cell = doc.cells.find((c) => c.cell_type === 'code' && c.execution_count == null);
+  cell.execution_count = 1;
+  cell.outputs = [{ output_type: 'stream', name: 'stdout', text: ['done\n'] }];
+  fs.writeFileSync(nb, JSON.stringify(doc, null, 1));
+}
 
 // Polls `fn` until it returns a truthy value; fails with `what` after `ms`.
 async function until(what, fn, ms = 60000, every = 200) {
@@ -99,6 +142,11 @@ test('the dashboard shows, resets, extends and exports a real seat', { timeout: 
     assert.equal(await page.evaluate(() => Object.keys(sessionStorage).join()), 'wod.dashboard.token');
     assert.equal(await page.evaluate(() => document.cookie), '', 'the token is in no cookie');
     assert.match(await page.textContent('#dash-summary'), /1\s*Occupied/);
+    // The participant runs one of the workshop's 4 code cells: the live progress shows 25 %.
+    executeOneCell(`${wod.userPrefix}${n}`, '1-Files.ipynb');
+    await until('the live progress', async () =>
+      /25 %/.test(await row.locator('.dash-col-progress').textContent()), 30000);
+    assert.notEqual((await row.locator('.dash-col-activity').textContent()).trim(), '—');
     await h.screenshot(page, 'dashboard-03-seat-ready');
     // Accessibility basics on the live page: every control labelled, table headers scoped,
     // and every piece of text at least 4.5:1 against the background it is drawn on.
@@ -180,6 +228,9 @@ test('the dashboard shows, resets, extends and exports a real seat', { timeout: 
       (await row.getAttribute('data-phase')) === 'Ready' &&
       (await row.getAttribute('data-syncing')) === 'false' &&
       /reset 1×/.test(await row.textContent()), 10000);
+    // The content is pristine again: the executed cell is gone.
+    await until('the progress back to 0 %', async () =>
+      /^0 %$/.test((await row.locator('.dash-pct').textContent()).trim()), 30000);
     await h.screenshot(page, 'dashboard-06-after-reset');
 
     // --- extend by 60 minutes moves the time left ---
@@ -238,17 +289,29 @@ test('the dashboard shows, resets, extends and exports a real seat', { timeout: 
     assert.equal((await seatOf(location, n)).reset_epoch, 1, 'the operator changed nothing');
     await h.screenshot(page, 'dashboard-09-operator-denied');
 
+    // --- drift outside the seats: a foreign user in the managed uid range is reported ---
+    const made2 = spawnSync('useradd', ['-u', String(FOREIGN_UID), '-M', '-N', '-d', '/nonexistent',
+                                        '-s', '/usr/sbin/nologin', FOREIGN_USER], { encoding: 'utf8' });
+    assert.equal(made2.status, 0, made2.stderr);
+    await until('the foreign user in the drift box', async () =>
+      (await page.isVisible('#dash-foreign')) &&
+      (await page.textContent('#dash-foreign')).includes(`user '${FOREIGN_USER}' uid ${FOREIGN_UID}`), 30000);
+    assert.match(await page.textContent('#dash-summary [data-count=drift]'), /[1-9]\d*\s*Drift/);
+    await h.screenshot(page, 'dashboard-10-foreign-drift');
+    removeForeignUser();
+    await until('the drift box to clear', async () => !(await page.isVisible('#dash-foreign')), 30000);
+
     // --- a phone and a projector ---
     await page.fill('#dash-f-text', '');
     await page.setViewportSize({ width: 390, height: 844 });
     await until('the card layout', async () =>
       (await row.evaluate((tr) => getComputedStyle(tr).display)) === 'grid', 5000);
-    await h.screenshot(page, 'dashboard-10-phone');
+    await h.screenshot(page, 'dashboard-11-phone');
     await page.setViewportSize({ width: 1280, height: 900 });
     await page.click('#dash-large');
     assert.equal(await page.getAttribute('#dash-large', 'aria-pressed'), 'true');
     assert.equal(await page.evaluate(() => getComputedStyle(document.documentElement).fontSize), '22px');
-    await h.screenshot(page, 'dashboard-11-large-type');
+    await h.screenshot(page, 'dashboard-12-large-type');
 
     assert.deepEqual(b.external, [], 'no request left 127.0.0.1');
     // Expected refusals (401 wrong token, 403 operator) are logged by chromium as failed
@@ -256,6 +319,7 @@ test('the dashboard shows, resets, extends and exports a real seat', { timeout: 
     const faults = b.errors.filter((e) => !/Failed to load resource: the server responded with a status of (401|403|404)/.test(e));
     assert.deepEqual(faults, [], 'the page logged no error');
   } finally {
+    removeForeignUser();
     if (b) await b.close();
     await wod.stop();
   }
