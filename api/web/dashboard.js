@@ -808,7 +808,8 @@
       };
       el.dialog.addEventListener('close', onClose);
       el.dialog.showModal();
-      (minutes ? el.dialogMinutes : el.dialogConfirm).focus();
+      // A destructive action starts on Cancel, so a stray Enter does nothing.
+      (minutes ? el.dialogMinutes : $('dash-dialog-cancel')).focus();
     });
   }
 

@@ -207,6 +207,8 @@ test('the dashboard shows, resets, extends and exports a real seat', { timeout: 
     await page.locator('#dash-dialog[open]').waitFor({ timeout: 5000 });
     assert.match(await page.textContent('#dash-dialog'), new RegExp(`Reset seat ${n} \\(${location}\\)\\?`));
     assert.match(await page.textContent('#dash-dialog'), new RegExp(NAME));
+    assert.equal(await page.evaluate(() => document.activeElement.id), 'dash-dialog-cancel',
+                 'a destructive confirmation starts on Cancel');
     await h.screenshot(page, 'dashboard-05-reset-confirm');
     await page.keyboard.press('Escape');
     await until('the dialog to close', async () => !(await page.locator('#dash-dialog[open]').count()), 5000);
