@@ -406,7 +406,9 @@ constexpr char kDocument[] = R"json({
           "progress": {"allOf": [{"$ref": "#/components/schemas/Progress"}], "nullable": true,
             "description": "while active: live, as the controller last observed the notebooks (null until then); once ended: the harvest"},
           "last_activity": {"type": "string", "format": "date-time", "nullable": true,
-            "description": "while active: when a notebook was last saved; null once ended"}
+            "description": "while active: when a notebook was last saved; null once ended"},
+          "hub_url": {"type": "string", "nullable": true,
+            "description": "the hub's login page (api.hub_public_url + /hub/login) for the participant page's Open workshop button; null when not configured"}
         }
       },
       "Progress": {

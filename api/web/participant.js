@@ -2,7 +2,7 @@
 // GET /api/v1/me (Authorization: Participant <token>), polled every 1.5 s while it is
 // active: provisioning -> ready with credentials, the hub button, a countdown, progress per
 // notebook, "end now" (POST /api/v1/me:end behind a confirmation dialog) and the badge once
-// the workshop has ended.
+// the workshop has ended (polled a little longer then, until the harvested progress shows).
 'use strict';
 
 (function () {
@@ -19,6 +19,8 @@
   let lastCredentials = '';
   let lastProgress = '';
   let timer = null;
+  let harvestPolls = 0;
+  const HARVEST_POLLS = 40;  // about two minutes
 
   function setStatus(kind, text) {
     const box = $('status');
@@ -67,11 +69,14 @@
   }
 
   function renderProgress(p) {
-    const key = JSON.stringify(p);
+    const key = JSON.stringify([me && me.state, p]);
     if (key === lastProgress) return;
     lastProgress = key;
     const notebooks = p && Array.isArray(p.notebooks) ? p.notebooks : [];
     show('progress-empty', notebooks.length === 0);
+    $('progress-empty').textContent = me && me.state === 'active'
+      ? 'No progress yet: run the cells of the notebooks and it shows here.'
+      : 'No progress recorded yet.';
     const total = p && p.total;
     if (total && total.code_cells - total.baseline_executed > 0) {
       const counted = total.code_cells - total.baseline_executed;
@@ -172,8 +177,13 @@
     const r = await api('GET', '/api/v1/me', undefined, auth);
     if (r.status === 200 && r.body) {
       render(r.body);
-      // Ended or failed registrations do not change any more.
-      if (r.body.state === 'active') timer = setTimeout(poll, POLL_MS);
+      if (r.body.state === 'active') {
+        timer = setTimeout(poll, POLL_MS);
+      } else if (r.body.state === 'ended' && !r.body.progress && harvestPolls < HARVEST_POLLS) {
+        // The controller harvests the progress when it wipes the seat, moments after the end.
+        harvestPolls += 1;
+        timer = setTimeout(poll, POLL_MS * 2);
+      }
       return;
     }
     if (r.status === 401 || r.status === 404) {

@@ -23,7 +23,7 @@
   }
 
   // Tabs: All, Popular, Latest, then one per category, grouped case-insensitively and named
-  // as first spelled.
+  // by a capitalised spelling when there is one ("data" and "Data" are the tab "Data").
   function tabList() {
     const tabs = [
       { id: 'all', label: 'All' },
@@ -34,7 +34,8 @@
     for (const w of workshops) {
       for (const c of categoriesOf(w)) {
         const key = c.trim().toLowerCase();
-        if (!seen.has(key)) seen.set(key, c.trim());
+        const label = c.trim();
+        if (!seen.has(key) || (seen.get(key) === key && label !== key)) seen.set(key, label);
       }
     }
     const names = [...seen.entries()].sort((a, b) => a[0].localeCompare(b[0]));
@@ -297,7 +298,7 @@
       const words = {
         email: e.code === 'email_denied'
           ? 'Registrations from this email address are not accepted.'
-          : 'The server did not accept this email address.',
+          : 'This email address was not accepted: it should look like name@example.com, with a full domain.',
         name: 'The server did not accept this name.',
         company: 'The server did not accept this company name.',
         accept_terms: 'Accept the terms to register.',

@@ -7,10 +7,12 @@
 //     (no request sent); a valid registration lands on the participant page, which turns
 //     Ready with the seat's real user name and password, copies the password to the
 //     clipboard, links the hub and counts down;
-//   - the server's refusals are shown distinctly: already registered (with the end time),
+//   - the server's refusals are shown distinctly: a refused field at that field, rate limited
+//     (429 simulated with page.route) with the wait, already registered (with the end time),
 //     full (and the catalog then shows the card as full);
 //   - a notebook cell run in the seat's home shows as that notebook's progress;
-//   - "End workshop now" asks first (cancel keeps the seat), then ends it and shows the badge;
+//   - "End workshop now" asks first (cancel keeps the seat), then ends it and shows the badge
+//     and the harvested progress;
 //   - an unknown token says the link is not valid; the pages work on a phone-sized screen;
 //   - no request ever leaves 127.0.0.1 and no page logs an error (CSP violations included).
 // Screenshots of each step go to $WOD_SCREENSHOT_DIR (portal-NN-*.png).
@@ -126,15 +128,41 @@ async function main() {
       assert.equal(registrationPosts.length, 0);
     });
 
+    await step('an email the browser accepts but the server refuses is marked at its field', async () => {
+      // "ada@localhost" is a valid input type=email; the API wants a domain with a dot.
+      await register(page, { email: 'ada@localhost' });
+      await page.waitForSelector('#form-message.notice-bad');
+      assert.equal(registrationPosts.length, 1);
+      assert.match(await page.textContent('#email-error'), /not accepted.*full domain/);
+      assert.equal(await page.getAttribute('#email', 'aria-invalid'), 'true');
+      assert.equal(await page.locator('#name[aria-invalid]').count(), 0);
+      assert.equal(await page.evaluate(() => document.activeElement.id), 'email');
+      await h.screenshot(page, 'portal-05-server-refused-email');
+    });
+
+    await step('a rate-limited answer says how long to wait', async () => {
+      // The real limiter is tested in tests/api; here only how the page words its 429.
+      await page.route('**/api/v1/registrations', (route) => route.fulfill({
+        status: 429,
+        headers: { 'Content-Type': 'application/json', 'Retry-After': '42' },
+        body: JSON.stringify({ error: { code: 'rate_limited', message: 'too many registrations from this address' } }),
+      }));
+      await register(page, { email: 'ada-web@example.com' });
+      await page.waitForSelector('#form-message.notice-bad:has-text("42 seconds")');
+      assert.match(await page.textContent('#form-message'), /Too many registrations.*Wait 42 seconds/);
+      await h.screenshot(page, 'portal-06-rate-limited');
+      await page.unroute('**/api/v1/registrations');
+    });
+
     let token;
     let password;
     await step('a registration opens the participant page, which turns Ready with credentials', async () => {
       await register(page, { email: 'ada-web@example.com' });
       await page.waitForURL(/\/p\/[^/]+$/);
       token = decodeURIComponent(new URL(page.url()).pathname.slice(3));
-      assert.equal(registrationPosts.length, 1);
+      assert.equal(registrationPosts.length, 3);  // refused, rate limited (simulated), this one
       await page.waitForSelector('#phase');
-      await h.screenshot(page, 'portal-05-participant-first-look');
+      await h.screenshot(page, 'portal-07-participant-first-look');
       await page.waitForSelector('#phase:text-is("Ready")', { timeout: READY_TIMEOUT_MS });
       const me = await wod.api('GET', '/api/v1/me', undefined, { Authorization: `Participant ${token}` });
       assert.equal(me.status, 200);
@@ -156,7 +184,7 @@ async function main() {
       if (notebooks.length === 0) assert.ok(await page.locator('#progress-empty').isVisible());
       else assert.match(notebooks.join('|'), /1-Files.*0 of 3/);
       assert.equal(await page.textContent('#title'), 'Terminal Tour');
-      await h.screenshot(page, 'portal-06-ready');
+      await h.screenshot(page, 'portal-08-ready');
     });
 
     await step('the copy button puts the password on the clipboard', async () => {
@@ -179,7 +207,7 @@ async function main() {
       await page.waitForSelector('#progress-list li:has-text("1-Files"):has-text("1 of 3")', { timeout: 20000 });
       assert.match(await page.textContent('#progress-total'), /25% done: 1 of 4 cells run/);
       assert.equal(await page.getAttribute('#progress-list li:has-text("1-Files") progress', 'value'), '1');
-      await h.screenshot(page, 'portal-07-progress');
+      await h.screenshot(page, 'portal-09-progress');
     });
 
     await step('the same email again: "already registered until" the end time', async () => {
@@ -191,7 +219,7 @@ async function main() {
       assert.match(await page.textContent('#email-error'), /Already registered until /);
       assert.equal(await page.getAttribute('#email', 'aria-invalid'), 'true');
       assert.ok(page.url().endsWith('/workshops/WKSHP-Web-Data'), 'stays on the form');
-      await h.screenshot(page, 'portal-08-already-registered');
+      await h.screenshot(page, 'portal-10-already-registered');
     });
 
     await step('a workshop that filled up meanwhile: "full, try again later"', async () => {
@@ -206,13 +234,13 @@ async function main() {
       await page.waitForSelector('#form-message.notice-warn');
       assert.match(await page.textContent('#form-message'), /full right now.*Try again later/);
       assert.match(await page.textContent('#detail-seats'), /Full/);
-      await h.screenshot(page, 'portal-09-full');
+      await h.screenshot(page, 'portal-11-full');
       await page.goto(`${wod.baseUrl}/`);
       await page.waitForSelector('#cards li');
       const tiny = page.locator('#cards li[data-workshop="WKSHP-Web-Tiny"]');
       assert.match(await tiny.getAttribute('class'), /card-full/);
       assert.match(await tiny.textContent(), /Full/);
-      await h.screenshot(page, 'portal-10-catalog-with-full');
+      await h.screenshot(page, 'portal-12-catalog-with-full');
     });
 
     await step('"End workshop now" asks first, then ends the seat and shows the badge', async () => {
@@ -220,7 +248,7 @@ async function main() {
       await page.waitForSelector('#phase:text-is("Ready")', { timeout: READY_TIMEOUT_MS });
       await page.click('#end-button');
       await page.waitForSelector('#end-dialog[open]');
-      await h.screenshot(page, 'portal-11-end-dialog');
+      await h.screenshot(page, 'portal-13-end-dialog');
       await page.keyboard.press('Escape');  // cancels: the seat stays
       await page.waitForSelector('#end-dialog:not([open])', { state: 'attached' });
       assert.equal(await page.evaluate(() => document.activeElement.id), 'end-button');
@@ -234,14 +262,16 @@ async function main() {
       assert.ok(await page.locator('#ready-section').isHidden(), 'credentials are gone');
       me = await wod.api('GET', '/api/v1/me', undefined, { Authorization: `Participant ${token}` });
       assert.equal(me.body.state, 'ended');
-      await h.screenshot(page, 'portal-12-ended-badge');
+      // The progress harvested when the seat was wiped: the cell run above is kept.
+      await page.waitForSelector('#progress-list li:has-text("1-Files"):has-text("1 of 3")', { timeout: 20000 });
+      await h.screenshot(page, 'portal-14-ended-badge');
     });
 
     await step('an unknown token: the link is not valid', async () => {
       await page.goto(`${wod.baseUrl}/p/not-a-real-token`);
       await page.waitForSelector('#phase:text-is("Invalid link")');
       assert.match(await page.textContent('#status'), /not valid/);
-      await h.screenshot(page, 'portal-13-invalid-link');
+      await h.screenshot(page, 'portal-15-invalid-link');
     });
 
     await step('on a phone-sized screen the catalog and the form fit the width', async () => {
@@ -260,18 +290,19 @@ async function main() {
       await p.waitForSelector('#cards li');
       const overflow = await p.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
       assert.ok(overflow <= 0, `no horizontal scroll (overflow ${overflow}px)`);
-      await h.screenshot(p, 'portal-14-phone-catalog');
+      await h.screenshot(p, 'portal-16-phone-catalog');
       await p.click('#cards a:text-is("Counting Things")');
       await p.waitForSelector('#detail-view:not([hidden])');
-      await h.screenshot(p, 'portal-15-phone-detail');
+      await h.screenshot(p, 'portal-17-phone-detail');
       await phone.close();
     });
 
     await step('no request left 127.0.0.1 and no page logged an error', async () => {
       assert.deepEqual(b.external, []);
       // The browser logs each 4xx answer as a failed resource load: those are the refusals
-      // the test provoked (401 for the unknown token, 409 already registered and full).
-      const errors = b.errors.filter((e) => !/Failed to load resource: the server responded with a status of (401|409)/.test(e));
+      // the test provoked (400 refused email, 429 rate limited, 401 unknown token, 409 already
+      // registered and full).
+      const errors = b.errors.filter((e) => !/Failed to load resource: the server responded with a status of (400|401|409|429)/.test(e));
       assert.deepEqual(errors, []);
     });
   } finally {
