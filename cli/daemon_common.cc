@@ -172,6 +172,8 @@ absl::StatusOr<LifecycleSections> ParseLifecycleSections(const std::string& path
 
 absl::StatusOr<std::unique_ptr<drivers::MailSender>> MakeMailSender(const MailConfig& m,
                                                                     const std::string& path) {
+  // Errors name the config file, or say the value is the default when there is none.
+  const std::string where = path.empty() ? "no --config (default mail settings)" : path;
   if (m.smtp_url.empty()) {
     drivers::MaildirOptions o;
     o.dir = m.maildir;
@@ -180,7 +182,8 @@ absl::StatusOr<std::unique_ptr<drivers::MailSender>> MakeMailSender(const MailCo
     fs::create_directories(m.maildir, ec);
     if (ec) {
       return absl::InvalidArgumentError(
-          absl::StrCat(path, ": mail.maildir: cannot create '", m.maildir, "': ", ec.message()));
+          absl::StrCat(where, ": mail.maildir: cannot create '", m.maildir, "': ", ec.message(),
+                       " (set mail.maildir, or run with --no-lifecycle)"));
     }
     return std::unique_ptr<drivers::MailSender>(
         std::make_unique<drivers::MaildirMailSender>(std::move(o)));
@@ -195,7 +198,7 @@ absl::StatusOr<std::unique_ptr<drivers::MailSender>> MakeMailSender(const MailCo
     std::ifstream in(m.password_file);
     if (!in) {
       return absl::InvalidArgumentError(
-          absl::StrCat(path, ": mail.password_file: cannot read '", m.password_file, "'"));
+          absl::StrCat(where, ": mail.password_file: cannot read '", m.password_file, "'"));
     }
     std::getline(in, o.password);
     absl::StripAsciiWhitespace(&o.password);
