@@ -13,6 +13,8 @@
 //   - a notebook cell run in the seat's home shows as that notebook's progress;
 //   - "End workshop now" asks first (cancel keeps the seat), then ends it and shows the badge
 //     and the harvested progress;
+//   - every visible text has a contrast of at least 4.5:1 with its background, every form
+//     control a label;
 //   - an unknown token says the link is not valid; the pages work on a phone-sized screen;
 //   - no request ever leaves 127.0.0.1 and no page logs an error (CSP violations included).
 // Screenshots of each step go to $WOD_SCREENSHOT_DIR (portal-NN-*.png).
@@ -33,6 +35,36 @@ async function step(name, fn) {
 // Texts of the elements matching `selector`.
 async function texts(page, selector) {
   return page.locator(selector).allTextContents();
+}
+
+// Text whose contrast with its background is under 4.5:1 (WCAG AA), as "ratio text" strings:
+// every visible element with its own text, against the first opaque background behind it.
+async function lowContrast(page) {
+  return page.evaluate(() => {
+    const rgb = (c) => (c.match(/[\d.]+/g) || []).map(Number);
+    const lum = ([r, g, b]) => {
+      const f = (v) => ((v /= 255) <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4);
+      return 0.2126 * f(r) + 0.7152 * f(g) + 0.0722 * f(b);
+    };
+    const background = (e) => {
+      for (; e; e = e.parentElement) {
+        const c = rgb(getComputedStyle(e).backgroundColor);
+        if (c.length === 3 || c[3] > 0) return c.slice(0, 3);
+      }
+      return [255, 255, 255];
+    };
+    const bad = [];
+    for (const e of document.querySelectorAll('body *')) {
+      const own = [...e.childNodes].some((n) => n.nodeType === 3 && n.textContent.trim());
+      if (!own || !e.offsetParent && getComputedStyle(e).position !== 'fixed') continue;
+      const style = getComputedStyle(e);
+      if (style.visibility === 'hidden' || e.closest('[hidden], .visually-hidden, .skip-link')) continue;
+      const [a, b] = [lum(rgb(style.color).slice(0, 3)), lum(background(e))];
+      const ratio = (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05);
+      if (ratio < 4.5) bad.push(`${ratio.toFixed(2)} ${e.tagName} "${e.textContent.trim().slice(0, 40)}"`);
+    }
+    return bad;
+  });
 }
 
 // Fills the registration form of the open detail page and submits it.
@@ -75,6 +107,7 @@ async function main() {
       assert.match(await shell.textContent(), /Grace Example, Test presenter/);
       assert.match(await shell.textContent(), /2 hours/);
       assert.match(await shell.textContent(), /3 seats left/);
+      assert.deepEqual(await lowContrast(page), []);
       await h.screenshot(page, 'portal-01-catalog');
     });
 
@@ -121,6 +154,7 @@ async function main() {
       assert.equal(await page.evaluate(() => document.activeElement.id), 'email');
       assert.equal(await page.locator('#name[aria-invalid]').count(), 0);
       assert.equal(registrationPosts.length, 0);
+      assert.deepEqual(await lowContrast(page), []);
       await h.screenshot(page, 'portal-04-invalid-email');
       // The terms are required too.
       await register(page, { email: 'ada-web@example.com', terms: false });
@@ -184,6 +218,7 @@ async function main() {
       if (notebooks.length === 0) assert.ok(await page.locator('#progress-empty').isVisible());
       else assert.match(notebooks.join('|'), /1-Files.*0 of 3/);
       assert.equal(await page.textContent('#title'), 'Terminal Tour');
+      assert.deepEqual(await lowContrast(page), []);
       await h.screenshot(page, 'portal-08-ready');
     });
 
@@ -264,6 +299,7 @@ async function main() {
       assert.equal(me.body.state, 'ended');
       // The progress harvested when the seat was wiped: the cell run above is kept.
       await page.waitForSelector('#progress-list li:has-text("1-Files"):has-text("1 of 3")', { timeout: 20000 });
+      assert.deepEqual(await lowContrast(page), []);
       await h.screenshot(page, 'portal-14-ended-badge');
     });
 
