@@ -15,7 +15,8 @@
 //     and the harvested progress;
 //   - every visible text has a contrast of at least 4.5:1 with its background, every form
 //     control a label;
-//   - an unknown token says the link is not valid; the pages work on a phone-sized screen;
+//   - an unknown token says the link is not valid; the pages work on a phone-sized screen
+//     (catalog, form, a registration up to Ready) and use larger type on a projector;
 //   - no request ever leaves 127.0.0.1 and no page logs an error (CSP violations included).
 // Screenshots of each step go to $WOD_SCREENSHOT_DIR (portal-NN-*.png).
 'use strict';
@@ -310,7 +311,7 @@ async function main() {
       await h.screenshot(page, 'portal-15-invalid-link');
     });
 
-    await step('on a phone-sized screen the catalog and the form fit the width', async () => {
+    await step('on a phone-sized screen the catalog, the form and the Ready page fit the width', async () => {
       const phone = await b.browser.newContext({ viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true });
       await phone.route('**/*', (route) => {
         const u = new URL(route.request().url());
@@ -330,7 +331,32 @@ async function main() {
       await p.click('#cards a:text-is("Counting Things")');
       await p.waitForSelector('#detail-view:not([hidden])');
       await h.screenshot(p, 'portal-17-phone-detail');
+      // A registration from the phone, up to its Ready page.
+      await register(p, { email: 'dora-web@example.com', name: 'Dora Phone' });
+      await p.waitForURL(/\/p\/[^/]+$/);
+      await p.waitForSelector('#phase:text-is("Ready")', { timeout: READY_TIMEOUT_MS });
+      const overflowReady = await p.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+      assert.ok(overflowReady <= 0, `no horizontal scroll on the Ready page (overflow ${overflowReady}px)`);
+      await h.screenshot(p, 'portal-18-phone-participant');
       await phone.close();
+    });
+
+    await step('on a projector-sized screen the type is larger', async () => {
+      const big = await b.browser.newContext({ viewport: { width: 1920, height: 1080 } });
+      await big.route('**/*', (route) => {
+        const u = new URL(route.request().url());
+        if (u.hostname !== '127.0.0.1') {
+          b.external.push(route.request().url());
+          return route.abort('blockedbyclient');
+        }
+        return route.continue();
+      });
+      const p = await big.newPage();
+      await p.goto(`${wod.baseUrl}/`);
+      await p.waitForSelector('#cards li');
+      assert.equal(await p.evaluate(() => getComputedStyle(document.documentElement).fontSize), '20px');
+      await h.screenshot(p, 'portal-19-projector-catalog');
+      await big.close();
     });
 
     await step('no request left 127.0.0.1 and no page logged an error', async () => {

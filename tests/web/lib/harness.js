@@ -332,9 +332,11 @@ async function startWod(opts) {
       .stdout.trim();
 
     const out = fs.openSync(logFile, 'a');
-    child = spawn(bin, ['up', '--store', storeUrl, '--config', configFile, '--listen', '127.0.0.1:0', '--location', 'local'], {
-      stdio: ['ignore', out, out],
-    });
+    let argv = [bin, 'up', '--store', storeUrl, '--config', configFile, '--listen', '127.0.0.1:0', '--location', 'local'];
+    // If this process is killed outright (a ctest timeout sends SIGKILL), wod up gets SIGTERM
+    // instead of running on as an orphan; the next run's sweep removes what it left.
+    if (fs.existsSync('/usr/bin/setpriv')) argv = ['/usr/bin/setpriv', '--pdeathsig', 'TERM', '--', ...argv];
+    child = spawn(argv[0], argv.slice(1), { stdio: ['ignore', out, out] });
     fs.closeSync(out);
     const deadline = Date.now() + 30000;
     while (!instance.baseUrl) {
