@@ -238,8 +238,8 @@ constexpr char kDocument[] = R"json({
     },
     "/api/v1/registrations.csv": {
       "get": {
-        "summary": "Every registration with its participant and harvested completion, as CSV (operator or admin)",
-        "description": "RFC 4180 with CRLF line ends and a header line; Content-Disposition: attachment. A cell starting with = + - @, tab or CR gets a leading apostrophe (no formula runs in a spreadsheet). Columns: registration_id, workshop, workshop_name, location, seat, state, email, name, company, start, deadline, ended, completion_percent, executed_cells, counted_cells (the last three empty until harvested).",
+        "summary": "Every registration with its participant and completion (harvested or live), as CSV (operator or admin)",
+        "description": "RFC 4180 with CRLF line ends and a header line; Content-Disposition: attachment. A cell starting with = + - @, tab or CR gets a leading apostrophe (no formula runs in a spreadsheet). Columns: registration_id, workshop, workshop_name, location, seat, state, email, name, company, start, deadline, ended, completion_percent, executed_cells, counted_cells, completion_source (harvested: the progress stored at CLEANUP; live: the controller's last observation of an active registration's home; all four empty when neither exists).",
         "security": [{"bearer": []}],
         "responses": {
           "200": {"description": "the CSV document", "content": {"text/csv": {"schema": {"type": "string"}}}},

@@ -25,7 +25,8 @@ constexpr std::string_view kColumns[] = {"registration_id",
                                          "ended",
                                          "completion_percent",
                                          "executed_cells",
-                                         "counted_cells"};
+                                         "counted_cells",
+                                         "completion_source"};
 
 // Executed and counted cells of a harvested report; nullopt when there is none or it is
 // unreadable.
@@ -68,13 +69,21 @@ std::string CsvField(std::string_view value) {
 
 std::string RegistrationsCsv(const std::vector<model::Registration>& registrations,
                              const std::map<int64_t, model::Participant>& participants,
-                             const std::map<std::string, model::Workshop>& workshops) {
+                             const std::map<std::string, model::Workshop>& workshops,
+                             const std::map<int64_t, std::string>& live) {
   std::string out = Line(std::vector<std::string>(std::begin(kColumns), std::end(kColumns)));
   for (const model::Registration& r : registrations) {
     const auto p = participants.find(r.participant_id);
     const auto w = workshops.find(r.workshop);
-    const std::optional<int> percent = model::CompletionPercent(r.progress_json);
-    const std::optional<model::TotalProgress> total = TotalOf(r.progress_json);
+    std::string source = "harvested";
+    const std::string* progress = &r.progress_json;
+    if (progress->empty()) {
+      const auto l = live.find(r.id);
+      source = "live";
+      if (l != live.end()) progress = &l->second;
+    }
+    const std::optional<int> percent = model::CompletionPercent(*progress);
+    const std::optional<model::TotalProgress> total = TotalOf(*progress);
     out += Line({
         absl::StrCat(r.id),
         r.workshop,
@@ -91,6 +100,7 @@ std::string RegistrationsCsv(const std::vector<model::Registration>& registratio
         percent ? absl::StrCat(*percent) : "",
         total ? absl::StrCat(total->executed) : "",
         total ? absl::StrCat(total->Counted()) : "",
+        percent ? source : "",
     });
   }
   return out;
@@ -104,7 +114,14 @@ absl::StatusOr<std::string> ExportRegistrationsCsv(store::Store* store) {
   for (model::Participant& p : participant_list) participants[p.id] = std::move(p);
   std::map<std::string, model::Workshop> workshops;
   for (model::Workshop& w : workshop_list) workshops[w.id] = std::move(w);
-  return RegistrationsCsv(registrations, participants, workshops);
+  ASSIGN_OR_RETURN(std::vector<store::SeatStatus> statuses, store->ListSeatStatus());
+  std::map<int64_t, std::string> live;
+  for (store::SeatStatus& st : statuses) {
+    if (st.progress_registration != 0 && !st.progress_json.empty()) {
+      live[st.progress_registration] = std::move(st.progress_json);
+    }
+  }
+  return RegistrationsCsv(registrations, participants, workshops, live);
 }
 
 }  // namespace wod::api

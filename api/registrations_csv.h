@@ -21,13 +21,17 @@ namespace wod::api {
 std::string CsvField(std::string_view value);
 
 // The header line and one line per registration in the given order. A registration whose
-// participant or workshop is missing from the maps gets empty cells for them.
+// participant or workshop is missing from the maps gets empty cells for them. Completion is
+// the harvested progress ("harvested"), else the live progress the controller last observed
+// in the home (`live`: registration id -> progress JSON, "live"), else empty.
 std::string RegistrationsCsv(const std::vector<model::Registration>& registrations,
                              const std::map<int64_t, model::Participant>& participants,
-                             const std::map<std::string, model::Workshop>& workshops);
+                             const std::map<std::string, model::Workshop>& workshops,
+                             const std::map<int64_t, std::string>& live = {});
 
-// Reads registrations (oldest first), participants and workshops from `store` and renders
-// them. Store errors are returned as they are (the caller answers without their message).
+// Reads registrations (oldest first), participants, workshops and the seats' live progress
+// from `store` and renders them. Store errors are returned as they are (the caller answers
+// without their message).
 absl::StatusOr<std::string> ExportRegistrationsCsv(store::Store* store);
 
 }  // namespace wod::api

@@ -1,5 +1,5 @@
 // The dashboard's API: GET /api/v1/registrations.csv (RFC 4180, formula cells neutralised, every
-// registration with its participant and harvested completion, ended ones included) and
+// registration with its participant and completion, harvested or live, ended ones included) and
 // GET /api/v1/whoami (the token's role). The field encoder on its own, then both routes over
 // HTTP against a real store: SQLite in api_csv_test, PostgreSQL in api_csv_pg_test.
 #include <gmock/gmock.h>
@@ -120,17 +120,41 @@ TEST(RegistrationsCsvTest, HeaderThenOneRecordPerRegistrationWithCompletion) {
 
   auto records = ParseCsv(RegistrationsCsv({r, unknown}, participants, workshops));
   ASSERT_EQ(records.size(), 3u);
-  EXPECT_THAT(records[0],
-              ElementsAre("registration_id", "workshop", "workshop_name", "location", "seat",
-                          "state", "email", "name", "company", "start", "deadline", "ended",
-                          "completion_percent", "executed_cells", "counted_cells"));
+  EXPECT_THAT(records[0], ElementsAre("registration_id", "workshop", "workshop_name", "location",
+                                      "seat", "state", "email", "name", "company", "start",
+                                      "deadline", "ended", "completion_percent", "executed_cells",
+                                      "counted_cells", "completion_source"));
   EXPECT_THAT(records[1], ElementsAre("7", "WKSHP-A", "Workshop WKSHP-A", "loc-a", "2", "ended",
                                       "ada@example.com", "Ada", "ACME, Inc.",
                                       common::FormatTime(r.start), common::FormatTime(r.deadline),
-                                      common::FormatTime(*r.ended), "75", "6", "8"));
+                                      common::FormatTime(*r.ended), "75", "6", "8", "harvested"));
   EXPECT_THAT(records[2], ElementsAre("8", "WKSHP-Gone", "", "loc-a", "2", "active", "", "", "",
                                       common::FormatTime(r.start), common::FormatTime(r.deadline),
-                                      "", "", "", ""));
+                                      "", "", "", "", ""));
+}
+
+TEST(RegistrationsCsvTest, AnActiveRegistrationWithoutHarvestTakesTheLiveProgress) {
+  model::Registration r;
+  r.id = 9;
+  r.workshop = "WKSHP-A";
+  r.start = absl::FromUnixSeconds(1'800'000'000);
+  r.deadline = r.start + absl::Hours(4);
+  model::NotebookProgress nb;
+  nb.file = "1-Lab.ipynb";
+  nb.code_cells = 4;
+  nb.executed = 1;
+  const std::string live =
+      model::ProgressReportToJson(std::vector<model::NotebookProgress>{nb}).dump();
+  auto records = ParseCsv(RegistrationsCsv({r}, {}, {}, {{9, live}, {10, "{}"}}));
+  ASSERT_EQ(records.size(), 2u);
+  EXPECT_THAT(std::vector<std::string>(records[1].end() - 4, records[1].end()),
+              ElementsAre("25", "1", "4", "live"));
+  // The harvest wins over the live progress once stored.
+  nb.executed = 4;
+  r.progress_json = model::ProgressReportToJson(std::vector<model::NotebookProgress>{nb}).dump();
+  records = ParseCsv(RegistrationsCsv({r}, {}, {}, {{9, live}}));
+  EXPECT_THAT(std::vector<std::string>(records[1].end() - 4, records[1].end()),
+              ElementsAre("100", "4", "4", "harvested"));
 }
 
 #ifdef WOD_API_TEST_POSTGRES
@@ -248,6 +272,24 @@ TEST_F(WOD_CSV_SUITE, CsvListsActiveAndEndedRegistrationsWithParticipantsAndComp
   ASSERT_OK(store_->RecordHarvest(
       ada_id, model::ProgressReportToJson(std::vector<model::NotebookProgress>{nb}).dump()));
 
+  // Eve's home shows 1 of 2 cells executed (the controller's live progress).
+  const int64_t eve_id = eve["registration"]["id"].get<int64_t>();
+  auto lease = store_->AcquireLease("controller/loc-a", "test", absl::Hours(1), clock_.Now());
+  ASSERT_OK(lease);
+  store::SeatStatus st;
+  st.location = "loc-a";
+  st.number = eve["registration"]["seat"].get<int>();
+  st.observed_generation = 1;
+  st.phase = "Ready";
+  st.updated = clock_.Now();
+  st.progress_registration = eve_id;
+  model::NotebookProgress live;
+  live.file = "1-Lab.ipynb";
+  live.code_cells = 2;
+  live.executed = 1;
+  st.progress_json = model::ProgressReportToJson(std::vector<model::NotebookProgress>{live}).dump();
+  ASSERT_OK(store_->PutSeatStatus(st, "controller/loc-a", lease->epoch));
+
   auto res = client().Get("/api/v1/registrations.csv", Bearer(kOperatorToken));
   ASSERT_TRUE(res);
   ASSERT_EQ(res->status, 200);
@@ -255,7 +297,7 @@ TEST_F(WOD_CSV_SUITE, CsvListsActiveAndEndedRegistrationsWithParticipantsAndComp
   auto records = ParseCsv(res->body);
   ASSERT_EQ(records.size(), 3u) << res->body;
   for (const auto& r : records) EXPECT_EQ(r.size(), records[0].size());
-  // Oldest first: Ada (ended, vacated seat, still named), then Eve (active, not harvested).
+  // Oldest first: Ada (ended, vacated seat, still named, harvested), then Eve (active, live).
   EXPECT_EQ(records[1][0], std::to_string(ada_id));
   EXPECT_EQ(records[1][5], "ended");
   EXPECT_EQ(records[1][6], "ada@example.com");
@@ -265,13 +307,15 @@ TEST_F(WOD_CSV_SUITE, CsvListsActiveAndEndedRegistrationsWithParticipantsAndComp
   EXPECT_EQ(records[1][12], "75");
   EXPECT_EQ(records[1][13], "3");
   EXPECT_EQ(records[1][14], "4");
+  EXPECT_EQ(records[1][15], "harvested");
   EXPECT_EQ(records[2][0], std::to_string(eve["registration"]["id"].get<int64_t>()));
   EXPECT_EQ(records[2][5], "active");
   EXPECT_EQ(records[2][6], "eve@example.com");
   // The participant's formula arrives as text, not as a formula.
   EXPECT_EQ(records[2][7], "'=HYPERLINK(\"http://evil\",\"x\")");
   EXPECT_EQ(records[2][8], "'@corp");
-  EXPECT_EQ(records[2][12], "");
+  EXPECT_EQ(records[2][12], "50");
+  EXPECT_EQ(records[2][15], "live");
 }
 
 }  // namespace
