@@ -10,7 +10,7 @@
 //     returns); confirmed, it goes through the controller (reset_epoch 0 -> 1, the new
 //     generation observed), the seat is Ready again and its content pristine (0 %);
 //  6. Extend by 60 minutes moves the deadline and the time left by an hour;
-//  7. the CSV download holds the registration, the formula cell neutralised;
+//  7. the CSV download holds the registration, the formula cell neutralised, live completion;
 //  8. an operator token is read only: a message, no dialog; the API answers it 403;
 //  9. a foreign user in the managed uid range appears in "Drift outside the seats" and goes;
 // 10. the phone layout (cards) and the large type render.
@@ -263,6 +263,8 @@ test('the dashboard shows, resets, extends and exports a real seat', { timeout: 
     assert.ok(line, `the registration is in the CSV:\n${csv}`);
     assert.ok(line.startsWith(`${regId},WKSHP-Web-Shell,`), line);
     assert.ok(line.includes(`,active,${EMAIL},${NAME},"'=SUM(1,2)",`), `neutralised and quoted: ${line}`);
+    // Not harvested yet: the live progress of the (reset, pristine) home, 0 of 4 cells.
+    assert.match(line, /,0,0,4,live$/);
     await until('the export message', async () => /exported/.test(await page.textContent('#dash-status')), 5000);
     await h.screenshot(page, 'dashboard-08-csv-exported');
 
