@@ -232,6 +232,7 @@ class Bench {
   }
 
   store::Store* store() { return store_.get(); }
+  int64_t epoch() const { return controller_->lease_epoch(); }
   const fs::path& dir() const { return dir_; }
 
  private:
@@ -244,7 +245,8 @@ class Bench {
 
 // Where a no-op pass's time goes: each driver's bulk Observe and the store reads of the pass,
 // timed alone (p50 over `reps`), printed for the report.
-void Breakdown(const std::string& name, store::Store* store, controller::Drivers d, int reps) {
+void Breakdown(const std::string& name, store::Store* store, controller::Drivers d, int reps,
+               int64_t epoch) {
   std::map<std::string, std::vector<double>> t;
   auto time = [&](const std::string& what, auto&& f) {
     absl::Time s = absl::Now();
@@ -254,6 +256,11 @@ void Breakdown(const std::string& name, store::Store* store, controller::Drivers
   for (int i = 0; i < reps; ++i) {
     time("store.ListSeats", [&] { (void)store->ListSeats(std::string(kLocation)); });
     time("store.ListWorkshops", [&] { (void)store->ListWorkshops(); });
+    // The pass statistics write each applying pass ends with (one fenced upsert).
+    time("store.RecordPass", [&] {
+      (void)store->RecordPass(kLocation, absl::Milliseconds(1), absl::Now(),
+                              absl::StrCat("controller/", kLocation), epoch);
+    });
     time("accounts.Observe", [&] { (void)d.accounts->Observe(); });
     time("content.Observe", [&] { (void)d.content->Observe(); });
     time("hub.Observe", [&] { (void)d.hub->Observe(); });
@@ -323,7 +330,7 @@ void RunFakes(int reps) {
     Sample noop = bench.NoOpPasses(reps);
     Report("pass_noop_2000_fakes", noop, 50);
     Breakdown("pass_noop_2000_fakes", bench.store(), {&accounts, &hub, &content, &appliances},
-              std::max(5, reps / 10));
+              std::max(5, reps / 10), bench.epoch());
     Report("pass_occupy100_2000_fakes", occupy, -1);
   }
   fs::remove_all(dir);
@@ -401,7 +408,8 @@ void RunReal(int reps) {
     Sample noop = bench.NoOpPasses(reps);
     Report("pass_noop_2000_real", noop, 50);
     Breakdown("pass_noop_2000_real", bench.store(),
-              {accounts.get(), &hub, content.get(), &appliances}, std::max(5, reps / 10));
+              {accounts.get(), &hub, content.get(), &appliances}, std::max(5, reps / 10),
+              bench.epoch());
   }
   fs::remove_all(dir);
 }

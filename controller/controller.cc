@@ -692,12 +692,13 @@ absl::StatusOr<PassResult> Controller::RunPass(bool apply) {
       }
     }
     m.SetLiveProgress(seat, content, st, prev == m.written.end() ? nullptr : &prev->second);
-    st.updated = now;
     if (prev != m.written.end()) {
-      store::SeatStatus a = prev->second, b = st;
-      a.updated = b.updated;
-      if (a == b) continue;  // nothing new to say
+      // Compared in place, the update time aside (no copies of 2,000 statuses with their
+      // conditions and progress per pass).
+      st.updated = prev->second.updated;
+      if (st == prev->second) continue;  // nothing new to say
     }
+    st.updated = now;
     absl::Status ws = m.store->PutSeatStatus(st, m.lease_name, lease_epoch_);
     if (ws.code() == absl::StatusCode::kAborted) return ws;  // lost the lease: stop here
     if (!ws.ok()) {
