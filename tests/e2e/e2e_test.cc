@@ -31,6 +31,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
@@ -107,7 +108,9 @@ bool Poll(milliseconds timeout, const std::function<bool()>& done) {
   }
 }
 
-// Pids (with their command names) of the processes whose real, effective or saved uid is `uid`.
+// The processes whose real, effective or saved uid is `uid`, as "PID NAME (STATE) CMDLINE".
+// Zombies are left out: they are dead and hold nothing but their exit status until their
+// parent (for a single-user server: the hub) reaps them.
 std::vector<std::string> ProcessesOf(uid_t uid) {
   std::vector<std::string> out;
   std::error_code ec;
@@ -115,21 +118,23 @@ std::vector<std::string> ProcessesOf(uid_t uid) {
     const std::string pid = e.path().filename();
     if (pid.find_first_not_of("0123456789") != std::string::npos) continue;
     std::ifstream in(e.path() / "status");
-    std::string line, name;
+    std::string line, name, state;
+    bool ours = false;
     while (std::getline(in, line)) {
       if (line.rfind("Name:", 0) == 0)
         name = std::string(absl::StripAsciiWhitespace(line.substr(5)));
+      if (line.rfind("State:", 0) == 0)
+        state = std::string(absl::StripAsciiWhitespace(line.substr(6)));
       if (line.rfind("Uid:", 0) != 0) continue;
       std::istringstream uids(line.substr(4));
       uid_t u = 0;
-      for (int i = 0; i < 3 && uids >> u; ++i) {
-        if (u == uid) {
-          out.push_back(absl::StrCat(pid, " (", name, ")"));
-          break;
-        }
-      }
+      for (int i = 0; i < 3 && uids >> u; ++i) ours = ours || u == uid;
       break;
     }
+    if (!ours || state.rfind("Z", 0) == 0) continue;
+    std::string cmdline = testing::ReadFile(e.path() / "cmdline");
+    std::replace(cmdline.begin(), cmdline.end(), '\0', ' ');
+    out.push_back(absl::StrCat(pid, " ", name, " (", state, ") ", cmdline));
   }
   return out;
 }
