@@ -892,7 +892,13 @@ void Server::HandleMe(const httplib::Request& req, httplib::Response& res) {
       return WriteError(res, StoreError(status.status(), "participant seat status"));
     }
     const store::SeatStatus* st = status.ok() ? &*status : nullptr;
-    const std::string phase = st != nullptr ? st->phase : "Unobserved";
+    // A status older than the seat's desired state says nothing about this occupant: right
+    // after a turnover it is still the previous occupant's "Ready", while the new password
+    // is not set yet. Until the controller has observed this generation, it is provisioning.
+    std::string phase = "Unobserved";
+    if (st != nullptr) {
+      phase = st->observed_generation >= seat->seat.generation ? st->phase : "Provisioning";
+    }
     j["phase"] = phase;
     // While active: the live progress the controller observes in the home (null until it has
     // seen this registration's notebooks), instead of the harvest, which comes at the end.

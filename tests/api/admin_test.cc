@@ -65,13 +65,19 @@ class AdminApiTest : public ::testing::Test {
             j["token"].get<std::string>()};
   }
 
-  void PutPhase(int seat, const std::string& phase) {
+  // A status as the controller writes it; by default for the seat's current generation.
+  void PutPhase(int seat, const std::string& phase, std::optional<int64_t> observed = {}) {
     auto lease = store_->AcquireLease(kLease, "test", absl::Hours(1), clock_.Now());
     ASSERT_OK(lease);
+    if (!observed) {
+      auto v = store_->GetSeat("loc-a", seat);
+      ASSERT_OK(v);
+      observed = v->seat.generation;
+    }
     store::SeatStatus st;
     st.location = "loc-a";
     st.number = seat;
-    st.observed_generation = 1;
+    st.observed_generation = *observed;
     st.phase = phase;
     st.conditions = {{"AccountReady", "True", "Created", "", clock_.Now()}};
     st.updated = clock_.Now();
@@ -369,6 +375,16 @@ TEST_F(AdminApiTest, ParticipantSeesCredentialsOnlyOnceTheSeatIsReady) {
   auto provisioning = client().Get("/api/v1/me", ParticipantAuth(token));
   ASSERT_TRUE(provisioning);
   EXPECT_THAT(provisioning->body, Not(HasSubstr(password)));
+
+  // A "Ready" of an older generation is the previous occupant's (a turnover not yet
+  // observed): no credentials, which would not log in yet.
+  auto held = store_->GetSeat("loc-a", seat);
+  ASSERT_OK(held);
+  PutPhase(seat, "Ready", held->seat.generation - 1);
+  auto stale = client().Get("/api/v1/me", ParticipantAuth(token));
+  ASSERT_TRUE(stale);
+  EXPECT_EQ(json::parse(stale->body)["phase"], "Provisioning");
+  EXPECT_THAT(stale->body, Not(HasSubstr(password)));
 
   PutPhase(seat, "Ready");
   clock_.Advance(absl::Minutes(10));
