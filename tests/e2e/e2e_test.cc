@@ -573,19 +573,16 @@ TEST_F(EndToEnd, SeatLifeFromRegistrationThroughDeadlineCleanupToTheNextParticip
   json me2 = WaitForMe(token2, milliseconds(20000),
                        [](const json& j) { return j.value("phase", "") == "Ready"; });
   ASSERT_EQ(me2.value("phase", ""), "Ready") << me2.dump();
-  // /api/v1/me takes the phase as the status row says it, without comparing the status's
-  // observed generation with the seat's: right after a CLEANUP the row can still describe the
-  // previous occupant. Said here when seen; the checks below wait for the credentials mail,
-  // which the lifecycle sends only for a status at the current generation.
+  // /api/v1/me says Ready only from a status of the seat's current generation: right after
+  // the CLEANUP the status row still described the previous occupant (as Ready), while the
+  // new password was not set yet. The status seen now is at least as new as the one /me used.
   for (const json& s : Admin("GET", absl::StrCat("/api/v1/seats?location=", kLocation))
                            .value("seats", json::array())) {
-    if (s.value("seat", 0) == 1 && s["status"].is_object() &&
-        s["status"].value("observed_generation", int64_t{0}) < s.value("generation", int64_t{0})) {
-      std::printf(
-          "NOTE: /api/v1/me showed Ready from the status of generation %lld, seat is at %lld\n",
-          static_cast<long long>(s["status"].value("observed_generation", int64_t{0})),
-          static_cast<long long>(s.value("generation", int64_t{0})));
-    }
+    if (s.value("seat", 0) != 1) continue;
+    ASSERT_TRUE(s["status"].is_object()) << s.dump();
+    EXPECT_GE(s["status"].value("observed_generation", int64_t{0}),
+              s.value("generation", int64_t{0}))
+        << "/api/v1/me said Ready from an older generation's status: " << s.dump();
   }
   const std::string password2 = me2["credentials"].value("password", "");
   EXPECT_FALSE(password2.empty());
