@@ -378,10 +378,10 @@
 
   function navigate(href) {
     window.history.pushState({}, '', href);
+    // The new view's heading takes the focus, so keyboard and screen reader users start there.
     route().then(() => {
-      const h = document.querySelector('main h1:not([hidden])');
       const visible = [...document.querySelectorAll('main section')].find((s) => !s.hidden);
-      const heading = visible ? visible.querySelector('h1') : h;
+      const heading = visible && visible.querySelector('h1');
       if (heading) {
         heading.setAttribute('tabindex', '-1');
         heading.focus();

@@ -136,6 +136,8 @@ async function main() {
       await page.click('#cards a:text-is("Terminal Tour")');
       await page.waitForSelector('#detail-view:not([hidden])');
       assert.equal(new URL(page.url()).pathname, '/workshops/WKSHP-Web-Shell');
+      // Client-side navigation moves the focus to the new view's heading.
+      await page.waitForFunction(() => document.activeElement && document.activeElement.id === 'detail-title');
       assert.equal(await page.textContent('#detail-title'), 'Terminal Tour');
       assert.match(await page.textContent('#detail-description'), /tour of a Linux terminal/);
       assert.equal(await page.getAttribute('#detail-replay-link', 'href'), 'https://replay.example.test/terminal-tour');
