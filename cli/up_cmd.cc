@@ -105,6 +105,13 @@ int RunUp(const GlobalOptions& global, const UpOptions& opts) {
   sigaddset(&stop_signals, SIGINT);
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
 
+  // One machine: the participant page's "Open workshop" goes to the hub this process
+  // manages, unless the api section names a public address for it.
+  if (config->has_hub && up->api.hub_public_url.empty()) {
+    std::string hub = config->hub_url;
+    while (!hub.empty() && hub.back() == '/') hub.pop_back();
+    up->api.hub_public_url = hub;
+  }
   api::Server server(store.get(), up->api, common::RealClock::Get());
   auto bound = server.Bind(host, port);
   if (!bound.ok()) return PrintError(bound.status());  // 7

@@ -491,6 +491,8 @@ TEST_F(EndToEnd, SeatLifeFromRegistrationThroughDeadlineCleanupToTheNextParticip
   EXPECT_EQ(me.value("phase", ""), "Ready");
   EXPECT_EQ(me["credentials"].value("user", ""), user);
   EXPECT_EQ(me["credentials"].value("password", ""), password1);
+  // No api.hub_public_url in the config: `wod up` links the hub it manages.
+  EXPECT_EQ(me.value("hub_url", ""), hub_url_ + "/hub/login");
   step("4. /api/v1/me: Ready with the mailed credentials");
 
   // 5. The participant executes the first cell of the lab; the progress rises.
