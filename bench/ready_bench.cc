@@ -95,15 +95,7 @@ std::once_flag g_failed;
 }
 
 model::AccountPolicy Policy() {
-  model::AccountPolicy p;
-  p.user_prefix = kPrefix;
-  p.uid_base = kUidBase;
-  p.seat_count = kPolicySeats;
-  p.group = kPrefix;
-  p.gid = kUidBase;
-  p.home_base = "/home";
-  p.shell = "/bin/bash";
-  return p;
+  return wod::testing::RealMachinePolicy(kPrefix, kUidBase, kPolicySeats);
 }
 
 double Percentile(std::vector<double> v, double q) {

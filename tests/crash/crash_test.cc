@@ -65,6 +65,7 @@
 #include "model/content.h"
 #include "store/store.h"
 #include "tests/store/scratch_db.h"
+#include "tests/testing/seat_sweep.h"
 #include "tests/testing/services.h"
 #include "tests/testing/status_matchers.h"
 
@@ -82,15 +83,7 @@ constexpr uid_t kUidBase = 61000;
 constexpr int kPolicySeats = 100;  // uids 61000..61099: seats outside the pool would show
 
 model::AccountPolicy Policy() {
-  model::AccountPolicy p;
-  p.user_prefix = kPrefix;
-  p.uid_base = kUidBase;
-  p.seat_count = kPolicySeats;
-  p.group = kPrefix;
-  p.gid = kUidBase;
-  p.home_base = "/home";
-  p.shell = "/bin/bash";
-  return p;
+  return wod::testing::RealMachinePolicy(kPrefix, kUidBase, kPolicySeats);
 }
 
 void WriteText(const fs::path& path, const std::string& text, mode_t mode = 0644) {

@@ -83,15 +83,7 @@ constexpr int kPolicySeats = 10;  // uids 62000..62009 are the managed range
 constexpr int kLabCells = 4;      // code cells of 1-Lab.ipynb
 
 model::AccountPolicy Policy() {
-  model::AccountPolicy p;
-  p.user_prefix = kPrefix;
-  p.uid_base = kUidBase;
-  p.seat_count = kPolicySeats;
-  p.group = kPrefix;
-  p.gid = kUidBase;
-  p.home_base = "/home";
-  p.shell = "/bin/bash";
-  return p;
+  return wod::testing::RealMachinePolicy(kPrefix, kUidBase, kPolicySeats);
 }
 
 double Seconds(Clock::time_point since) {

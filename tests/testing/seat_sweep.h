@@ -24,6 +24,21 @@
 
 namespace wod::testing {
 
+// The accounts policy of a test's seats on this machine: users <prefix><N> with uid
+// uid_base + N, their group <prefix> with gid uid_base, homes in /home, bash.
+inline model::AccountPolicy RealMachinePolicy(const std::string& prefix, uid_t uid_base,
+                                              int seat_count) {
+  model::AccountPolicy p;
+  p.user_prefix = prefix;
+  p.uid_base = uid_base;
+  p.seat_count = seat_count;
+  p.group = prefix;
+  p.gid = uid_base;
+  p.home_base = "/home";
+  p.shell = "/bin/bash";
+  return p;
+}
+
 struct SweepTargets {
   model::AccountPolicy policy;
   drivers::accounts::RealAccountsDriver* accounts = nullptr;  // may be null
