@@ -1,5 +1,9 @@
 #include "drivers/accounts/accounts_real.h"
 
+#include <algorithm>
+#include <chrono>
+#include <thread>
+
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
@@ -35,6 +39,33 @@ std::string StderrSummary(const common::SubprocessResult& result, std::string_vi
   return text;
 }
 
+// Another tool (an admin's vipw or useradd, a package's postinst, another wod) holds the
+// account files: shadow-utils says so and gives up at once.
+bool FilesLocked(const common::SubprocessResult& result) {
+  return result.exit_code != 0 && (absl::StrContains(result.stderr_text, "cannot lock") ||
+                                   absl::StrContains(result.stderr_text, "already used by PID") ||
+                                   absl::StrContains(result.stderr_text, "try again later"));
+}
+
+// Runs a shadow-utils command, trying again for about 2 s while the account files are locked
+// by another process; its short lock is no reason to fail a seat's action. Only when the tool
+// gave up at once (on the real root, "lock ... already used by PID"): one that waited for the
+// lock itself (useradd under --prefix waits ~14 s) has waited enough.
+absl::StatusOr<common::SubprocessResult> RunShadowTool(const std::vector<std::string>& argv,
+                                                       const common::SubprocessOptions& run) {
+  auto delay = std::chrono::milliseconds(5);
+  for (int attempt = 0;; ++attempt) {
+    const auto start = std::chrono::steady_clock::now();
+    absl::StatusOr<common::SubprocessResult> result = common::RunProcess(argv, run);
+    const bool gave_up_at_once = std::chrono::steady_clock::now() - start < std::chrono::seconds(1);
+    if (!result.ok() || !FilesLocked(*result) || !gave_up_at_once || attempt == 9) return result;
+    WOD_LOG(kDebug, "accounts", "'{}': account files locked by another process; again in {} ms",
+            argv[0], delay.count());
+    std::this_thread::sleep_for(delay);
+    delay = std::min(delay * 2, std::chrono::milliseconds(500));
+  }
+}
+
 absl::Status CommandFailure(const std::vector<std::string>& argv,
                             const common::SubprocessResult& result, std::string_view secret = {}) {
   std::string summary = StderrSummary(result, secret);
@@ -45,8 +76,7 @@ absl::Status CommandFailure(const std::vector<std::string>& argv,
   std::string message =
       absl::StrCat("'", argv[0], "' exited with ", result.exit_code, ": ", summary);
   // Another tool (an admin's vipw, a package's postinst) holds the files: try again later.
-  if (absl::StrContains(result.stderr_text, "cannot lock") ||
-      absl::StrContains(result.stderr_text, "try again later")) {
+  if (FilesLocked(result)) {
     return absl::UnavailableError(message);
   }
   return absl::InternalError(message);
@@ -197,7 +227,7 @@ absl::Status RealAccountsDriver::EnsureGroup() {
   WOD_LOG(kDebug, "accounts", "run {}", absl::StrJoin(argv, " "));
   common::SubprocessOptions run;
   run.timeout = options_.command_timeout;
-  ASSIGN_OR_RETURN(common::SubprocessResult result, common::RunProcess(argv, run));
+  ASSIGN_OR_RETURN(common::SubprocessResult result, RunShadowTool(argv, run));
   if (result.exit_code == 0 || result.exit_code == kExitNameInUse) return absl::OkStatus();
   if (result.exit_code == kExitUidInUse) {
     return absl::FailedPreconditionError(
@@ -231,7 +261,7 @@ absl::Status RealAccountsDriver::CreateAccount(int seat) {
     WOD_LOG(kDebug, "accounts", "run {}", absl::StrJoin(argv, " "));
     common::SubprocessOptions run;
     run.timeout = options_.command_timeout;
-    ASSIGN_OR_RETURN(common::SubprocessResult result, common::RunProcess(argv, run));
+    ASSIGN_OR_RETURN(common::SubprocessResult result, RunShadowTool(argv, run));
     if (result.exit_code == kExitUidInUse) {
       return absl::FailedPreconditionError(
           absl::StrCat("uid ", p.Uid(seat), " of seat ", seat, " is already in use"));
@@ -295,7 +325,7 @@ absl::Status RealAccountsDriver::SetPassword(int seat, const std::string& passwo
   common::SubprocessOptions run;
   run.timeout = options_.command_timeout;
   run.stdin_text = absl::StrCat(name, ":", field, "\n");
-  absl::StatusOr<common::SubprocessResult> result = common::RunProcess(argv, run);
+  absl::StatusOr<common::SubprocessResult> result = RunShadowTool(argv, run);
   explicit_bzero(run.stdin_text.data(), run.stdin_text.size());
   if (!result.ok()) return result.status();
   if (result->exit_code != 0) return CommandFailure(argv, *result, hash);
@@ -325,7 +355,7 @@ absl::Status RealAccountsDriver::SetLocked(int seat, bool locked) {
   WOD_LOG(kDebug, "accounts", "run {}", absl::StrJoin(argv, " "));
   common::SubprocessOptions run;
   run.timeout = options_.command_timeout;
-  ASSIGN_OR_RETURN(common::SubprocessResult result, common::RunProcess(argv, run));
+  ASSIGN_OR_RETURN(common::SubprocessResult result, RunShadowTool(argv, run));
   if (result.exit_code == kExitNoSuchUser) {
     return absl::NotFoundError(absl::StrCat("user '", std::string(entry->name), "' not found"));
   }
@@ -347,7 +377,7 @@ absl::Status RealAccountsDriver::SetOccupant(int seat, int64_t registration_id) 
   WOD_LOG(kDebug, "accounts", "run {}", absl::StrJoin(argv, " "));
   common::SubprocessOptions run;
   run.timeout = options_.command_timeout;
-  ASSIGN_OR_RETURN(common::SubprocessResult result, common::RunProcess(argv, run));
+  ASSIGN_OR_RETURN(common::SubprocessResult result, RunShadowTool(argv, run));
   if (result.exit_code == kExitNoSuchUser) {
     return absl::NotFoundError(absl::StrCat("user '", std::string(entry->name), "' not found"));
   }
@@ -427,7 +457,7 @@ absl::Status RealAccountsDriver::DeleteAccount(int seat) {
   WOD_LOG(kDebug, "accounts", "run {}", absl::StrJoin(argv, " "));
   common::SubprocessOptions run;
   run.timeout = options_.command_timeout;
-  ASSIGN_OR_RETURN(common::SubprocessResult result, common::RunProcess(argv, run));
+  ASSIGN_OR_RETURN(common::SubprocessResult result, RunShadowTool(argv, run));
   if (result.exit_code == kExitUserBusy) {
     return absl::AbortedError(
         absl::StrCat("user '", std::string(entry->name), "' got new processes during delete"));

@@ -11,6 +11,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <memory>
@@ -18,6 +19,7 @@
 #include <set>
 #include <sstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <gmock/gmock.h>
@@ -534,6 +536,24 @@ TEST_F(RealPrefixTest, HomeIsMode0700AndOwnedByTheSeat) {
   EXPECT_EQ(st.st_mode & 07777, 0700u);
   EXPECT_EQ(st.st_uid, TestPolicy().Uid(2));
   EXPECT_EQ(st.st_gid, TestPolicy().gid);
+}
+
+// Another process (an admin's useradd, vipw) holding the account files for a moment is no
+// reason to fail. (Under --prefix, useradd itself waits up to ~14 s for the lock; on the real
+// root a tool can give up at once with "lock ... already used by PID", which the driver
+// retries for ~2 s: that case was seen on CI and cannot be staged in a prefix root.)
+TEST_F(RealPrefixTest, AccountFilesLockedBrieflyByAnotherProcessAreWaitedFor) {
+  const std::string lock = backend_->root() + "/etc/passwd.lock";
+  // shadow-utils' lock file: the holder's pid, alive (this test's own).
+  WriteText(lock, std::to_string(getpid()), 0600);
+  std::thread release([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    std::filesystem::remove(lock);
+  });
+  absl::Status created = backend_->driver().Apply(Action::Create(12, "seat added"));
+  release.join();
+  ASSERT_OK(created);
+  EXPECT_NE(backend_->driver().Observe()->Find(12), nullptr);
 }
 
 TEST_F(RealPrefixTest, WipeAndDeleteNeverFollowSymlinksOutOfTheHome) {
