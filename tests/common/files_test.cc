@@ -13,8 +13,17 @@ namespace wod::common {
 namespace {
 
 TEST(WriteFileAtomic, ReplacesContentAndSetsMode) {
-  std::string dir = ::testing::TempDir() + "/files_test";
-  std::filesystem::create_directories(dir);
+  // A directory of this run's own, removed at the end: nothing is left in /tmp.
+  std::string templ = ::testing::TempDir() + "/wod-files-test.XXXXXX";
+  ASSERT_NE(mkdtemp(templ.data()), nullptr);
+  const std::string dir = templ;
+  struct RemoveDir {
+    std::string dir;
+    ~RemoveDir() {
+      std::error_code ec;
+      std::filesystem::remove_all(dir, ec);
+    }
+  } cleanup{dir};
   std::string path = dir + "/f.txt";
   ASSERT_OK(WriteFileAtomic(path, "one", 0600));
   ASSERT_OK(WriteFileAtomic(path, "two", 0640));
