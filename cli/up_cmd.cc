@@ -141,6 +141,7 @@ int RunUp(const GlobalOptions& global, const UpOptions& opts) {
   (*lifecycle)->Start(&stop, &failure);
 
   fmt::print("wod up: listening on {}\n", url);
+  fmt::print("wod up: portal {}/  instructor dashboard {}/dashboard\n", url, url);
   std::fflush(stdout);
   WOD_LOG(
       kInfo, "up", "location '{}' up: API on {}, store {}, mail {}{}{}", opts.location, url,
