@@ -105,13 +105,11 @@ int RunUp(const GlobalOptions& global, const UpOptions& opts) {
   sigaddset(&stop_signals, SIGINT);
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
 
-  // One machine: the participant page's "Open workshop" goes to the hub this process
-  // manages, unless the api section names a public address for it.
-  if (config->has_hub && up->api.hub_public_url.empty()) {
-    std::string hub = config->hub_url;
-    while (!hub.empty() && hub.back() == '/') hub.pop_back();
-    up->api.hub_public_url = hub;
-  }
+  // The hub this process manages, without a trailing '/': by default the participant page's
+  // "Open workshop" and the mails' login link go there.
+  std::string hub = config->has_hub ? config->hub_url : "";
+  while (!hub.empty() && hub.back() == '/') hub.pop_back();
+  if (!hub.empty() && up->api.hub_public_url.empty()) up->api.hub_public_url = hub;
   api::Server server(store.get(), up->api, common::RealClock::Get());
   auto bound = server.Bind(host, port);
   if (!bound.ok()) return PrintError(bound.status());  // 7
@@ -119,9 +117,7 @@ int RunUp(const GlobalOptions& global, const UpOptions& opts) {
 
   controller::LifecycleOptions lo = ResolveLifecycleOptions(up->sections, up->api, url);
   lo.plan.user_prefix = config->policy.user_prefix;
-  if (config->has_hub && lo.plan.hub_login_urls.count(opts.location) == 0) {
-    std::string hub = config->hub_url;
-    while (!hub.empty() && hub.back() == '/') hub.pop_back();
+  if (!hub.empty() && lo.plan.hub_login_urls.count(opts.location) == 0) {
     lo.plan.hub_login_urls[opts.location] = hub + "/hub/login";
   }
   // The lifecycle gets a Store of its own on the same URL (a Store allows one waiting thread).
