@@ -353,7 +353,10 @@ class SqlStore final : public Store {
     const std::string token = request.token.empty() ? common::RandomToken() : request.token;
     const std::string token_nonce = request.token.empty() ? "" : request.token_nonce;
     const std::string token_hash = common::Sha256Hex(token);
-    const std::string password = common::RandomPassword();
+    // The seat keeps its password: the fresh random one its vacancy put in (the catalog load
+    // or the CLEANUP/PURGE that ended the previous occupant), known to nobody until now and
+    // already in the locked account's shadow entry. So a warm seat needs no hashing and no
+    // password write to be taken: its occupant marker and an unlock.
 
     RegisterResult result;
     RETURN_IF_ERROR(db_->Transact(TxMode::kWrite, [&](SqlTx& tx) -> absl::Status {
@@ -452,9 +455,9 @@ class SqlStore final : public Store {
                     "r AS (INSERT INTO registrations (participant_id, workshop, location, seat, "
                     "start_us, deadline_us, state, token_hash, progress_json, token_nonce) "
                     "SELECT $2, $1, go.location, free.number, $3, go.deadline_us, 'active', $6, "
-                    "'', $8 FROM go, slot, free RETURNING ",
+                    "'', $7 FROM go, slot, free RETURNING ",
                     kRegistrationColumns,
-                    "), s AS (UPDATE seats SET registration_id = r.id, password = $7, "
+                    "), s AS (UPDATE seats SET registration_id = r.id, "
                     "generation = seats.generation + 1 FROM r WHERE seats.location = "
                     "r.location AND seats.number = r.seat AND seats.registration_id IS NULL "
                     "RETURNING seats.location, seats.number, seats.workshop, "
@@ -471,7 +474,7 @@ class SqlStore final : public Store {
                     "TRUE"),
                 {request.workshop, participant.id, TimeToDb(now), given,
                  given ? TimeToDb(ToMicros(now + request.duration)) : int64_t{0}, token_hash,
-                 password, token_nonce})));
+                 token_nonce})));
         ASSIGN_OR_RETURN(target, examine(fused, 0));
         std::vector<std::optional<std::string>> rest;
         for (size_t i = kWorkshopWidth; i < fused.size(); ++i) {
@@ -556,14 +559,14 @@ class SqlStore final : public Store {
             " WHERE workshop = $%d AND slot <= $%d AND registration_id IS NULL ORDER BY slot "
             "LIMIT 1";
         if (tx.dialect() == Dialect::kPostgres) {
-          params.insert(params.end(), {password, slot_count});
+          params.push_back(slot_count);
           return OneRow(tx.Query(
               absl::StrCat(
                   "WITH slot AS (SELECT slot FROM capacity_slots",
-                  absl::StrFormat(kFreeSlot, n - 2, n + 2), " FOR UPDATE SKIP LOCKED), r AS (",
+                  absl::StrFormat(kFreeSlot, n - 2, n + 1), " FOR UPDATE SKIP LOCKED), r AS (",
                   insert(absl::StrCat("slot, (", seat_sql, ") AS free")),
-                  "), s AS (UPDATE seats SET registration_id = r.id, password = $", n + 1,
-                  ", generation = seats.generation + 1 FROM r WHERE seats.location = "
+                  "), s AS (UPDATE seats SET registration_id = r.id, "
+                  "generation = seats.generation + 1 FROM r WHERE seats.location = "
                   "r.location AND seats.number = r.seat AND seats.registration_id IS NULL "
                   "RETURNING seats.location, seats.number, seats.workshop, "
                   "seats.registration_id, seats.password, seats.reset_epoch, "
@@ -590,11 +593,11 @@ class SqlStore final : public Store {
         const SqlRow& r = rows[0];
         ASSIGN_OR_RETURN(
             auto seat_rows,
-            tx.Query(absl::StrCat("UPDATE seats SET registration_id = $1, password = $2, "
-                                  "generation = generation + 1 WHERE location = $3 AND "
-                                  "number = $4 AND registration_id IS NULL RETURNING ",
+            tx.Query(absl::StrCat("UPDATE seats SET registration_id = $1, "
+                                  "generation = generation + 1 WHERE location = $2 AND "
+                                  "number = $3 AND registration_id IS NULL RETURNING ",
                                   kSeatColumns),
-                     {r.Int(0), password, location, r.Int(4)}));
+                     {r.Int(0), location, r.Int(4)}));
         ASSIGN_OR_RETURN(int64_t slots_taken,
                          tx.Exec("UPDATE capacity_slots SET registration_id = $1 WHERE "
                                  "workshop = $2 AND slot = $3 AND registration_id IS NULL",

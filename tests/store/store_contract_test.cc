@@ -411,7 +411,7 @@ TEST_P(StoreContractTest, UpsertLocationBumpsGenerationOnlyOnChange) {
 
 // --- registration ---
 
-TEST_P(StoreContractTest, RegisterOccupiesTheLowestFreeSeatWithAFreshPassword) {
+TEST_P(StoreContractTest, RegisterOccupiesTheLowestFreeSeatWithThePasswordItsVacancyRotatedIn) {
   LoadCatalog({MakeWorkshop("WKSHP-A", 3, 6, 4)});
   model::Seat vacant = SeatsByNumber()[3];
   RegisterRequest req = Req("WKSHP-A", "  Ada.Lovelace@Example.COM ");
@@ -423,8 +423,8 @@ TEST_P(StoreContractTest, RegisterOccupiesTheLowestFreeSeatWithAFreshPassword) {
   EXPECT_EQ(r.seat.number, 3);
   EXPECT_EQ(r.seat.registration_id, r.registration.id);
   EXPECT_EQ(r.seat.generation, vacant.generation + 1);
-  EXPECT_EQ(r.seat.password.size(), 12u);
-  EXPECT_NE(r.seat.password, vacant.password);
+  // The warm account already holds this password (locked): taking the seat writes none.
+  EXPECT_EQ(r.seat.password, vacant.password);
   EXPECT_EQ(r.registration.participant_id, r.participant.id);
   EXPECT_EQ(r.registration.workshop, "WKSHP-A");
   EXPECT_EQ(r.registration.location, kLoc);
@@ -692,6 +692,23 @@ TEST_P(StoreContractTest, CleanupEndsTheRegistrationAndLocksTheSeatWithANewPassw
   ASSERT_OK_AND_ASSIGN(SeatView seat, store().GetSeat(kLoc, 1));
   EXPECT_EQ(seat.seat, v.seat);
   EXPECT_FALSE(seat.registration);
+}
+
+TEST_P(StoreContractTest, TheNextOccupantGetsThePasswordTheCleanupRotatedInNeverThePrevious) {
+  LoadCatalog({MakeWorkshop("WKSHP-A", 1, 1, 1)});
+  std::set<std::string> seen;
+  for (int i = 0; i < 3; ++i) {
+    ASSERT_OK_AND_ASSIGN(RegisterResult r,
+                         store().Register(Req("WKSHP-A", absl::StrCat("p", i, "@example.com"))));
+    ASSERT_EQ(r.seat.number, 1);
+    EXPECT_TRUE(seen.insert(r.seat.password).second) << "occupant " << i << " got a used password";
+    ASSERT_OK_AND_ASSIGN(
+        VerbResult v, store().ApplyVerb(i == 1 ? model::Verb::kPurge : model::Verb::kCleanup, kLoc,
+                                        1, kNow + absl::Minutes(i + 1)));
+    ASSERT_OK_AND_ASSIGN(SeatView vacant, store().GetSeat(kLoc, 1));
+    EXPECT_EQ(vacant.seat.password, v.seat.password);
+    EXPECT_FALSE(seen.count(vacant.seat.password)) << "the vacancy kept occupant " << i << "'s";
+  }
 }
 
 TEST_P(StoreContractTest, CleanupOfAVacantSeatIsANoOpThatWritesNothing) {
