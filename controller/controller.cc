@@ -516,8 +516,123 @@ absl::StatusOr<PassResult> Controller::RunPass(bool apply) {
     return result;
   }
 
+  // The status of a seat, from this pass's observation, plan and (when its steps ran) their
+  // outcome. A domain whose planned steps all succeeded counts as True ("Applied"): each driver
+  // returns OK only once the effect is in place, and the planners plan a seat's whole way to
+  // its desired state in one pass, so the next pass plans nothing more for it (the convergence
+  // test checks this) and says "Converged" when it has seen it. A seat that changes hands is
+  // the exception: this pass only vacated it for its new occupant.
+  if (!m.loaded_status) {
+    auto existing = m.store->ListSeatStatus(opt.location);
+    if (existing.ok()) {
+      m.written.clear();
+      for (auto& s : *existing) m.written[s.number] = std::move(s);
+    }
+    m.loaded_status = true;
+  }
+  std::map<std::pair<int, int>, const reconcilers::SeatProblem*> problem_of;
+  for (const auto& p : problems) {
+    for (int d = 0; d < kDomains; ++d) {
+      if (p.domain == kDomainNames[d]) problem_of.try_emplace({p.seat, d}, &p);
+    }
+  }
+  auto status_of = [&](const model::Seat& seat, const SeatWork* w, bool waiting, bool terminal,
+                       absl::Time now) {
+    const int n = seat.number;
+    store::SeatStatus st;
+    st.location = opt.location;
+    st.number = n;
+    st.observed_generation = seat.generation;
+    const bool applied = w != nullptr && w->error.ok() &&
+                         w->done == static_cast<int>(w->steps.size()) && !previous.count(n);
+    bool all_true = true;
+    for (int d = 0; d < kDomains; ++d) {
+      store::Condition c;
+      c.type = kConditionTypes[d];
+      if (d == kAppliances && m.drivers.appliances == nullptr) {
+        c.status = "True";
+        c.reason = "NoApplianceDriver";
+      } else if (d == kHub && m.drivers.hub == nullptr) {
+        c.status = "True";
+        c.reason = "NoHub";
+      } else if (!observe_error[d].ok()) {
+        c.status = "Unknown";
+        c.reason = "ObserveFailed";
+        c.message = std::string(observe_error[d].message());
+      } else if (auto p = problem_of.find({n, d}); p != problem_of.end()) {
+        c.status = "False";
+        c.reason = p->second->reason;
+        c.message = p->second->message;
+      } else if (auto fa = first_action.find({n, d}); fa != first_action.end()) {
+        if (applied) {
+          c.status = "True";
+          c.reason = "Applied";
+        } else {
+          c.status = "False";
+          if (w != nullptr && !w->error.ok() && w->steps[w->failed_step].domain == d) {
+            c.reason = absl::StatusCodeToString(w->error.code());
+            c.message = std::string(w->error.message());
+          } else {
+            c.reason = waiting ? "Backoff" : "Converging";
+            c.message = fa->second;
+          }
+        }
+      } else {
+        c.status = "True";
+        c.reason = "Converged";
+      }
+      all_true = all_true && c.status == "True";
+      st.conditions.push_back(std::move(c));
+    }
+    const bool occupied = seat.registration_id.has_value();
+    if (terminal) {
+      st.phase = "Failed";
+    } else if (occupied) {
+      st.phase = all_true ? "Ready" : "Provisioning";
+    } else {
+      st.phase = all_true ? "Vacant" : "Vacating";
+    }
+    auto prev = m.written.find(n);
+    if (w != nullptr && !w->error.ok())
+      st.last_error = std::string(w->error.message());
+    else if (prev != m.written.end() && !all_true)
+      st.last_error = prev->second.last_error;
+    for (auto& c : st.conditions) {
+      c.last_transition = now;
+      if (prev == m.written.end()) continue;
+      for (const auto& pc : prev->second.conditions) {
+        if (pc.type == c.type && pc.status == c.status) c.last_transition = pc.last_transition;
+      }
+    }
+    m.SetLiveProgress(seat, content, st, prev == m.written.end() ? nullptr : &prev->second);
+    return st;
+  };
+  // Writes a seat's status when it says something new. Aborted: the lease is lost.
+  std::mutex status_mu;  // m.written and m.live_progress, shared with the workers
+  auto put_status = [&](store::SeatStatus st, absl::Time now) -> absl::Status {
+    auto prev = m.written.find(st.number);
+    if (prev != m.written.end()) {
+      // Compared in place, the update time aside (no copies of 2,000 statuses with their
+      // conditions and progress per pass).
+      st.updated = prev->second.updated;
+      if (st == prev->second) return absl::OkStatus();  // nothing new to say
+    }
+    st.updated = now;
+    absl::Status ws = m.store->PutSeatStatus(st, m.lease_name, lease_epoch_);
+    if (ws.code() == absl::StatusCode::kAborted) return ws;
+    if (!ws.ok()) {
+      WOD_LOG(kWarning, "controller", "writing status of seat {}: {}", st.number,
+              std::string(ws.message()));
+      return absl::OkStatus();
+    }
+    const int n = st.number;
+    m.written[n] = std::move(st);
+    return absl::OkStatus();
+  };
+
   // 4. Execute: seats in parallel (bounded), each seat's steps in order, stopping at the
-  // first failure of a seat.
+  // first failure of a seat. A seat whose steps all succeeded has its status written at once,
+  // so the first seats of a large pass turn Ready while the others are still being set up.
   const absl::Time exec_start = absl::Now();
   std::map<int, int64_t> generation;
   for (const auto& s : desired.seats) generation[s.number] = s.generation;
@@ -554,9 +669,9 @@ absl::StatusOr<PassResult> Controller::RunPass(bool apply) {
         w.not_started = true;
         continue;
       }
-      for (size_t k = 0; k < w.steps.size(); ++k) {
+      // Records the outcome of step k: an event and a log line; false when it failed.
+      auto record = [&](size_t k, const absl::Status& s) {
         const Step& step = w.steps[k];
-        absl::Status s = m.Execute(step, w);
         store::Event ev;
         ev.time = m.clock->Now();
         ev.location = opt.location;
@@ -572,10 +687,41 @@ absl::StatusOr<PassResult> Controller::RunPass(bool apply) {
                   std::string(s.message()));
           w.error = s;
           w.failed_step = static_cast<int>(k);
-          break;
+          return false;
         }
         WOD_LOG(kInfo, "controller", "seat {}: {}", w.seat, Describe(step.action));
         w.done++;
+        return true;
+      };
+      for (size_t k = 0; k < w.steps.size();) {
+        if (w.steps[k].domain != kAccounts) {
+          if (!record(k, m.Execute(w.steps[k], w))) break;
+          ++k;
+          continue;
+        }
+        // The seat's next account steps go to the driver together: it may carry out several
+        // in one command (the marker and the unlock that hand a warm seat over).
+        std::vector<model::AccountAction> series;
+        for (size_t j = k; j < w.steps.size() && w.steps[j].domain == kAccounts; ++j) {
+          series.push_back(std::get<model::AccountAction>(w.steps[j].action));
+        }
+        const auto r = m.drivers.accounts->ApplySeries(series);
+        const size_t done = std::min(r.done, series.size());
+        for (size_t i = 0; i < done; ++i) record(k + i, absl::OkStatus());
+        if (!r.error.ok() && done < series.size()) {
+          record(k + done, r.error);
+          break;
+        }
+        k += series.size();
+      }
+      const model::Seat* seat = desired.FindSeat(w.seat);
+      if (seat != nullptr && w.error.ok()) {
+        std::lock_guard<std::mutex> lock(status_mu);
+        const absl::Time now = m.clock->Now();
+        if (put_status(status_of(*seat, &w, false, false, now), now).code() ==
+            absl::StatusCode::kAborted) {
+          lease_lost.store(true);
+        }
       }
     }
   };
@@ -609,104 +755,16 @@ absl::StatusOr<PassResult> Controller::RunPass(bool apply) {
         absl::StrCat("lost lease '", m.lease_name, "' epoch ", epoch, " during the pass"));
   }
 
-  // 5. Status of every seat, written only when it changed.
-  if (!m.loaded_status) {
-    auto existing = m.store->ListSeatStatus(opt.location);
-    if (existing.ok()) {
-      m.written.clear();
-      for (auto& s : *existing) m.written[s.number] = std::move(s);
-    }
-    m.loaded_status = true;
-  }
-  std::map<std::pair<int, int>, const reconcilers::SeatProblem*> problem_of;
-  for (const auto& p : problems) {
-    for (int d = 0; d < kDomains; ++d) {
-      if (p.domain == kDomainNames[d]) problem_of.try_emplace({p.seat, d}, &p);
-    }
-  }
+  // 5. Status of every other seat (and of those that failed), written only when it changed.
   const absl::Time now = m.clock->Now();
   for (const auto& seat : desired.seats) {
     const int n = seat.number;
-    store::SeatStatus st;
-    st.location = opt.location;
-    st.number = n;
-    st.observed_generation = seat.generation;
     auto wit = work_by_seat.find(n);
     const SeatWork* w = wit == work_by_seat.end() ? nullptr : wit->second;
     const bool waiting =
         steps_by_seat.count(n) && w == nullptr && !not_started.count(n);  // skipped by backoff
-    bool all_true = true;
-    bool terminal = m.backoff.Terminal(n, seat.generation);
-    for (int d = 0; d < kDomains; ++d) {
-      store::Condition c;
-      c.type = kConditionTypes[d];
-      if (d == kAppliances && m.drivers.appliances == nullptr) {
-        c.status = "True";
-        c.reason = "NoApplianceDriver";
-      } else if (d == kHub && m.drivers.hub == nullptr) {
-        c.status = "True";
-        c.reason = "NoHub";
-      } else if (!observe_error[d].ok()) {
-        c.status = "Unknown";
-        c.reason = "ObserveFailed";
-        c.message = std::string(observe_error[d].message());
-      } else if (auto p = problem_of.find({n, d}); p != problem_of.end()) {
-        c.status = "False";
-        c.reason = p->second->reason;
-        c.message = p->second->message;
-      } else if (auto fa = first_action.find({n, d}); fa != first_action.end()) {
-        c.status = "False";
-        if (w != nullptr && !w->error.ok() && w->steps[w->failed_step].domain == d) {
-          c.reason = absl::StatusCodeToString(w->error.code());
-          c.message = std::string(w->error.message());
-        } else {
-          c.reason = waiting ? "Backoff" : "Converging";
-          c.message = fa->second;
-        }
-      } else {
-        c.status = "True";
-        c.reason = "Converged";
-      }
-      all_true = all_true && c.status == "True";
-      st.conditions.push_back(std::move(c));
-    }
-    const bool occupied = seat.registration_id.has_value();
-    if (terminal) {
-      st.phase = "Failed";
-    } else if (occupied) {
-      st.phase = all_true ? "Ready" : "Provisioning";
-    } else {
-      st.phase = all_true ? "Vacant" : "Vacating";
-    }
-    if (w != nullptr && !w->error.ok())
-      st.last_error = std::string(w->error.message());
-    else if (auto prev = m.written.find(n); prev != m.written.end() && !all_true)
-      st.last_error = prev->second.last_error;
-
-    auto prev = m.written.find(n);
-    for (auto& c : st.conditions) {
-      c.last_transition = now;
-      if (prev == m.written.end()) continue;
-      for (const auto& pc : prev->second.conditions) {
-        if (pc.type == c.type && pc.status == c.status) c.last_transition = pc.last_transition;
-      }
-    }
-    m.SetLiveProgress(seat, content, st, prev == m.written.end() ? nullptr : &prev->second);
-    if (prev != m.written.end()) {
-      // Compared in place, the update time aside (no copies of 2,000 statuses with their
-      // conditions and progress per pass).
-      st.updated = prev->second.updated;
-      if (st == prev->second) continue;  // nothing new to say
-    }
-    st.updated = now;
-    absl::Status ws = m.store->PutSeatStatus(st, m.lease_name, lease_epoch_);
-    if (ws.code() == absl::StatusCode::kAborted) return ws;  // lost the lease: stop here
-    if (!ws.ok()) {
-      WOD_LOG(kWarning, "controller", "writing status of seat {}: {}", n,
-              std::string(ws.message()));
-      continue;
-    }
-    m.written[n] = std::move(st);
+    RETURN_IF_ERROR(
+        put_status(status_of(seat, w, waiting, m.backoff.Terminal(n, seat.generation), now), now));
   }
   if (auto ds = m.store->ReplaceDrift(opt.location, drift, m.lease_name, lease_epoch_);
       !ds.ok() && ds.code() != absl::StatusCode::kUnimplemented) {

@@ -6,6 +6,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/types/span.h"
 #include "model/accounts.h"
 
 namespace wod::drivers::accounts {
@@ -30,6 +31,25 @@ class AccountsDriver {
   //   Internal            a command failed otherwise (its stderr, without secrets)
   // Create and delete succeed when the account already exists / is already gone.
   [[nodiscard]] virtual absl::Status Apply(const model::AccountAction& action) = 0;
+
+  // Applies one seat's consecutive actions in order, with the effect of Apply on each one by
+  // one; a driver may carry out several in one command (RealAccountsDriver: a set-occupant
+  // followed by an unlock is one usermod, the step that turns a warm seat over to its
+  // participant). `done` counts the actions that took effect before the first failure, whose
+  // error is `error` (OK when all did).
+  struct SeriesResult {
+    size_t done = 0;
+    absl::Status error;
+  };
+  [[nodiscard]] virtual SeriesResult ApplySeries(absl::Span<const model::AccountAction> actions) {
+    SeriesResult result;
+    for (const auto& action : actions) {
+      result.error = Apply(action);
+      if (!result.error.ok()) break;
+      ++result.done;
+    }
+    return result;
+  }
 };
 
 }  // namespace wod::drivers::accounts

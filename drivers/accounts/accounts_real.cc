@@ -82,6 +82,27 @@ absl::Status CommandFailure(const std::vector<std::string>& argv,
   return absl::InternalError(message);
 }
 
+// Runs a usermod argv for user `name`: NotFound when the user vanished, the command's
+// failure otherwise.
+absl::Status RunUsermod(const std::vector<std::string>& argv, const std::string& name,
+                        absl::Duration timeout) {
+  WOD_LOG(kDebug, "accounts", "run {}", absl::StrJoin(argv, " "));
+  common::SubprocessOptions run;
+  run.timeout = timeout;
+  ASSIGN_OR_RETURN(common::SubprocessResult result, RunShadowTool(argv, run));
+  if (result.exit_code == kExitNoSuchUser) {
+    return absl::NotFoundError(absl::StrCat("user '", name, "' not found"));
+  }
+  if (result.exit_code != 0) return CommandFailure(argv, result);
+  return absl::OkStatus();
+}
+
+absl::Status NoPasswordToUnlock(std::string_view name) {
+  // usermod -U would refuse (exit 0, nothing done): unlocking needs a password first.
+  return absl::FailedPreconditionError(
+      absl::StrCat("user '", std::string(name), "' has no password to unlock"));
+}
+
 }  // namespace
 
 struct RealAccountsDriver::Snapshot {
@@ -345,22 +366,12 @@ absl::Status RealAccountsDriver::SetLocked(int seat, bool locked) {
   bool is_locked = !hash.empty() && hash.front() == '!';
   if (is_locked == locked) return absl::OkStatus();
   if (!locked && hash.find_first_not_of('!') == std::string_view::npos) {
-    // usermod -U would refuse (exit 0, nothing done): unlocking needs a password first.
-    return absl::FailedPreconditionError(
-        absl::StrCat("user '", std::string(entry->name), "' has no password to unlock"));
+    return NoPasswordToUnlock(entry->name);
   }
   // usermod [--prefix ROOT] -L|-U NAME
   std::vector<std::string> argv = Command("usermod");
   argv.insert(argv.end(), {locked ? "-L" : "-U", std::string(entry->name)});
-  WOD_LOG(kDebug, "accounts", "run {}", absl::StrJoin(argv, " "));
-  common::SubprocessOptions run;
-  run.timeout = options_.command_timeout;
-  ASSIGN_OR_RETURN(common::SubprocessResult result, RunShadowTool(argv, run));
-  if (result.exit_code == kExitNoSuchUser) {
-    return absl::NotFoundError(absl::StrCat("user '", std::string(entry->name), "' not found"));
-  }
-  if (result.exit_code != 0) return CommandFailure(argv, result);
-  return absl::OkStatus();
+  return RunUsermod(argv, std::string(entry->name), options_.command_timeout);
 }
 
 absl::Status RealAccountsDriver::SetOccupant(int seat, int64_t registration_id) {
@@ -374,15 +385,75 @@ absl::Status RealAccountsDriver::SetOccupant(int seat, int64_t registration_id) 
   // usermod [--prefix ROOT] -c MARKER NAME
   std::vector<std::string> argv = Command("usermod");
   argv.insert(argv.end(), {"-c", marker, std::string(entry->name)});
-  WOD_LOG(kDebug, "accounts", "run {}", absl::StrJoin(argv, " "));
-  common::SubprocessOptions run;
-  run.timeout = options_.command_timeout;
-  ASSIGN_OR_RETURN(common::SubprocessResult result, RunShadowTool(argv, run));
-  if (result.exit_code == kExitNoSuchUser) {
-    return absl::NotFoundError(absl::StrCat("user '", std::string(entry->name), "' not found"));
+  return RunUsermod(argv, std::string(entry->name), options_.command_timeout);
+}
+
+RealAccountsDriver::SeriesResult RealAccountsDriver::ApplySeries(
+    absl::Span<const model::AccountAction> actions) {
+  using Kind = model::AccountAction::Kind;
+  SeriesResult result;
+  for (size_t i = 0; i < actions.size();) {
+    const model::AccountAction& a = actions[i];
+    if (a.kind == Kind::kSetOccupant && i + 1 < actions.size() &&
+        actions[i + 1].kind == Kind::kUnlock && actions[i + 1].seat == a.seat &&
+        options_.policy.ValidSeat(a.seat)) {
+      SeriesResult pair = SetOccupantAndUnlock(a.seat, a.registration_id);
+      result.done += pair.done;
+      if (!pair.error.ok()) {
+        result.error = pair.error;
+        return result;
+      }
+      i += 2;
+      continue;
+    }
+    result.error = Apply(a);
+    if (!result.error.ok()) return result;
+    ++result.done;
+    ++i;
   }
-  if (result.exit_code != 0) return CommandFailure(argv, result);
-  return absl::OkStatus();
+  return result;
+}
+
+RealAccountsDriver::SeriesResult RealAccountsDriver::SetOccupantAndUnlock(int seat,
+                                                                          int64_t registration_id) {
+  const model::AccountPolicy& p = options_.policy;
+  SeriesResult result;
+  std::lock_guard<std::mutex> lock(mu_);
+  absl::StatusOr<std::unique_ptr<Snapshot>> snap = ReadSnapshot();
+  if (!snap.ok()) {
+    result.error = snap.status();
+    return result;
+  }
+  AccountIndex index(p, (*snap)->tables);
+  absl::StatusOr<const PasswdEntry*> entry = RequireOurs(p, index, seat);
+  if (!entry.ok()) {
+    result.error = entry.status();
+    return result;
+  }
+  const std::string name((*entry)->name);
+  const std::string marker = model::OccupantComment(seat, registration_id);
+  auto current = (*snap)->tables.shadow.find((*entry)->name);
+  std::string_view hash =
+      current == (*snap)->tables.shadow.end() ? std::string_view() : current->second;
+  const bool locked = !hash.empty() && hash.front() == '!';
+  const bool has_password = hash.find_first_not_of('!') != std::string_view::npos;
+  // usermod [--prefix ROOT] [-c MARKER] [-U] NAME: one rewrite of passwd and shadow.
+  std::vector<std::string> argv = Command("usermod");
+  const size_t bare = argv.size();
+  if ((*entry)->gecos != marker) argv.insert(argv.end(), {"-c", marker});
+  if (locked && has_password) argv.push_back("-U");
+  if (argv.size() > bare) {
+    argv.push_back(name);
+    result.error = RunUsermod(argv, name, options_.command_timeout);
+    if (!result.error.ok()) return result;
+  }
+  result.done = 1;
+  if (locked && !has_password) {
+    result.error = NoPasswordToUnlock(name);
+    return result;
+  }
+  result.done = 2;
+  return result;
 }
 
 absl::Status RealAccountsDriver::KillProcesses(int seat) {

@@ -52,6 +52,8 @@ class RealAccountsDriver : public AccountsDriver {
 
   absl::StatusOr<model::ObservedAccounts> Observe() override;
   absl::Status Apply(const model::AccountAction& action) override;
+  // Merges set-occupant + unlock of a seat into one `usermod -c MARKER -U`.
+  SeriesResult ApplySeries(absl::Span<const model::AccountAction> actions) override;
 
   const RealAccountsOptions& options() const { return options_; }
 
@@ -72,6 +74,8 @@ class RealAccountsDriver : public AccountsDriver {
   absl::Status WipeHomeOf(int seat);                                // fd-relative removal
   absl::Status DeleteAccount(int seat);                             // kill, wipe, userdel -r
   absl::Status SetOccupant(int seat, int64_t registration_id);      // usermod -c MARKER
+  // usermod -c MARKER -U; `done` 1 when only the marker could be written (no password).
+  SeriesResult SetOccupantAndUnlock(int seat, int64_t registration_id);
 
   RealAccountsOptions options_;
   std::string proc_dir_;

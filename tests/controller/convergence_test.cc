@@ -253,10 +253,18 @@ class Scenario {
     if (::testing::Test::HasFatalFailure()) return;
     bool converged = false;
     std::string last;
+    std::set<int> settled = SettledSeats();
     for (int i = 0; i < kMaxFinalPasses && !converged; ++i) {
       clock_.Advance(absl::Minutes(1));
       converged = Pass(/*failing=*/false).converged;
       if (::testing::Test::HasFatalFailure()) return;
+      // A status of Ready or Vacant (also one written right after the seat's steps succeeded,
+      // before any pass observed them) means the seat needs nothing more.
+      for (const auto& d : controller_->last_drift()) {
+        EXPECT_FALSE(settled.count(d.seat))
+            << "seat " << d.seat << " was called settled, yet the next pass plans " << d.planned;
+      }
+      settled = SettledSeats();
       last = DescribeDrift();
     }
     ASSERT_TRUE(converged) << "no empty plan within " << kMaxFinalPasses << " passes; last drift:\n"
@@ -378,6 +386,25 @@ class Scenario {
       controller_->ReleaseLease();
       StartController();
     }
+  }
+
+  // Seats whose status says Ready or Vacant at their current generation.
+  std::set<int> SettledSeats() {
+    std::set<int> out;
+    auto views = store_->ListSeats(std::string("local"));
+    auto statuses = store_->ListSeatStatus(std::string("local"));
+    EXPECT_OK(views);
+    EXPECT_OK(statuses);
+    if (!views.ok() || !statuses.ok()) return out;
+    std::map<int, int64_t> generation;
+    for (const auto& v : *views) generation[v.seat.number] = v.seat.generation;
+    for (const auto& s : *statuses) {
+      if ((s.phase == "Ready" || s.phase == "Vacant") &&
+          s.observed_generation == generation[s.number]) {
+        out.insert(s.number);
+      }
+    }
+    return out;
   }
 
   std::string DescribeDrift() {

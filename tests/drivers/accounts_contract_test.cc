@@ -362,6 +362,40 @@ TEST_P(AccountsContractTest, SetOccupantTwiceIsObservedAndOutlivesLockPasswordAn
   EXPECT_TRUE(model::PasswordMatches(*observed.Find(20), "pw-Rotated-20"));
 }
 
+TEST_P(AccountsContractTest, SetOccupantAndUnlockAsOneSeriesActLikeOneByOne) {
+  ASSERT_OK(driver().Apply(Action::Create(22, "seat added")));
+  ASSERT_OK(driver().Apply(Action::SetPassword(22, "pw-Series-22", "vacant")));
+  const std::vector<Action> handover = {Action::SetOccupant(22, 456, "occupied"),
+                                        Action::Unlock(22, "occupied")};
+  for (int round = 0; round < 2; ++round) {  // and again: idempotent
+    auto r = driver().ApplySeries(handover);
+    EXPECT_OK(r.error) << "round " << round;
+    EXPECT_EQ(r.done, 2u) << "round " << round;
+    model::ObservedAccounts observed = ObserveOk();
+    ASSERT_NE(observed.Find(22), nullptr);
+    EXPECT_EQ(observed.Find(22)->occupant, 456);
+    EXPECT_FALSE(observed.Find(22)->locked);
+    EXPECT_TRUE(model::PasswordMatches(*observed.Find(22), "pw-Series-22"));
+  }
+
+  // Without a password the marker is written and the unlock refused, as one by one.
+  ASSERT_OK(driver().Apply(Action::Create(23, "seat added")));
+  auto r = driver().ApplySeries(std::vector<Action>{Action::SetOccupant(23, 789, "occupied"),
+                                                    Action::Unlock(23, "occupied")});
+  EXPECT_EQ(r.done, 1u);
+  EXPECT_THAT(r.error, StatusIs(absl::StatusCode::kFailedPrecondition));
+  model::ObservedAccounts observed = ObserveOk();
+  EXPECT_EQ(observed.Find(23)->occupant, 789);
+  EXPECT_TRUE(observed.Find(23)->locked);
+
+  // Nothing after a failed action is applied.
+  r = driver().ApplySeries(
+      std::vector<Action>{Action::Unlock(23, "occupied"), Action::SetOccupant(23, 1, "occupied")});
+  EXPECT_EQ(r.done, 0u);
+  EXPECT_THAT(r.error, StatusIs(absl::StatusCode::kFailedPrecondition));
+  EXPECT_EQ(ObserveOk().Find(23)->occupant, 789);
+}
+
 TEST_P(AccountsContractTest, UnlockWithoutPasswordIsFailedPrecondition) {
   ASSERT_OK(driver().Apply(Action::Create(6, "seat added")));
   ApplyTwice(Action::Unlock(6, "occupied"), absl::StatusCode::kFailedPrecondition);
