@@ -705,11 +705,10 @@ absl::StatusOr<PassResult> Controller::RunPass(bool apply) {
         for (size_t j = k; j < w.steps.size() && w.steps[j].domain == kAccounts; ++j) {
           series.push_back(std::get<model::AccountAction>(w.steps[j].action));
         }
-        const auto r = m.drivers.accounts->ApplySeries(series);
-        const size_t done = std::min(r.done, series.size());
-        for (size_t i = 0; i < done; ++i) record(k + i, absl::OkStatus());
-        if (!r.error.ok() && done < series.size()) {
-          record(k + done, r.error);
+        const auto r = m.drivers.accounts->ApplySeries(
+            series, [&](size_t i) { record(k + i, absl::OkStatus()); });
+        if (!r.error.ok() && r.done < series.size()) {
+          record(k + r.done, r.error);
           break;
         }
         k += series.size();

@@ -4,6 +4,8 @@
 // tests/drivers/accounts_contract_test.cc.
 #pragma once
 
+#include <functional>
+
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/types/span.h"
@@ -35,18 +37,21 @@ class AccountsDriver {
   // Applies one seat's consecutive actions in order, with the effect of Apply on each one by
   // one; a driver may carry out several in one command (RealAccountsDriver: a set-occupant
   // followed by an unlock is one usermod, the step that turns a warm seat over to its
-  // participant). `done` counts the actions that took effect before the first failure, whose
-  // error is `error` (OK when all did).
+  // participant). `on_done(i)` is called as soon as action i has taken effect, in order.
+  // `done` counts the actions that took effect before the first failure, whose error is
+  // `error` (OK when all did).
   struct SeriesResult {
     size_t done = 0;
     absl::Status error;
   };
-  [[nodiscard]] virtual SeriesResult ApplySeries(absl::Span<const model::AccountAction> actions) {
+  using OnDone = std::function<void(size_t index)>;
+  [[nodiscard]] virtual SeriesResult ApplySeries(absl::Span<const model::AccountAction> actions,
+                                                 const OnDone& on_done) {
     SeriesResult result;
     for (const auto& action : actions) {
       result.error = Apply(action);
       if (!result.error.ok()) break;
-      ++result.done;
+      on_done(result.done++);
     }
     return result;
   }

@@ -389,7 +389,7 @@ absl::Status RealAccountsDriver::SetOccupant(int seat, int64_t registration_id) 
 }
 
 RealAccountsDriver::SeriesResult RealAccountsDriver::ApplySeries(
-    absl::Span<const model::AccountAction> actions) {
+    absl::Span<const model::AccountAction> actions, const OnDone& on_done) {
   using Kind = model::AccountAction::Kind;
   SeriesResult result;
   for (size_t i = 0; i < actions.size();) {
@@ -398,7 +398,7 @@ RealAccountsDriver::SeriesResult RealAccountsDriver::ApplySeries(
         actions[i + 1].kind == Kind::kUnlock && actions[i + 1].seat == a.seat &&
         options_.policy.ValidSeat(a.seat)) {
       SeriesResult pair = SetOccupantAndUnlock(a.seat, a.registration_id);
-      result.done += pair.done;
+      for (size_t k = 0; k < pair.done; ++k) on_done(result.done++);
       if (!pair.error.ok()) {
         result.error = pair.error;
         return result;
@@ -408,7 +408,7 @@ RealAccountsDriver::SeriesResult RealAccountsDriver::ApplySeries(
     }
     result.error = Apply(a);
     if (!result.error.ok()) return result;
-    ++result.done;
+    on_done(result.done++);
     ++i;
   }
   return result;

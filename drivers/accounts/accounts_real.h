@@ -53,7 +53,8 @@ class RealAccountsDriver : public AccountsDriver {
   absl::StatusOr<model::ObservedAccounts> Observe() override;
   absl::Status Apply(const model::AccountAction& action) override;
   // Merges set-occupant + unlock of a seat into one `usermod -c MARKER -U`.
-  SeriesResult ApplySeries(absl::Span<const model::AccountAction> actions) override;
+  SeriesResult ApplySeries(absl::Span<const model::AccountAction> actions,
+                           const OnDone& on_done) override;
 
   const RealAccountsOptions& options() const { return options_; }
 

@@ -368,7 +368,9 @@ TEST_P(AccountsContractTest, SetOccupantAndUnlockAsOneSeriesActLikeOneByOne) {
   const std::vector<Action> handover = {Action::SetOccupant(22, 456, "occupied"),
                                         Action::Unlock(22, "occupied")};
   for (int round = 0; round < 2; ++round) {  // and again: idempotent
-    auto r = driver().ApplySeries(handover);
+    std::vector<size_t> reported;
+    auto r = driver().ApplySeries(handover, [&](size_t i) { reported.push_back(i); });
+    EXPECT_THAT(reported, ::testing::ElementsAre(0u, 1u)) << "round " << round;
     EXPECT_OK(r.error) << "round " << round;
     EXPECT_EQ(r.done, 2u) << "round " << round;
     model::ObservedAccounts observed = ObserveOk();
@@ -380,8 +382,12 @@ TEST_P(AccountsContractTest, SetOccupantAndUnlockAsOneSeriesActLikeOneByOne) {
 
   // Without a password the marker is written and the unlock refused, as one by one.
   ASSERT_OK(driver().Apply(Action::Create(23, "seat added")));
-  auto r = driver().ApplySeries(std::vector<Action>{Action::SetOccupant(23, 789, "occupied"),
-                                                    Action::Unlock(23, "occupied")});
+  std::vector<size_t> reported;
+  auto on_done = [&](size_t i) { reported.push_back(i); };
+  auto r = driver().ApplySeries(
+      std::vector<Action>{Action::SetOccupant(23, 789, "occupied"), Action::Unlock(23, "occupied")},
+      on_done);
+  EXPECT_THAT(reported, ::testing::ElementsAre(0u));
   EXPECT_EQ(r.done, 1u);
   EXPECT_THAT(r.error, StatusIs(absl::StatusCode::kFailedPrecondition));
   model::ObservedAccounts observed = ObserveOk();
@@ -390,8 +396,10 @@ TEST_P(AccountsContractTest, SetOccupantAndUnlockAsOneSeriesActLikeOneByOne) {
 
   // Nothing after a failed action is applied.
   r = driver().ApplySeries(
-      std::vector<Action>{Action::Unlock(23, "occupied"), Action::SetOccupant(23, 1, "occupied")});
+      std::vector<Action>{Action::Unlock(23, "occupied"), Action::SetOccupant(23, 1, "occupied")},
+      on_done);
   EXPECT_EQ(r.done, 0u);
+  EXPECT_THAT(reported, ::testing::ElementsAre(0u)) << "nothing more reported done";
   EXPECT_THAT(r.error, StatusIs(absl::StatusCode::kFailedPrecondition));
   EXPECT_EQ(ObserveOk().Find(23)->occupant, 789);
 }
