@@ -794,6 +794,10 @@ std::string PassSummary(const PassResult& r) {
 absl::Status Controller::Run(const std::atomic<bool>& stop) {
   const ControllerOptions& opt = impl_->options;
   impl_->stop = &stop;
+  // The store's first wait only reports changes made after it: take that baseline before the
+  // first pass, so a registration made while that pass runs wakes the next one (it waited
+  // for the resync before).
+  impl_->store->WaitForChange(absl::ZeroDuration());
   bool announced_wait = false;
   std::string last_summary;  // a steady converged loop logs its summary once
   while (!stop.load()) {

@@ -3,6 +3,10 @@
 #include "controller/controller.h"
 
 #include <filesystem>
+#include <functional>
+#include <optional>
+#include <thread>
+#include <utility>
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -410,6 +414,56 @@ TEST_F(ControllerTest, AStopFinishesTheSeatInFlightStartsNoOtherAndReleasesTheLe
   ASSERT_OK_AND_ASSIGN(auto lease, store_->AcquireLease("controller/local", "successor",
                                                         absl::Seconds(15), clock_.Now()));
   EXPECT_EQ(lease.holder, "successor");
+}
+
+// Registers a participant from inside the first observe of a pass: after the pass has read
+// the desired state, before it ends.
+class RegisteringAccounts : public drivers::accounts::AccountsDriver {
+ public:
+  RegisteringAccounts(drivers::accounts::AccountsDriver* inner, std::function<void()> once)
+      : inner_(inner), once_(std::move(once)) {}
+  absl::StatusOr<model::ObservedAccounts> Observe() override {
+    if (once_) std::exchange(once_, nullptr)();
+    return inner_->Observe();
+  }
+  absl::Status Apply(const model::AccountAction& action) override { return inner_->Apply(action); }
+
+ private:
+  drivers::accounts::AccountsDriver* inner_;
+  std::function<void()> once_;
+};
+
+TEST_F(ControllerTest, ARegistrationDuringTheFirstPassWakesTheNextPassAtOnce) {
+  ASSERT_GT(Converge(), 0);
+  controller_->ReleaseLease();
+  std::optional<store::RegisterResult> registered;
+  RegisteringAccounts accounts(&accounts_, [&] {
+    store::RegisterRequest req;
+    req.workshop = "WKSHP-Shell101";
+    req.email = "early@example.com";
+    req.now = clock_.Now();
+    auto r = store_->Register(req);
+    ASSERT_OK(r);
+    registered = *r;
+  });
+  ControllerOptions options = Options("waker");
+  options.resync = absl::Hours(1);  // and the fake clock stands still: only a change wakes it
+  Controller ctl(store_.get(), Drivers{&accounts, hub_.get(), &content_, appliances_.get()},
+                 options, &clock_);
+  std::atomic<bool> stop{false};
+  std::thread run([&] { EXPECT_OK(ctl.Run(stop)); });
+  bool ready = false;
+  for (int i = 0; i < 500 && !ready; ++i) {  // up to 5 s
+    absl::SleepFor(absl::Milliseconds(10));
+    if (!registered) continue;
+    auto st = store_->GetSeatStatus("local", registered->seat.number);
+    ready =
+        st.ok() && st->phase == "Ready" && st->observed_generation == registered->seat.generation;
+  }
+  stop = true;
+  run.join();
+  ASSERT_TRUE(registered) << "the pass never observed";
+  EXPECT_TRUE(ready) << "the registration made during the first pass did not wake the next one";
 }
 
 // A hub that, like JupyterHub with PAM, refuses a user whose Linux account does not exist.
