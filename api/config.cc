@@ -27,6 +27,16 @@ absl::StatusOr<T> Scalar(const YAML::Node& node, const std::string& key, const c
   }
 }
 
+// An http(s) URL or empty, without trailing slashes.
+absl::StatusOr<std::string> HttpUrl(const YAML::Node& node, const std::string& key) {
+  ASSIGN_OR_RETURN(std::string url, Scalar<std::string>(node, key, "a URL"));
+  if (!url.empty() && !absl::StartsWith(url, "http://") && !absl::StartsWith(url, "https://")) {
+    return Bad(node, absl::StrCat("api.", key, " must start with http:// or https://"));
+  }
+  while (absl::EndsWith(url, "/")) url.pop_back();
+  return url;
+}
+
 absl::Status ParseRateLimit(const YAML::Node& node, RateLimit* out) {
   if (!node.IsMap()) return Bad(node, "api.registration_rate_limit must be a mapping");
   for (const auto& kv : node) {
@@ -62,12 +72,7 @@ absl::Status ParseApi(const YAML::Node& api, ServerConfig* c) {
       ASSIGN_OR_RETURN(c->threads, Scalar<int>(v, key, "an integer"));
       if (c->threads < 1 || c->threads > 1024) return Bad(v, "api.threads must be 1 to 1024");
     } else if (key == "public_base_url") {
-      ASSIGN_OR_RETURN(c->public_base_url, Scalar<std::string>(v, key, "a URL"));
-      if (!c->public_base_url.empty() && !absl::StartsWith(c->public_base_url, "http://") &&
-          !absl::StartsWith(c->public_base_url, "https://")) {
-        return Bad(v, "api.public_base_url must start with http:// or https://");
-      }
-      while (absl::EndsWith(c->public_base_url, "/")) c->public_base_url.pop_back();
+      ASSIGN_OR_RETURN(c->public_base_url, HttpUrl(v, key));
     } else if (key == "participant_user_prefix") {
       ASSIGN_OR_RETURN(c->participant_user_prefix,
                        Scalar<std::string>(v, key, "a user name prefix"));
@@ -81,12 +86,7 @@ absl::Status ParseApi(const YAML::Node& api, ServerConfig* c) {
       ASSIGN_OR_RETURN(c->secret_file, Scalar<std::string>(v, key, "a file name"));
       if (c->secret_file.empty()) return Bad(v, "api.secret_file must not be empty");
     } else if (key == "hub_public_url") {
-      ASSIGN_OR_RETURN(c->hub_public_url, Scalar<std::string>(v, key, "a URL"));
-      if (!c->hub_public_url.empty() && !absl::StartsWith(c->hub_public_url, "http://") &&
-          !absl::StartsWith(c->hub_public_url, "https://")) {
-        return Bad(v, "api.hub_public_url must start with http:// or https://");
-      }
-      while (absl::EndsWith(c->hub_public_url, "/")) c->hub_public_url.pop_back();
+      ASSIGN_OR_RETURN(c->hub_public_url, HttpUrl(v, key));
     } else if (key == "trust_x_forwarded_for") {
       ASSIGN_OR_RETURN(c->trust_x_forwarded_for, Scalar<bool>(v, key, "true or false"));
     } else if (key == "registration_rate_limit") {

@@ -182,10 +182,9 @@ struct Controller::Impl {
         lease_name("controller/" + options.location),
         backoff(options.backoff, options.jitter) {}
 
+  // Runs a content, hub or appliance step; account steps go to ApplySeries in the worker.
   absl::Status Execute(const Step& step, SeatWork& work) {
     switch (step.domain) {
-      case kAccounts:
-        return drivers.accounts->Apply(std::get<model::AccountAction>(step.action));
       case kHub:
         if (drivers.hub == nullptr)
           return absl::FailedPreconditionError("this controller runs no hub");
@@ -210,7 +209,7 @@ struct Controller::Impl {
         return absl::OkStatus();
       }
       default:
-        return absl::InternalError("unknown domain");
+        return absl::InternalError(absl::StrCat("no step runner for domain ", step.domain));
     }
   }
 };

@@ -547,7 +547,7 @@
     scroll.setAttribute('role', 'region');
     scroll.setAttribute('aria-labelledby', id);
     const table = make('table', 'dash-table');
-    const caption = make('caption', 'dash-visually-hidden',
+    const caption = make('caption', 'visually-hidden',
                          'Seats of ' + sample.workshop + ' on ' + sample.location);
     const thead = make('thead');
     const tr = make('tr');
@@ -884,7 +884,7 @@
       const res = await api('/api/v1/registrations.csv', {raw: true});
       const blob = await res.blob();
       const url = URL.createObjectURL(blob);
-      const a = make('a', 'dash-visually-hidden', 'download');
+      const a = make('a', 'visually-hidden', 'download');
       a.href = url;
       a.download = 'registrations-' + new Date().toISOString().slice(0, 10) + '.csv';
       document.body.append(a);

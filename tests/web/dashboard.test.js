@@ -176,7 +176,7 @@ test('the dashboard shows, resets, extends and exports a real seat', { timeout: 
       let checked = 0;
       for (const e of document.querySelectorAll('body *')) {
         const text = Array.from(e.childNodes).some((n) => n.nodeType === 3 && n.textContent.trim());
-        if (!text || !e.getClientRects().length || e.closest('.dash-visually-hidden, [hidden]')) continue;
+        if (!text || !e.getClientRects().length || e.closest('.visually-hidden, [hidden]')) continue;
         const fg = lum(rgb(getComputedStyle(e).color));
         const bg = lum(background(e));
         const ratio = (Math.max(fg, bg) + 0.05) / (Math.min(fg, bg) + 0.05);
