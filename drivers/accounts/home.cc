@@ -13,10 +13,13 @@
 
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
+#include "common/errno_status.h"
 #include "common/status.h"
 
 namespace wod::drivers::accounts {
 namespace {
+
+using common::ErrnoStatus;
 
 // Deeper than this, a subtree is moved up to the home before it is removed: the recursion
 // holds one fd per level, and a student can nest directories thousands deep.
@@ -49,23 +52,6 @@ class UniqueFd {
   }
   int fd_;
 };
-
-absl::Status ErrnoStatus(int err, std::string_view what, std::string_view path) {
-  std::string message =
-      absl::StrCat(std::string(what), " '", std::string(path), "': ", std::strerror(err));
-  switch (err) {
-    case ENOENT:
-      return absl::NotFoundError(message);
-    case ELOOP:
-    case ENOTDIR:
-      return absl::FailedPreconditionError(message);
-    case EACCES:
-    case EPERM:
-      return absl::PermissionDeniedError(message);
-    default:
-      return absl::InternalError(message);
-  }
-}
 
 absl::StatusOr<std::vector<std::string_view>> Components(std::string_view full) {
   if (full.empty() || full.front() != '/') {

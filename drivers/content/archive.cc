@@ -48,7 +48,7 @@ class FolderArchiver {
       struct stat st;
       if (fstatat(dir_fd, e.name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) {
         if (errno == ENOENT) continue;
-        return ErrnoError(errno, "cannot stat", path);
+        return ErrnoStatus(errno, "cannot stat", path);
       }
       if (S_ISDIR(st.st_mode)) {
         UniqueFd child(
@@ -143,11 +143,11 @@ absl::StatusOr<ArchiveSummary> WriteFolderArchive(int home_fd, const std::string
                                                   const ArchiveOptions& options) {
   ASSIGN_OR_RETURN(UniqueFd folder_fd, OpenDirAt(home_fd, folder));
   struct stat folder_st;
-  if (fstat(folder_fd.get(), &folder_st) != 0) return ErrnoError(errno, "cannot stat", folder);
+  if (fstat(folder_fd.get(), &folder_st) != 0) return ErrnoStatus(errno, "cannot stat", folder);
 
   const std::string temp = fmt::format("{}.tmp-{}", out_path, getpid());
   UniqueFd out_fd(open(temp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644));
-  if (!out_fd.ok()) return ErrnoError(errno, "cannot create", temp);
+  if (!out_fd.ok()) return ErrnoStatus(errno, "cannot create", temp);
   auto fail = [&](absl::Status s) {
     unlink(temp.c_str());
     return s;
@@ -176,9 +176,9 @@ absl::StatusOr<ArchiveSummary> WriteFolderArchive(int home_fd, const std::string
       return fail(ArchiveError(a.get(), "cannot finish archive"));
     }
   }
-  if (fsync(out_fd.get()) != 0) return fail(ErrnoError(errno, "cannot sync", temp));
+  if (fsync(out_fd.get()) != 0) return fail(ErrnoStatus(errno, "cannot sync", temp));
   if (rename(temp.c_str(), out_path.c_str()) != 0) {
-    return fail(ErrnoError(errno, "cannot rename into", out_path));
+    return fail(ErrnoStatus(errno, "cannot rename into", out_path));
   }
   return summary;
 }

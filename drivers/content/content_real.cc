@@ -185,7 +185,7 @@ model::ObservedSeatContent RealContentDriver::ObserveHome(int base_fd, const Dir
     bad.seat = seat;
     bad.home = out.home;
     bad.manifest_state = Manifest::kCorrupt;
-    bad.manifest_error = std::string(ErrnoError(errno, "cannot open home", bad.home).message());
+    bad.manifest_error = std::string(ErrnoStatus(errno, "cannot open home", bad.home).message());
     cache = SeatCache{};
     return bad;
   };
@@ -313,7 +313,7 @@ absl::StatusOr<model::ContentResult> RealContentDriver::Deploy(const model::Cont
   ASSIGN_OR_RETURN(UniqueFd home, OpenHome(action.seat));
   if (home_options_.chown) {
     struct stat st;
-    if (fstat(home.get(), &st) != 0) return ErrnoError(errno, "cannot stat", home_name);
+    if (fstat(home.get(), &st) != 0) return ErrnoStatus(errno, "cannot stat", home_name);
     if (st.st_uid != options_.policy.Uid(action.seat)) {
       return absl::FailedPreconditionError(fmt::format("home '{}' is owned by uid {}, not {}",
                                                        home_name, st.st_uid,

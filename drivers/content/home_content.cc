@@ -38,10 +38,10 @@ absl::StatusOr<UniqueFd> EnsureStateDir(int home_fd) {
   for (int attempt = 0; attempt < 5; ++attempt) {
     ASSIGN_OR_RETURN(UniqueFd dir, EnsureDirAt(home_fd, model::kContentStateDir, 0755, Owner{}));
     struct stat st;
-    if (fstat(dir.get(), &st) != 0) return ErrnoError(errno, "cannot stat", ".wod");
+    if (fstat(dir.get(), &st) != 0) return ErrnoStatus(errno, "cannot stat", ".wod");
     if (st.st_uid == self) {
       if ((st.st_mode & 07777) != 0755 && fchmod(dir.get(), 0755) != 0) {
-        return ErrnoError(errno, "cannot chmod", ".wod");
+        return ErrnoStatus(errno, "cannot chmod", ".wod");
       }
       return dir;
     }
@@ -62,7 +62,8 @@ absl::Status RemoveStaleStages(int state_fd) {
 // Writes the rendered folder into state_fd/stage (a fresh directory).
 absl::Status WriteStage(int state_fd, const std::string& stage, const RenderedWorkshop& rendered,
                         const Owner& owner, bool sync) {
-  if (mkdirat(state_fd, stage.c_str(), 0700) != 0) return ErrnoError(errno, "cannot create", stage);
+  if (mkdirat(state_fd, stage.c_str(), 0700) != 0)
+    return ErrnoStatus(errno, "cannot create", stage);
   ASSIGN_OR_RETURN(UniqueFd stage_fd, OpenDirAt(state_fd, stage));
   const size_t strip = rendered.folder.size() + 1;  // "WKSHP-X/"
   for (const std::string& dir : rendered.dirs) {
@@ -70,13 +71,13 @@ absl::Status WriteStage(int state_fd, const std::string& stage, const RenderedWo
     ASSIGN_OR_RETURN(UniqueFd parent, OpenDirAt(stage_fd.get(), Dirname(rel)));
     const std::string name = Basename(rel);
     if (mkdirat(parent.get(), name.c_str(), 0755) != 0) {
-      return ErrnoError(errno, "cannot create", dir);
+      return ErrnoStatus(errno, "cannot create", dir);
     }
     ASSIGN_OR_RETURN(UniqueFd made, OpenDirAt(parent.get(), name));
     if (owner.chown && fchown(made.get(), owner.uid, owner.gid) != 0) {
-      return ErrnoError(errno, "cannot chown", dir);
+      return ErrnoStatus(errno, "cannot chown", dir);
     }
-    if (fchmod(made.get(), 0755) != 0) return ErrnoError(errno, "cannot chmod", dir);
+    if (fchmod(made.get(), 0755) != 0) return ErrnoStatus(errno, "cannot chmod", dir);
   }
   for (const RenderedFile& file : rendered.files) {
     const std::string rel = file.path.substr(strip);
@@ -85,11 +86,11 @@ absl::Status WriteStage(int state_fd, const std::string& stage, const RenderedWo
                                  static_cast<mode_t>(file.mode), owner));
   }
   if (owner.chown && fchown(stage_fd.get(), owner.uid, owner.gid) != 0) {
-    return ErrnoError(errno, "cannot chown", rendered.folder);
+    return ErrnoStatus(errno, "cannot chown", rendered.folder);
   }
-  if (fchmod(stage_fd.get(), 0755) != 0) return ErrnoError(errno, "cannot chmod", rendered.folder);
+  if (fchmod(stage_fd.get(), 0755) != 0) return ErrnoStatus(errno, "cannot chmod", rendered.folder);
   // One syncfs instead of an fsync per file: the stage is the temp, the swap is the rename.
-  if (sync && syncfs(stage_fd.get()) != 0) return ErrnoError(errno, "cannot sync", stage);
+  if (sync && syncfs(stage_fd.get()) != 0) return ErrnoStatus(errno, "cannot sync", stage);
   return absl::OkStatus();
 }
 
@@ -102,21 +103,21 @@ absl::Status SwapIn(int home_fd, int state_fd, const std::string& stage,
       return absl::OkStatus();
     }
     if (errno == EINVAL) break;  // no renameat2 flags on this filesystem
-    if (errno != EEXIST) return ErrnoError(errno, "cannot move into place", folder);
+    if (errno != EEXIST) return ErrnoStatus(errno, "cannot move into place", folder);
     if (renameat2(state_fd, stage.c_str(), home_fd, folder.c_str(), RENAME_EXCHANGE) == 0) {
       // The old folder (or the symlink or file that was there) now sits at the stage's name.
       return RemoveAt(state_fd, stage).status();
     }
     if (errno == EINVAL) break;
-    if (errno != ENOENT) return ErrnoError(errno, "cannot swap into place", folder);
+    if (errno != ENOENT) return ErrnoStatus(errno, "cannot swap into place", folder);
   }
   // Fallback: move the old one aside into ~/.wod, then the new one in.
   const std::string old = stage + "-old";
   if (renameat(home_fd, folder.c_str(), state_fd, old.c_str()) != 0 && errno != ENOENT) {
-    return ErrnoError(errno, "cannot move aside", folder);
+    return ErrnoStatus(errno, "cannot move aside", folder);
   }
   if (renameat(state_fd, stage.c_str(), home_fd, folder.c_str()) != 0) {
-    return ErrnoError(errno, "cannot move into place", folder);
+    return ErrnoStatus(errno, "cannot move into place", folder);
   }
   return RemoveAt(state_fd, old).status();
 }
@@ -186,7 +187,7 @@ absl::StatusOr<model::ContentResult> DeployIntoHome(int home_fd, std::string_vie
   }
 
   struct stat home_st;
-  if (fstat(home_fd, &home_st) != 0) return ErrnoError(errno, "cannot stat", home);
+  if (fstat(home_fd, &home_st) != 0) return ErrnoStatus(errno, "cannot stat", home);
   const Owner owner{home_st.st_uid, home_st.st_gid, options.chown};
 
   auto state = EnsureStateDir(home_fd);
@@ -216,7 +217,7 @@ absl::StatusOr<model::ContentResult> DeployIntoHome(int home_fd, std::string_vie
       !s.ok()) {
     return in_home(s);
   }
-  if (options.sync && fsync(home_fd) != 0) return ErrnoError(errno, "cannot sync", home);
+  if (options.sync && fsync(home_fd) != 0) return ErrnoStatus(errno, "cannot sync", home);
   model::ContentResult result;
   result.changed = true;
   result.files_written = static_cast<int>(rendered.files.size());
@@ -253,7 +254,7 @@ absl::StatusOr<model::ContentResult> WipeHomeContent(int home_fd, std::string_vi
   if (!removed.ok()) return in_home(removed.status());
   result.changed |= *removed;
   if (result.changed && options.sync && fsync(home_fd) != 0) {
-    return ErrnoError(errno, "cannot sync", home);
+    return ErrnoStatus(errno, "cannot sync", home);
   }
   return result;
 }

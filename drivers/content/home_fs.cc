@@ -57,7 +57,7 @@ absl::Status WriteAll(int fd, std::string_view data, std::string_view path) {
     const ssize_t n = write(fd, data.data(), data.size());
     if (n < 0) {
       if (errno == EINTR) continue;
-      return ErrnoError(errno, "cannot write", path);
+      return ErrnoStatus(errno, "cannot write", path);
     }
     data.remove_prefix(static_cast<size_t>(n));
   }
@@ -67,9 +67,9 @@ absl::Status WriteAll(int fd, std::string_view data, std::string_view path) {
 absl::Status SetOwnerAndMode(int fd, mode_t mode, const Owner& owner, std::string_view path) {
   // chown first: it clears set-id bits, and fchmod then sets exactly `mode`.
   if (owner.chown && fchown(fd, owner.uid, owner.gid) != 0) {
-    return ErrnoError(errno, "cannot chown", path);
+    return ErrnoStatus(errno, "cannot chown", path);
   }
-  if (fchmod(fd, mode) != 0) return ErrnoError(errno, "cannot chmod", path);
+  if (fchmod(fd, mode) != 0) return ErrnoStatus(errno, "cannot chmod", path);
   return absl::OkStatus();
 }
 
@@ -87,11 +87,11 @@ absl::Status RemoveChildren(int dir_fd, int depth, RemoveState& state) {
     struct stat st;
     if (fstatat(dir_fd, name, &st, AT_SYMLINK_NOFOLLOW) != 0) {
       if (errno == ENOENT) continue;
-      return ErrnoError(errno, "cannot stat", entry.name);
+      return ErrnoStatus(errno, "cannot stat", entry.name);
     }
     if (!S_ISDIR(st.st_mode)) {
       if (unlinkat(dir_fd, name, 0) != 0 && errno != ENOENT) {
-        return ErrnoError(errno, "cannot remove", entry.name);
+        return ErrnoStatus(errno, "cannot remove", entry.name);
       }
       continue;
     }
@@ -105,7 +105,7 @@ absl::Status RemoveChildren(int dir_fd, int depth, RemoveState& state) {
         if (renameat2(dir_fd, name, state.top_fd, up.c_str(), RENAME_NOREPLACE) == 0) break;
         if (errno == EEXIST) continue;
         if (errno == ENOENT) break;
-        return ErrnoError(errno, "cannot move up", entry.name);
+        return ErrnoStatus(errno, "cannot move up", entry.name);
       }
       state.again = true;
       continue;
@@ -117,7 +117,7 @@ absl::Status RemoveChildren(int dir_fd, int depth, RemoveState& state) {
         state.again = true;
         continue;
       }
-      return ErrnoError(errno, "cannot open", entry.name);
+      return ErrnoStatus(errno, "cannot open", entry.name);
     }
     RETURN_IF_ERROR(RemoveChildren(child.get(), depth + 1, state));
     if (unlinkat(dir_fd, name, AT_REMOVEDIR) != 0) {
@@ -126,7 +126,7 @@ absl::Status RemoveChildren(int dir_fd, int depth, RemoveState& state) {
         state.again = true;
         continue;
       }
-      return ErrnoError(errno, "cannot remove", entry.name);
+      return ErrnoStatus(errno, "cannot remove", entry.name);
     }
   }
   return absl::OkStatus();
@@ -147,34 +147,6 @@ UniqueFd::~UniqueFd() {
   if (fd_ >= 0) close(fd_);
 }
 
-absl::Status ErrnoError(int err, std::string_view what, std::string_view path) {
-  std::string message = fmt::format("{} '{}': {}", what, path, std::strerror(err));
-  switch (err) {
-    case ENOENT:
-      return absl::NotFoundError(message);
-    case ELOOP:
-    case ENOTDIR:
-    case EISDIR:
-    case ENOTEMPTY:
-    case EEXIST:
-      return absl::FailedPreconditionError(message);
-    case EACCES:
-    case EPERM:
-    case EROFS:
-      return absl::PermissionDeniedError(message);
-    case ENOSPC:
-    case EDQUOT:
-    case EIO:
-    case EAGAIN:
-    case EMFILE:
-    case ENFILE:
-    case ENOMEM:
-      return absl::UnavailableError(message);
-    default:
-      return absl::InternalError(message);
-  }
-}
-
 FileStamp StampOf(const struct stat& st) {
   FileStamp s;
   s.dev = st.st_dev;
@@ -190,7 +162,7 @@ absl::StatusOr<UniqueFd> OpenDirBelow(const std::string& root, std::string_view 
     return absl::InvalidArgumentError(fmt::format("path '{}' is not absolute", path));
   }
   UniqueFd root_fd(open(root.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-  if (!root_fd.ok()) return ErrnoError(errno, "cannot open root", root);
+  if (!root_fd.ok()) return ErrnoStatus(errno, "cannot open root", root);
   std::string_view rel = path;
   while (!rel.empty() && rel.front() == '/') rel.remove_prefix(1);
   while (!rel.empty() && rel.back() == '/') rel.remove_suffix(1);
@@ -206,14 +178,14 @@ absl::StatusOr<UniqueFd> OpenDirAt(int dir_fd, std::string_view relpath) {
   ASSIGN_OR_RETURN(std::vector<std::string> parts, Components(relpath));
   if (parts.empty()) {
     UniqueFd dup(fcntl(dir_fd, F_DUPFD_CLOEXEC, 0));
-    if (!dup.ok()) return ErrnoError(errno, "cannot dup", relpath);
+    if (!dup.ok()) return ErrnoStatus(errno, "cannot dup", relpath);
     return dup;
   }
   UniqueFd dir(OpenDirNoFollow(dir_fd, parts[0].c_str()));
-  if (!dir.ok()) return ErrnoError(errno, "cannot open directory", parts[0]);
+  if (!dir.ok()) return ErrnoStatus(errno, "cannot open directory", parts[0]);
   for (size_t i = 1; i < parts.size(); ++i) {
     UniqueFd next(OpenDirNoFollow(dir.get(), parts[i].c_str()));
-    if (!next.ok()) return ErrnoError(errno, "cannot open directory", parts[i]);
+    if (!next.ok()) return ErrnoStatus(errno, "cannot open directory", parts[i]);
     dir = std::move(next);
   }
   return dir;
@@ -228,10 +200,10 @@ absl::StatusOr<struct stat> StatAt(int dir_fd, std::string_view relpath) {
   UniqueFd dir;
   if (!parts.empty()) {
     UniqueFd cur(OpenDirNoFollow(dir_fd, parts[0].c_str()));
-    if (!cur.ok()) return ErrnoError(errno, "cannot open directory", parts[0]);
+    if (!cur.ok()) return ErrnoStatus(errno, "cannot open directory", parts[0]);
     for (size_t i = 1; i < parts.size(); ++i) {
       UniqueFd next(OpenDirNoFollow(cur.get(), parts[i].c_str()));
-      if (!next.ok()) return ErrnoError(errno, "cannot open directory", parts[i]);
+      if (!next.ok()) return ErrnoStatus(errno, "cannot open directory", parts[i]);
       cur = std::move(next);
     }
     dir = std::move(cur);
@@ -239,7 +211,7 @@ absl::StatusOr<struct stat> StatAt(int dir_fd, std::string_view relpath) {
   }
   struct stat st;
   if (fstatat(at, last.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) {
-    return ErrnoError(errno, "cannot stat", relpath);
+    return ErrnoStatus(errno, "cannot stat", relpath);
   }
   return st;
 }
@@ -259,9 +231,9 @@ absl::StatusOr<std::string> ReadFileAt(int dir_fd, std::string_view relpath, siz
   }
   // O_NONBLOCK: a fifo planted under a notebook's name must not hang the pass.
   UniqueFd fd(openat(at, last.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK));
-  if (!fd.ok()) return ErrnoError(errno, "cannot open", relpath);
+  if (!fd.ok()) return ErrnoStatus(errno, "cannot open", relpath);
   struct stat st;
-  if (fstat(fd.get(), &st) != 0) return ErrnoError(errno, "cannot stat", relpath);
+  if (fstat(fd.get(), &st) != 0) return ErrnoStatus(errno, "cannot stat", relpath);
   if (!S_ISREG(st.st_mode)) {
     return absl::FailedPreconditionError(fmt::format("'{}' is not a regular file", relpath));
   }
@@ -277,7 +249,7 @@ absl::StatusOr<std::string> ReadFileAt(int dir_fd, std::string_view relpath, siz
     const ssize_t n = read(fd.get(), data.data() + got, data.size() - got);
     if (n < 0) {
       if (errno == EINTR) continue;
-      return ErrnoError(errno, "cannot read", relpath);
+      return ErrnoStatus(errno, "cannot read", relpath);
     }
     if (n == 0) break;
     got += static_cast<size_t>(n);
@@ -299,14 +271,14 @@ absl::StatusOr<UniqueFd> EnsureDirAt(int dir_fd, const std::string& name, mode_t
     if (errno == ELOOP || errno == ENOTDIR) {
       // A symlink or a file where our directory goes: remove the link or file itself.
       if (unlinkat(dir_fd, name.c_str(), 0) != 0 && errno != ENOENT) {
-        return ErrnoError(errno, "cannot remove", name);
+        return ErrnoStatus(errno, "cannot remove", name);
       }
       continue;
     }
-    if (errno != ENOENT) return ErrnoError(errno, "cannot open directory", name);
+    if (errno != ENOENT) return ErrnoStatus(errno, "cannot open directory", name);
     if (mkdirat(dir_fd, name.c_str(), mode) != 0) {
       if (errno == EEXIST) continue;
-      return ErrnoError(errno, "cannot create directory", name);
+      return ErrnoStatus(errno, "cannot create directory", name);
     }
     UniqueFd made(OpenDirNoFollow(dir_fd, name.c_str()));
     if (!made.ok()) continue;  // replaced between mkdirat and openat: look again
@@ -320,7 +292,7 @@ absl::Status CreateFileAt(int dir_fd, const std::string& name, std::string_view 
                           const Owner& owner) {
   UniqueFd fd(
       openat(dir_fd, name.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
-  if (!fd.ok()) return ErrnoError(errno, "cannot create", name);
+  if (!fd.ok()) return ErrnoStatus(errno, "cannot create", name);
   RETURN_IF_ERROR(WriteAll(fd.get(), data, name));
   return SetOwnerAndMode(fd.get(), mode, owner, name);
 }
@@ -330,12 +302,12 @@ absl::Status WriteFileAt(int dir_fd, const std::string& name, std::string_view d
   const std::string temp = TempName(name);
   UniqueFd fd(
       openat(dir_fd, temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
-  if (!fd.ok()) return ErrnoError(errno, "cannot create", temp);
+  if (!fd.ok()) return ErrnoStatus(errno, "cannot create", temp);
   absl::Status status = WriteAll(fd.get(), data, name);
   if (status.ok()) status = SetOwnerAndMode(fd.get(), mode, owner, name);
-  if (status.ok() && sync && fsync(fd.get()) != 0) status = ErrnoError(errno, "cannot sync", name);
+  if (status.ok() && sync && fsync(fd.get()) != 0) status = ErrnoStatus(errno, "cannot sync", name);
   if (status.ok() && renameat(dir_fd, temp.c_str(), dir_fd, name.c_str()) != 0) {
-    status = ErrnoError(errno, "cannot rename into", name);
+    status = ErrnoStatus(errno, "cannot rename into", name);
   }
   if (!status.ok()) unlinkat(dir_fd, temp.c_str(), 0);
   return status;
@@ -345,16 +317,16 @@ absl::StatusOr<bool> RemoveAt(int dir_fd, const std::string& name) {
   struct stat st;
   if (fstatat(dir_fd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) {
     if (errno == ENOENT) return false;
-    return ErrnoError(errno, "cannot stat", name);
+    return ErrnoStatus(errno, "cannot stat", name);
   }
   if (!S_ISDIR(st.st_mode)) {
     if (unlinkat(dir_fd, name.c_str(), 0) != 0 && errno != ENOENT) {
-      return ErrnoError(errno, "cannot remove", name);
+      return ErrnoStatus(errno, "cannot remove", name);
     }
     return true;
   }
   struct stat parent;
-  if (fstat(dir_fd, &parent) != 0) return ErrnoError(errno, "cannot stat parent of", name);
+  if (fstat(dir_fd, &parent) != 0) return ErrnoStatus(errno, "cannot stat parent of", name);
   if (parent.st_dev != st.st_dev) {
     return absl::FailedPreconditionError(
         fmt::format("another filesystem is mounted at '{}'", name));
@@ -365,11 +337,11 @@ absl::StatusOr<bool> RemoveAt(int dir_fd, const std::string& name) {
     if (errno == ELOOP || errno == ENOTDIR) {
       // Became a symlink or file since the fstatat: it is a single entry now.
       if (unlinkat(dir_fd, name.c_str(), 0) != 0 && errno != ENOENT) {
-        return ErrnoError(errno, "cannot remove", name);
+        return ErrnoStatus(errno, "cannot remove", name);
       }
       return true;
     }
-    return ErrnoError(errno, "cannot open directory", name);
+    return ErrnoStatus(errno, "cannot open directory", name);
   }
   RemoveState state;
   state.top_fd = top.get();
@@ -387,7 +359,7 @@ absl::StatusOr<bool> RemoveAt(int dir_fd, const std::string& name) {
     if (!state.again) break;
   }
   if (unlinkat(dir_fd, name.c_str(), AT_REMOVEDIR) != 0 && errno != ENOENT) {
-    return ErrnoError(errno, "cannot remove directory", name);
+    return ErrnoStatus(errno, "cannot remove directory", name);
   }
   return true;
 }
@@ -395,12 +367,12 @@ absl::StatusOr<bool> RemoveAt(int dir_fd, const std::string& name) {
 absl::StatusOr<std::vector<DirEntry>> ListDirAt(int dir_fd) {
   // fdopendir takes ownership of its fd and shares the offset with dir_fd: open "." anew.
   const int fd = openat(dir_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0) return ErrnoError(errno, "cannot list", ".");
+  if (fd < 0) return ErrnoStatus(errno, "cannot list", ".");
   DIR* dir = fdopendir(fd);
   if (dir == nullptr) {
     const int err = errno;
     close(fd);
-    return ErrnoError(err, "cannot list", ".");
+    return ErrnoStatus(err, "cannot list", ".");
   }
   std::vector<DirEntry> entries;
   errno = 0;
@@ -411,7 +383,7 @@ absl::StatusOr<std::vector<DirEntry>> ListDirAt(int dir_fd) {
   }
   const int err = errno;
   closedir(dir);
-  if (err != 0) return ErrnoError(err, "cannot list", ".");
+  if (err != 0) return ErrnoStatus(err, "cannot list", ".");
   std::sort(entries.begin(), entries.end(),
             [](const DirEntry& a, const DirEntry& b) { return a.name < b.name; });
   return entries;

@@ -17,6 +17,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "common/errno_status.h"
 
 namespace wod::drivers::content {
 
@@ -35,10 +36,8 @@ class UniqueFd {
   int fd_;
 };
 
-// An errno as a status whose code says what the controller does next: ENOENT NotFound;
-// ELOOP/ENOTDIR (a symlink or a file where a directory should be) FailedPrecondition;
-// EACCES/EPERM PermissionDenied; ENOSPC/EDQUOT/EIO/EAGAIN Unavailable; else Internal.
-absl::Status ErrnoError(int err, std::string_view what, std::string_view path);
+// Errors of system calls: one mapping for every folder (what each code makes the controller do).
+using common::ErrnoStatus;
 
 // Who owns what we create. With chown false (not root, or `wod content render`) files keep the
 // creating user.

@@ -41,7 +41,7 @@ absl::Status Walk(int dir_fd, const std::string& rel_dir, int depth, const Visit
     if (Skipped(rel_dir, e.name)) continue;
     struct stat st;
     if (fstatat(dir_fd, e.name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) {
-      return ErrnoError(errno, "cannot stat", Join(rel_dir, e.name));
+      return ErrnoStatus(errno, "cannot stat", Join(rel_dir, e.name));
     }
     if (!S_ISDIR(st.st_mode) && !S_ISREG(st.st_mode)) continue;  // symlinks, fifos, ...
     const std::string rel = Join(rel_dir, e.name);
@@ -56,7 +56,7 @@ absl::Status Walk(int dir_fd, const std::string& rel_dir, int depth, const Visit
 
 absl::StatusOr<UniqueFd> OpenSourceDir(const std::string& content_dir) {
   UniqueFd fd(open(content_dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-  if (!fd.ok()) return ErrnoError(errno, "cannot open workshop folder", content_dir);
+  if (!fd.ok()) return ErrnoStatus(errno, "cannot open workshop folder", content_dir);
   return fd;
 }
 
@@ -65,7 +65,7 @@ absl::StatusOr<std::vector<FileStamp>> StampTree(const std::string& content_dir)
   ASSIGN_OR_RETURN(UniqueFd root, OpenSourceDir(content_dir));
   std::vector<FileStamp> stamps;
   struct stat st;
-  if (fstat(root.get(), &st) != 0) return ErrnoError(errno, "cannot stat", content_dir);
+  if (fstat(root.get(), &st) != 0) return ErrnoStatus(errno, "cannot stat", content_dir);
   stamps.push_back(StampOf(st));
   RETURN_IF_ERROR(Walk(root.get(), "", 0,
                        [&](const std::string&, int, const std::string&, const struct stat& s) {
@@ -82,7 +82,7 @@ absl::StatusOr<SourceTree> ReadSourceTree(const std::string& content_dir, std::s
   SourceTree tree;
   tree.dir = content_dir;
   struct stat root_st;
-  if (fstat(root.get(), &root_st) != 0) return ErrnoError(errno, "cannot stat", content_dir);
+  if (fstat(root.get(), &root_st) != 0) return ErrnoStatus(errno, "cannot stat", content_dir);
   tree.stamps.push_back(StampOf(root_st));
   std::vector<std::string> errors;
   RETURN_IF_ERROR(

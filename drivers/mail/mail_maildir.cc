@@ -7,10 +7,10 @@
 #include <unistd.h>
 
 #include <cerrno>
-#include <cstring>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_replace.h"
+#include "common/errno_status.h"
 #include "common/log.h"
 #include "common/random.h"
 #include "drivers/mail/compose.h"
@@ -19,18 +19,9 @@ namespace wod::drivers {
 
 namespace {
 
-absl::Status ErrnoStatus(int err, const std::string& what) {
-  const std::string msg = absl::StrCat(what, ": ", std::strerror(err));
-  if (err == EACCES || err == EPERM || err == EROFS) return absl::PermissionDeniedError(msg);
-  if (err == ENOSPC || err == EDQUOT || err == EIO || err == EINTR || err == EAGAIN) {
-    return absl::UnavailableError(msg);
-  }
-  return absl::FailedPreconditionError(msg);
-}
-
 absl::Status EnsureDir(const std::string& path) {
   if (mkdir(path.c_str(), 0700) == 0 || errno == EEXIST) return absl::OkStatus();
-  return ErrnoStatus(errno, absl::StrCat("cannot create maildir directory '", path, "'"));
+  return common::ErrnoStatus(errno, "cannot create maildir directory", path);
 }
 
 // True when new/NAME exists, or cur/NAME with any ":2,FLAGS" suffix (already read).
@@ -88,7 +79,7 @@ absl::Status MaildirMailSender::Send(const model::MailMessage& message) {
   const std::string tmp = absl::StrCat(dir, "/tmp/", name);
   const std::string dest = absl::StrCat(dir, "/new/", name);
   int fd = open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-  if (fd < 0) return ErrnoStatus(errno, absl::StrCat("cannot create '", tmp, "'"));
+  if (fd < 0) return common::ErrnoStatus(errno, "cannot create", tmp);
   size_t done = 0;
   while (done < body.size()) {
     ssize_t n = write(fd, body.data() + done, body.size() - done);
@@ -97,19 +88,19 @@ absl::Status MaildirMailSender::Send(const model::MailMessage& message) {
       const int err = errno;
       close(fd);
       unlink(tmp.c_str());
-      return ErrnoStatus(err, absl::StrCat("cannot write '", tmp, "'"));
+      return common::ErrnoStatus(err, "cannot write", tmp);
     }
     done += static_cast<size_t>(n);
   }
   if (fsync(fd) != 0 || close(fd) != 0) {
     const int err = errno;
     unlink(tmp.c_str());
-    return ErrnoStatus(err, absl::StrCat("cannot flush '", tmp, "'"));
+    return common::ErrnoStatus(err, "cannot flush", tmp);
   }
   if (rename(tmp.c_str(), dest.c_str()) != 0) {
     const int err = errno;
     unlink(tmp.c_str());
-    return ErrnoStatus(err, absl::StrCat("cannot move '", tmp, "' to new/"));
+    return common::ErrnoStatus(err, "cannot move into new/", tmp);
   }
   if (int dfd = open(absl::StrCat(dir, "/new").c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
       dfd >= 0) {
