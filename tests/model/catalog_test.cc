@@ -31,9 +31,9 @@ using ::testing::Not;
 
 const std::string kFixtures = std::string(WOD_FIXTURES_DIR) + "/wod-notebooks";
 
-#define REQUIRE_FIXTURES()                                                                \
-  if (!fs::is_directory(kFixtures)) {                                                     \
-    GTEST_SKIP() << "WoD fixtures not found at " << kFixtures << " (../shared/fixtures)"; \
+#define REQUIRE_FIXTURES()                                   \
+  if (!fs::is_directory(kFixtures)) {                        \
+    GTEST_FAIL() << "WoD fixtures missing at " << kFixtures; \
   }
 
 MATCHER_P4(IsFinding, severity, line, field, message_part, "") {

@@ -67,7 +67,7 @@ absl::StatusOr<json> LoadFixture(const std::string& relative) {
 
 TEST(ProgressFixtureTest, FreshPython101IsZeroThenCountsCellsTheParticipantRuns) {
   const std::string rel = "WKSHP-Python101/1-WKSHP-Introduction-to-Python.ipynb";
-  if (!fs::exists(kFull / rel)) GTEST_SKIP() << "WoD fixtures absent at " << kFull;
+  if (!fs::exists(kFull / rel)) GTEST_FAIL() << "WoD fixtures missing at " << kFull;
   ASSERT_OK_AND_ASSIGN(const std::string shipped, common::ReadFile((kFull / rel).string()));
   ASSERT_OK_AND_ASSIGN(const NotebookBaseline baseline, BaselineOf(rel, shipped));
   ASSERT_OK_AND_ASSIGN(json nb, LoadFixture(rel));
@@ -96,7 +96,7 @@ TEST(ProgressFixtureTest, FreshPython101IsZeroThenCountsCellsTheParticipantRuns)
 TEST(ProgressFixtureTest, CellsExecutedUpstreamDoNotCountAsDone) {
   // This notebook is committed upstream with its code cells already executed.
   const std::string rel = "WKSHP-API101/1-WKSHP-REST_API_Basics.ipynb";
-  if (!fs::exists(kFull / rel)) GTEST_SKIP() << "WoD fixtures absent at " << kFull;
+  if (!fs::exists(kFull / rel)) GTEST_FAIL() << "WoD fixtures missing at " << kFull;
   ASSERT_OK_AND_ASSIGN(const std::string shipped, common::ReadFile((kFull / rel).string()));
   ASSERT_OK_AND_ASSIGN(const NotebookBaseline baseline, BaselineOf(rel, shipped));
   ASSERT_OK_AND_ASSIGN(json nb, LoadFixture(rel));

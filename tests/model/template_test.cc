@@ -108,7 +108,7 @@ size_t Openers(std::string_view text) {
 
 TEST(TemplateFixtureTest, EveryWodNotebookRendersToValidJsonWithNoTemplateSyntaxLeft) {
   const std::vector<fs::path> notebooks = FixtureNotebooks();
-  if (notebooks.empty()) GTEST_SKIP() << "WoD fixtures absent at " << kNotebooksRoot;
+  if (notebooks.empty()) GTEST_FAIL() << "WoD fixtures missing at " << kNotebooksRoot;
   EXPECT_GE(notebooks.size(), 13u);
   for (const std::string mode : {"WKSHP", "CHLG"}) {
     const TemplateVariables vars = FullVariables(mode);
@@ -141,7 +141,7 @@ TEST(TemplateFixtureTest, EveryWodNotebookRendersToValidJsonWithNoTemplateSyntax
 
 TEST(TemplateFixtureTest, FixturesReferenceTheWodVariables) {
   const std::vector<fs::path> notebooks = FixtureNotebooks();
-  if (notebooks.empty()) GTEST_SKIP() << "WoD fixtures absent at " << kNotebooksRoot;
+  if (notebooks.empty()) GTEST_FAIL() << "WoD fixtures missing at " << kNotebooksRoot;
   std::set<std::string> all;
   for (const fs::path& path : notebooks) {
     ASSERT_OK_AND_ASSIGN(const std::string source, common::ReadFile(path.string()));
@@ -170,7 +170,7 @@ std::string CellText(const std::string& rendered, size_t index) {
 
 TEST(TemplateFixtureTest, ModewsPicksTheWorkshopOrChallengeBranch) {
   const fs::path path = kNotebooksRoot / "full/WKSHP-Python101/0-ReadMeFirst.ipynb";
-  if (!fs::exists(path)) GTEST_SKIP() << "WoD fixtures absent at " << kNotebooksRoot;
+  if (!fs::exists(path)) GTEST_FAIL() << "WoD fixtures missing at " << kNotebooksRoot;
   ASSERT_OK_AND_ASSIGN(const std::string source, common::ReadFile(path.string()));
   ASSERT_OK_AND_ASSIGN(const std::string workshop,
                        RenderTemplate(source, FullVariables("WKSHP"), "0-ReadMeFirst.ipynb"));
@@ -188,7 +188,7 @@ TEST(TemplateFixtureTest, ModewsPicksTheWorkshopOrChallengeBranch) {
 TEST(TemplateFixtureTest, MissingVariableInARealNotebookNamesFileLineAndName) {
   const fs::path path =
       kNotebooksRoot / "notebooks/WKSHP-Ansible101/2-WKSHP-Ansible101-Templates.ipynb";
-  if (!fs::exists(path)) GTEST_SKIP() << "WoD fixtures absent at " << kNotebooksRoot;
+  if (!fs::exists(path)) GTEST_FAIL() << "WoD fixtures missing at " << kNotebooksRoot;
   ASSERT_OK_AND_ASSIGN(const std::string source, common::ReadFile(path.string()));
   TemplateVariables vars = FullVariables("WKSHP");
   vars.erase("PASSSTU");
