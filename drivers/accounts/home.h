@@ -1,7 +1,8 @@
 // Creating and wiping home directories without ever following a symlink: a student owns
 // everything inside the home and may plant symlinks to /etc or to other homes there, so every
 // step is fd-relative (openat/unlinkat with O_NOFOLLOW / AT_SYMLINK_NOFOLLOW) from a
-// directory already opened without following links.
+// directory already opened without following links. The walk itself is common/fd_tree.h,
+// shared with the content driver.
 #pragma once
 
 #include <sys/types.h>

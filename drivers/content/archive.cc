@@ -51,8 +51,7 @@ class FolderArchiver {
         return ErrnoStatus(errno, "cannot stat", path);
       }
       if (S_ISDIR(st.st_mode)) {
-        UniqueFd child(
-            openat(dir_fd, e.name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+        UniqueFd child = common::OpenDirNoFollow(dir_fd, e.name);
         if (!child.ok()) {
           summary_->skipped.push_back(path);
           continue;

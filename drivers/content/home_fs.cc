@@ -1,13 +1,12 @@
 #include "drivers/content/home_fs.h"
 
-#include <dirent.h>
 #include <fcntl.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
 #include <cerrno>
-#include <cstring>
+#include <utility>
 
 #include "common/status.h"
 #include "fmt/format.h"
@@ -15,41 +14,29 @@
 namespace wod::drivers::content {
 namespace {
 
-// Deeper than this, RemoveAt moves a subtree up before removing it: the recursion holds one fd
-// per level and a participant can nest directories thousands deep.
-constexpr int kMaxDepth = 32;
-// A tree that keeps changing under the removal (a process still writing) gives up eventually.
-constexpr int kMaxPasses = 10000;
-
 std::atomic<uint64_t> temp_counter{0};
 
 std::string TempName(std::string_view base) {
   return fmt::format(".{}.wod-tmp-{}-{}", base, getpid(), temp_counter.fetch_add(1));
 }
 
-// Splits a relative path into its components; InvalidArgument for "", ".", ".." or absolute.
-absl::StatusOr<std::vector<std::string>> Components(std::string_view relpath) {
-  std::vector<std::string> parts;
-  if (relpath.empty()) return parts;
+// Splits a relative path into its directory part ("" when none) and its last component.
+// InvalidArgument for an absolute path or an empty, "." or ".." last component; OpenDirAt checks
+// the directory part.
+absl::StatusOr<std::pair<std::string_view, std::string>> SplitLast(std::string_view relpath) {
+  if (relpath.empty()) return absl::InvalidArgumentError("empty path");
   if (relpath.front() == '/') {
     return absl::InvalidArgumentError(fmt::format("path '{}' is not relative", relpath));
   }
-  while (true) {
-    const size_t slash = relpath.find('/');
-    std::string_view part = relpath.substr(0, slash);
-    if (part.empty() || part == "." || part == "..") {
-      return absl::InvalidArgumentError(
-          fmt::format("path '{}' has an empty, '.' or '..' part", relpath));
-    }
-    parts.emplace_back(part);
-    if (slash == std::string_view::npos) break;
-    relpath.remove_prefix(slash + 1);
+  const size_t slash = relpath.rfind('/');
+  std::string last(slash == std::string_view::npos ? relpath : relpath.substr(slash + 1));
+  if (last.empty() || last == "." || last == "..") {
+    return absl::InvalidArgumentError(
+        fmt::format("path '{}' has an empty, '.' or '..' part", relpath));
   }
-  return parts;
-}
-
-int OpenDirNoFollow(int dir_fd, const char* name) {
-  return openat(dir_fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  return std::make_pair(
+      slash == std::string_view::npos ? std::string_view() : relpath.substr(0, slash),
+      std::move(last));
 }
 
 absl::Status WriteAll(int fd, std::string_view data, std::string_view path) {
@@ -73,79 +60,7 @@ absl::Status SetOwnerAndMode(int fd, mode_t mode, const Owner& owner, std::strin
   return absl::OkStatus();
 }
 
-struct RemoveState {
-  int top_fd = -1;  // the directory being removed: deep subtrees are moved up into it
-  dev_t dev = 0;
-  bool again = false;
-  int moved = 0;
-};
-
-absl::Status RemoveChildren(int dir_fd, int depth, RemoveState& state) {
-  ASSIGN_OR_RETURN(std::vector<DirEntry> entries, ListDirAt(dir_fd));
-  for (const DirEntry& entry : entries) {
-    const char* name = entry.name.c_str();
-    struct stat st;
-    if (fstatat(dir_fd, name, &st, AT_SYMLINK_NOFOLLOW) != 0) {
-      if (errno == ENOENT) continue;
-      return ErrnoStatus(errno, "cannot stat", entry.name);
-    }
-    if (!S_ISDIR(st.st_mode)) {
-      if (unlinkat(dir_fd, name, 0) != 0 && errno != ENOENT) {
-        return ErrnoStatus(errno, "cannot remove", entry.name);
-      }
-      continue;
-    }
-    if (st.st_dev != state.dev) {
-      return absl::FailedPreconditionError(
-          fmt::format("another filesystem is mounted at '{}'", entry.name));
-    }
-    if (depth + 1 >= kMaxDepth) {
-      while (true) {
-        const std::string up = fmt::format(".wod-rm-{}", state.moved++);
-        if (renameat2(dir_fd, name, state.top_fd, up.c_str(), RENAME_NOREPLACE) == 0) break;
-        if (errno == EEXIST) continue;
-        if (errno == ENOENT) break;
-        return ErrnoStatus(errno, "cannot move up", entry.name);
-      }
-      state.again = true;
-      continue;
-    }
-    UniqueFd child(OpenDirNoFollow(dir_fd, name));
-    if (!child.ok()) {
-      // Replaced by a symlink or removed since the fstatat: look again next pass.
-      if (errno == ENOENT || errno == ELOOP || errno == ENOTDIR) {
-        state.again = true;
-        continue;
-      }
-      return ErrnoStatus(errno, "cannot open", entry.name);
-    }
-    RETURN_IF_ERROR(RemoveChildren(child.get(), depth + 1, state));
-    if (unlinkat(dir_fd, name, AT_REMOVEDIR) != 0) {
-      if (errno == ENOENT) continue;
-      if (errno == ENOTEMPTY || errno == EEXIST) {
-        state.again = true;
-        continue;
-      }
-      return ErrnoStatus(errno, "cannot remove", entry.name);
-    }
-  }
-  return absl::OkStatus();
-}
-
 }  // namespace
-
-UniqueFd& UniqueFd::operator=(UniqueFd&& o) noexcept {
-  if (this != &o) {
-    if (fd_ >= 0) close(fd_);
-    fd_ = o.fd_;
-    o.fd_ = -1;
-  }
-  return *this;
-}
-
-UniqueFd::~UniqueFd() {
-  if (fd_ >= 0) close(fd_);
-}
 
 FileStamp StampOf(const struct stat& st) {
   FileStamp s;
@@ -157,56 +72,13 @@ FileStamp StampOf(const struct stat& st) {
   return s;
 }
 
-absl::StatusOr<UniqueFd> OpenDirBelow(const std::string& root, std::string_view path) {
-  if (path.empty() || path.front() != '/') {
-    return absl::InvalidArgumentError(fmt::format("path '{}' is not absolute", path));
-  }
-  UniqueFd root_fd(open(root.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-  if (!root_fd.ok()) return ErrnoStatus(errno, "cannot open root", root);
-  std::string_view rel = path;
-  while (!rel.empty() && rel.front() == '/') rel.remove_prefix(1);
-  while (!rel.empty() && rel.back() == '/') rel.remove_suffix(1);
-  auto dir = OpenDirAt(root_fd.get(), rel);
-  if (!dir.ok()) {
-    return absl::Status(dir.status().code(), fmt::format("cannot open '{}': {}", path,
-                                                         std::string(dir.status().message())));
-  }
-  return dir;
-}
-
-absl::StatusOr<UniqueFd> OpenDirAt(int dir_fd, std::string_view relpath) {
-  ASSIGN_OR_RETURN(std::vector<std::string> parts, Components(relpath));
-  if (parts.empty()) {
-    UniqueFd dup(fcntl(dir_fd, F_DUPFD_CLOEXEC, 0));
-    if (!dup.ok()) return ErrnoStatus(errno, "cannot dup", relpath);
-    return dup;
-  }
-  UniqueFd dir(OpenDirNoFollow(dir_fd, parts[0].c_str()));
-  if (!dir.ok()) return ErrnoStatus(errno, "cannot open directory", parts[0]);
-  for (size_t i = 1; i < parts.size(); ++i) {
-    UniqueFd next(OpenDirNoFollow(dir.get(), parts[i].c_str()));
-    if (!next.ok()) return ErrnoStatus(errno, "cannot open directory", parts[i]);
-    dir = std::move(next);
-  }
-  return dir;
-}
-
 absl::StatusOr<struct stat> StatAt(int dir_fd, std::string_view relpath) {
-  ASSIGN_OR_RETURN(std::vector<std::string> parts, Components(relpath));
-  if (parts.empty()) return absl::InvalidArgumentError("empty path");
-  const std::string last = parts.back();
-  parts.pop_back();
-  int at = dir_fd;
+  ASSIGN_OR_RETURN(auto split, SplitLast(relpath));
+  const auto& [dir_path, last] = split;
   UniqueFd dir;
-  if (!parts.empty()) {
-    UniqueFd cur(OpenDirNoFollow(dir_fd, parts[0].c_str()));
-    if (!cur.ok()) return ErrnoStatus(errno, "cannot open directory", parts[0]);
-    for (size_t i = 1; i < parts.size(); ++i) {
-      UniqueFd next(OpenDirNoFollow(cur.get(), parts[i].c_str()));
-      if (!next.ok()) return ErrnoStatus(errno, "cannot open directory", parts[i]);
-      cur = std::move(next);
-    }
-    dir = std::move(cur);
+  int at = dir_fd;
+  if (!dir_path.empty()) {
+    ASSIGN_OR_RETURN(dir, OpenDirAt(dir_fd, dir_path));
     at = dir.get();
   }
   struct stat st;
@@ -218,14 +90,11 @@ absl::StatusOr<struct stat> StatAt(int dir_fd, std::string_view relpath) {
 
 absl::StatusOr<std::string> ReadFileAt(int dir_fd, std::string_view relpath, size_t max_bytes,
                                        struct stat* st_out) {
-  ASSIGN_OR_RETURN(std::vector<std::string> parts, Components(relpath));
-  if (parts.empty()) return absl::InvalidArgumentError("empty path");
-  const std::string last = parts.back();
-  parts.pop_back();
+  ASSIGN_OR_RETURN(auto split, SplitLast(relpath));
+  const auto& [dir_path, last] = split;
   UniqueFd dir;
   int at = dir_fd;
-  if (!parts.empty()) {
-    std::string_view dir_path = relpath.substr(0, relpath.size() - last.size() - 1);
+  if (!dir_path.empty()) {
     ASSIGN_OR_RETURN(dir, OpenDirAt(dir_fd, dir_path));
     at = dir.get();
   }
@@ -266,7 +135,7 @@ absl::StatusOr<std::string> ReadFileAt(int dir_fd, std::string_view relpath, siz
 absl::StatusOr<UniqueFd> EnsureDirAt(int dir_fd, const std::string& name, mode_t mode,
                                      const Owner& owner) {
   for (int attempt = 0; attempt < 10; ++attempt) {
-    UniqueFd fd(OpenDirNoFollow(dir_fd, name.c_str()));
+    UniqueFd fd = common::OpenDirNoFollow(dir_fd, name);
     if (fd.ok()) return fd;
     if (errno == ELOOP || errno == ENOTDIR) {
       // A symlink or a file where our directory goes: remove the link or file itself.
@@ -280,7 +149,7 @@ absl::StatusOr<UniqueFd> EnsureDirAt(int dir_fd, const std::string& name, mode_t
       if (errno == EEXIST) continue;
       return ErrnoStatus(errno, "cannot create directory", name);
     }
-    UniqueFd made(OpenDirNoFollow(dir_fd, name.c_str()));
+    UniqueFd made = common::OpenDirNoFollow(dir_fd, name);
     if (!made.ok()) continue;  // replaced between mkdirat and openat: look again
     RETURN_IF_ERROR(SetOwnerAndMode(made.get(), mode, owner, name));
     return made;
@@ -311,82 +180,6 @@ absl::Status WriteFileAt(int dir_fd, const std::string& name, std::string_view d
   }
   if (!status.ok()) unlinkat(dir_fd, temp.c_str(), 0);
   return status;
-}
-
-absl::StatusOr<bool> RemoveAt(int dir_fd, const std::string& name) {
-  struct stat st;
-  if (fstatat(dir_fd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) {
-    if (errno == ENOENT) return false;
-    return ErrnoStatus(errno, "cannot stat", name);
-  }
-  if (!S_ISDIR(st.st_mode)) {
-    if (unlinkat(dir_fd, name.c_str(), 0) != 0 && errno != ENOENT) {
-      return ErrnoStatus(errno, "cannot remove", name);
-    }
-    return true;
-  }
-  struct stat parent;
-  if (fstat(dir_fd, &parent) != 0) return ErrnoStatus(errno, "cannot stat parent of", name);
-  if (parent.st_dev != st.st_dev) {
-    return absl::FailedPreconditionError(
-        fmt::format("another filesystem is mounted at '{}'", name));
-  }
-  UniqueFd top(OpenDirNoFollow(dir_fd, name.c_str()));
-  if (!top.ok()) {
-    if (errno == ENOENT) return true;
-    if (errno == ELOOP || errno == ENOTDIR) {
-      // Became a symlink or file since the fstatat: it is a single entry now.
-      if (unlinkat(dir_fd, name.c_str(), 0) != 0 && errno != ENOENT) {
-        return ErrnoStatus(errno, "cannot remove", name);
-      }
-      return true;
-    }
-    return ErrnoStatus(errno, "cannot open directory", name);
-  }
-  RemoveState state;
-  state.top_fd = top.get();
-  state.dev = st.st_dev;
-  for (int pass = 0;; ++pass) {
-    if (pass >= kMaxPasses) {
-      return absl::AbortedError(fmt::format("'{}' keeps changing while it is removed", name));
-    }
-    state.again = false;
-    absl::Status status = RemoveChildren(top.get(), 0, state);
-    if (!status.ok()) {
-      return absl::Status(status.code(), fmt::format("cannot remove '{}': {}", name,
-                                                     std::string(status.message())));
-    }
-    if (!state.again) break;
-  }
-  if (unlinkat(dir_fd, name.c_str(), AT_REMOVEDIR) != 0 && errno != ENOENT) {
-    return ErrnoStatus(errno, "cannot remove directory", name);
-  }
-  return true;
-}
-
-absl::StatusOr<std::vector<DirEntry>> ListDirAt(int dir_fd) {
-  // fdopendir takes ownership of its fd and shares the offset with dir_fd: open "." anew.
-  const int fd = openat(dir_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0) return ErrnoStatus(errno, "cannot list", ".");
-  DIR* dir = fdopendir(fd);
-  if (dir == nullptr) {
-    const int err = errno;
-    close(fd);
-    return ErrnoStatus(err, "cannot list", ".");
-  }
-  std::vector<DirEntry> entries;
-  errno = 0;
-  while (dirent* e = readdir(dir)) {
-    std::string_view name(e->d_name);
-    if (name == "." || name == "..") continue;
-    entries.push_back(DirEntry{std::string(name), e->d_type});
-  }
-  const int err = errno;
-  closedir(dir);
-  if (err != 0) return ErrnoStatus(err, "cannot list", ".");
-  std::sort(entries.begin(), entries.end(),
-            [](const DirEntry& a, const DirEntry& b) { return a.name < b.name; });
-  return entries;
 }
 
 }  // namespace wod::drivers::content

@@ -4,7 +4,9 @@
 // opened with O_NOFOLLOW and goes on with *at() calls relative to it (openat with O_NOFOLLOW,
 // fstatat/unlinkat/renameat, which never follow the last component), never with a path string.
 // What is in the way of something we create (a symlink, a file) is removed — the link itself,
-// never its target.
+// never its target. The walking and removing (UniqueFd, OpenDirAt, RemoveAt, ...) is
+// common/fd_tree.h, shared with the accounts driver's home wipe; this file adds the writes and
+// reads the content driver makes.
 #pragma once
 
 #include <sys/stat.h>
@@ -18,26 +20,19 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "common/errno_status.h"
+#include "common/fd_tree.h"
 
 namespace wod::drivers::content {
 
-class UniqueFd {
- public:
-  explicit UniqueFd(int fd = -1) : fd_(fd) {}
-  UniqueFd(UniqueFd&& o) noexcept : fd_(o.fd_) { o.fd_ = -1; }
-  UniqueFd& operator=(UniqueFd&& o) noexcept;
-  UniqueFd(const UniqueFd&) = delete;
-  UniqueFd& operator=(const UniqueFd&) = delete;
-  ~UniqueFd();
-  int get() const { return fd_; }
-  bool ok() const { return fd_ >= 0; }
-
- private:
-  int fd_;
-};
-
-// Errors of system calls: one mapping for every folder (what each code makes the controller do).
+// The shared no-follow primitives and errno mapping, named here too so the content driver
+// reads as one vocabulary.
+using common::DirEntry;
 using common::ErrnoStatus;
+using common::ListDirAt;
+using common::OpenDirAt;
+using common::OpenDirBelow;
+using common::RemoveAt;
+using common::UniqueFd;
 
 // Who owns what we create. With chown false (not root, or `wod content render`) files keep the
 // creating user.
@@ -58,14 +53,6 @@ struct FileStamp {
   bool operator==(const FileStamp&) const = default;
 };
 FileStamp StampOf(const struct stat& st);
-
-// Opens the directory `path` (absolute). `root` itself is opened as given (the operator's
-// prefix); every component of `path` below it with O_NOFOLLOW. NotFound when a component is
-// missing, FailedPrecondition when one is a symlink or not a directory.
-absl::StatusOr<UniqueFd> OpenDirBelow(const std::string& root, std::string_view path);
-
-// Opens dir_fd/relpath as a directory, each component with O_NOFOLLOW ("" is dir_fd itself).
-absl::StatusOr<UniqueFd> OpenDirAt(int dir_fd, std::string_view relpath);
 
 // lstat of dir_fd/relpath: intermediate components are opened with O_NOFOLLOW and the last one
 // is not followed either.
@@ -91,18 +78,5 @@ absl::Status CreateFileAt(int dir_fd, const std::string& name, std::string_view 
 // (when `sync`), renameat over `name` (a symlink there is replaced, not followed).
 absl::Status WriteFileAt(int dir_fd, const std::string& name, std::string_view data, mode_t mode,
                          const Owner& owner, bool sync);
-
-// Removes dir_fd/name whatever it is: a symlink or file is unlinked, a directory is emptied
-// depth first and removed. Never follows a symlink, never descends into another filesystem
-// (FailedPrecondition), holds a bounded number of fds however deep the tree. Returns whether
-// something was there; a missing name is success.
-absl::StatusOr<bool> RemoveAt(int dir_fd, const std::string& name);
-
-struct DirEntry {
-  std::string name;
-  unsigned char type = 0;  // DT_* from readdir; DT_UNKNOWN on some filesystems
-};
-// The entries of a directory except "." and "..", sorted by name.
-absl::StatusOr<std::vector<DirEntry>> ListDirAt(int dir_fd);
 
 }  // namespace wod::drivers::content
