@@ -14,6 +14,8 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
+#include <utility>
 #include <vector>
 
 #include <fmt/format.h>
@@ -49,6 +51,11 @@ struct ProgressOptions {
   std::string dir;
   bool json = false;
 };
+
+// The seat facts a flag sets (model::SeatVariables): they replace an operator variable of the
+// same name, so a --var naming one would be silently ignored.
+constexpr std::pair<std::string_view, std::string_view> kSeatFactFlags[] = {
+    {"STDID", "--seat"}, {"PASSSTU", "--password"}, {"WODBEEXTFQDN", "--fqdn"}};
 
 int Fail(std::string_view message) {
   fmt::print(stderr, "wod: {}\n", message);
@@ -106,13 +113,28 @@ int RunRender(const RenderOptions& opts) {
     if (eq == std::string::npos || eq == 0) {
       return Fail(fmt::format("--var '{}' is not KEY=VALUE", kv));
     }
-    operator_vars[kv.substr(0, eq)] = kv.substr(eq + 1);
+    const std::string key = kv.substr(0, eq);
+    for (const auto& [name, flag] : kSeatFactFlags) {
+      if (key == name) {
+        return Fail(fmt::format("--var '{}' is reserved: set it with {}", key, flag));
+      }
+    }
+    operator_vars[key] = kv.substr(eq + 1);
   }
   model::Location location;
   location.name = "local";
   location.fqdn = opts.fqdn;
   const model::TemplateVariables vars =
       model::SeatVariables(*workshop, location, opts.seat, opts.password, operator_vars);
+  // The other seat facts (appliance ports, HTTPPORT, IP-<id>) also replace an operator variable:
+  // refuse one that would be dropped rather than render something else than was asked.
+  for (const auto& [key, value] : operator_vars) {
+    if (workshop->variables.count(key) == 0 && vars.at(key) != value) {
+      return Fail(fmt::format(
+          "--var '{}' is reserved: the seat's value comes from the workshop's appliances and range",
+          key));
+    }
+  }
 
   auto tree = drivers::content::ReadSourceTree(dir.string(), workshop->id);
   if (!tree.ok()) {

@@ -53,8 +53,13 @@ absl::StatusOr<int64_t> IntField(const json& j, const char* name) {
 }  // namespace
 
 bool IsTemplateFile(std::string_view file_name) {
-  static constexpr std::string_view kExtensions[] = {".ipynb", ".py",  ".sh", ".yaml",
-                                                     ".yml",   ".src", ".tf", ".env"};
+  // WoD's copy_folder.yml: find patterns '*.ipynb *.yaml *.py *.sh *.src *.tf *.env
+  // Variables.ps1', excludes '*-checkpoint.ipynb' (shell globs on the base name, case-sensitive).
+  // Not *.yml: workshops ship Ansible playbooks whose {{ item.key }} is for Ansible at run time.
+  static constexpr std::string_view kExtensions[] = {".ipynb", ".yaml", ".py", ".sh",
+                                                     ".src",   ".tf",   ".env"};
+  if (file_name == "Variables.ps1") return true;
+  if (EndsWith(file_name, "-checkpoint.ipynb")) return false;
   for (std::string_view ext : kExtensions) {
     if (EndsWith(file_name, ext)) return true;
   }

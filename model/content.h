@@ -32,8 +32,9 @@ inline constexpr char kJupyterDefaultWorkspaceFile[] = "default-37a8.jupyterlab-
 // The notebook the workspace opens first, as in every WoD workshop.
 inline constexpr char kReadMeFirst[] = "0-ReadMeFirst.ipynb";
 
-// True for the files deploy renders as templates: *.ipynb *.py *.sh *.yaml *.yml *.src *.tf
-// *.env (the extensions WoD's Ansible templates). Every other file is copied byte for byte.
+// True for the files deploy renders as templates, exactly WoD's set (its copy_folder.yml):
+// *.ipynb *.yaml *.py *.sh *.src *.tf *.env and Variables.ps1, but not *-checkpoint.ipynb.
+// `file_name` is a base name. Every other file (*.yml too) is copied byte for byte.
 bool IsTemplateFile(std::string_view file_name);
 
 // The template variables of one seat. Later sources win:

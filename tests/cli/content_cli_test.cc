@@ -4,8 +4,10 @@
 #include <filesystem>
 #include <fstream>
 #include <string>
+#include <utility>
 #include <vector>
 
+#include <fmt/format.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
@@ -162,6 +164,53 @@ TEST_F(ContentCli, UndefinedVariableNamesFileAndLineAndExits1) {
       Wod({"content", "render", src.string(), "--seat", "1", "--out", (dir_ / "home2").string()});
   EXPECT_EQ(bad.exit_code, 1);
   EXPECT_THAT(bad.stderr_text, HasSubstr("WKSHP-Bad/setup.sh:3: undefined variable 'NOT_DEFINED'"));
+}
+
+// WoD's template set: a playbook's {{ item.key }} (for Ansible at run time) is copied as is,
+// Variables.ps1 is rendered, a Jupyter checkpoint is copied as is.
+TEST_F(ContentCli, RendersWodsTemplateSetAndCopiesTheRestByteForByte) {
+  const fs::path src = dir_ / "WKSHP-Playbook";
+  fs::create_directories(src / "ansible");
+  const std::string playbook =
+      "- debug: msg=\"{{ item.key }}\"\n  loop: \"{{ d | dict2items }}\"\n";
+  const std::string checkpoint = "{\"cells\": [], \"x\": \"{{ item.key }}\"}";
+  std::ofstream(src / "ansible/ansible_check_jupyterhub.yml") << playbook;
+  std::ofstream(src / "Variables.ps1") << "$Stdid = {{ STDID }}\n";
+  std::ofstream(src / "0-ReadMeFirst-checkpoint.ipynb") << checkpoint;
+  const fs::path out = dir_ / "home";
+  auto r = Wod({"content", "render", src.string(), "--seat", "5", "--out", out.string()});
+  ASSERT_EQ(r.exit_code, 0) << r.stderr_text;
+  EXPECT_EQ(Read(out / "WKSHP-Playbook/ansible/ansible_check_jupyterhub.yml"), playbook);
+  EXPECT_EQ(Read(out / "WKSHP-Playbook/Variables.ps1"), "$Stdid = 5\n");
+  EXPECT_EQ(Read(out / "WKSHP-Playbook/0-ReadMeFirst-checkpoint.ipynb"), checkpoint);
+}
+
+// A seat fact given with --var would be silently replaced: refused, naming what sets it.
+TEST_F(ContentCli, ReservedVariableNamesTheFlagThatSetsIt) {
+  const fs::path src = dir_ / "WKSHP-Mini";
+  fs::create_directories(src);
+  std::ofstream(src / "run.sh") << "echo {{ PASSSTU }} {{ HTTPPORT }}\n";
+  const std::string out = (dir_ / "home").string();
+  for (const auto& [var, flag] : std::vector<std::pair<std::string, std::string>>{
+           {"PASSSTU=x", "--password"}, {"STDID=9", "--seat"}, {"WODBEEXTFQDN=h", "--fqdn"}}) {
+    auto r = Wod({"content", "render", src.string(), "--seat", "2", "--out", out, "--var",
+                  "HTTPPORT=80", "--var", var});
+    EXPECT_EQ(r.exit_code, 1) << var;
+    EXPECT_THAT(r.stderr_text, HasSubstr(fmt::format("--var '{}' is reserved: set it with {}",
+                                                     var.substr(0, var.find('=')), flag)));
+    EXPECT_FALSE(fs::exists(out)) << var;
+  }
+  // HTTPPORT is the seat's own once HTTPPORTBASE defines it.
+  auto port = Wod({"content", "render", src.string(), "--seat", "2", "--out", out, "--var",
+                   "HTTPPORTBASE=9000", "--var", "HTTPPORT=80"});
+  EXPECT_EQ(port.exit_code, 1);
+  EXPECT_THAT(port.stderr_text, HasSubstr("--var 'HTTPPORT' is reserved"));
+  EXPECT_FALSE(fs::exists(out));
+  // Without HTTPPORTBASE or appliances, HTTPPORT is the operator's to set.
+  auto ok = Wod({"content", "render", src.string(), "--seat", "2", "--out", out, "--password", "pw",
+                 "--var", "HTTPPORT=80"});
+  ASSERT_EQ(ok.exit_code, 0) << ok.stderr_text;
+  EXPECT_EQ(Read(dir_ / "home/WKSHP-Mini/run.sh"), "echo pw 80\n");
 }
 
 TEST_F(ContentCli, SeatOutsideTheWorkshopRangeIsRefused) {

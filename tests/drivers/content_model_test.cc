@@ -65,12 +65,16 @@ TEST(SeatVariablesTest, WorkshopVariablesOverrideOperatorButNotSeatFacts) {
   EXPECT_EQ(vars.at("WODBEEXTFQDN"), "wod.example.test");
 }
 
-TEST(ContentModelTest, TemplateFilesByExtension) {
-  for (const char* f :
-       {"a.ipynb", "x.py", "run.sh", "k.yaml", "k.yml", "v.src", "main.tf", ".env", "prod.env"}) {
+// Exactly WoD's copy_folder.yml set: *.ipynb *.yaml *.py *.sh *.src *.tf *.env Variables.ps1,
+// not *-checkpoint.ipynb.
+TEST(ContentModelTest, TemplateFilesAreWodsSet) {
+  for (const char* f : {"a.ipynb", "x.py", "run.sh", "k.yaml", "v.src", "main.tf", ".env",
+                        "prod.env", "Variables.ps1"}) {
     EXPECT_TRUE(model::IsTemplateFile(f)) << f;
   }
-  for (const char* f : {"logo.png", "README.md", "LICENSE", "data.json", "x.ipynb.bak"}) {
+  for (const char* f : {"logo.png", "README.md", "LICENSE", "data.json", "x.ipynb.bak", "k.yml",
+                        "ansible_check_jupyterhub.yml", "x-checkpoint.ipynb", "other.ps1",
+                        "variables.ps1", "Variables.ps1.bak"}) {
     EXPECT_FALSE(model::IsTemplateFile(f)) << f;
   }
 }
@@ -157,6 +161,28 @@ TEST(RenderTest, WithoutReadMeFirstTheFirstNotebookOpens) {
   ASSERT_OK_AND_ASSIGN(SourceTree tree, ReadSourceTree((tmp.path() / "W").string(), "WKSHP-W"));
   ASSERT_OK_AND_ASSIGN(RenderedWorkshop r, RenderWorkshop(tree, "WKSHP-W", {}));
   EXPECT_EQ(r.open_notebook, "WKSHP-W/1-a.ipynb");
+}
+
+// A workshop shipping an Ansible playbook (its {{ item.key }} is for Ansible at run time) deploys:
+// the playbook and a Jupyter checkpoint are copied byte for byte, Variables.ps1 is rendered.
+TEST(RenderTest, RendersWodsTemplateSetAndCopiesEverythingElse) {
+  TempDir tmp;
+  const std::string playbook =
+      "- debug:\n    msg: \"{{ item.key }} = {{ item.value }}\"\n  loop: \"{{ x | dict2items "
+      "}}\"\n";
+  const std::string checkpoint = MakeNotebook({"print({{ STDID }})"}, {});
+  WriteText(tmp.path() / "W" / "ansible" / "ansible_check_jupyterhub.yml", playbook);
+  WriteText(tmp.path() / "W" / "scripts" / "Variables.ps1", "$Student = \"student{{ STDID }}\"\n");
+  WriteText(tmp.path() / "W" / "1-Lab-checkpoint.ipynb", checkpoint);
+  WriteText(tmp.path() / "W" / "1-Lab.ipynb", MakeNotebook({"print({{ STDID }})"}, {}));
+  ASSERT_OK_AND_ASSIGN(SourceTree tree, ReadSourceTree((tmp.path() / "W").string(), "WKSHP-W"));
+  ASSERT_OK_AND_ASSIGN(RenderedWorkshop r, RenderWorkshop(tree, "WKSHP-W", {{"STDID", "7"}}));
+  std::map<std::string, std::string> files;
+  for (const RenderedFile& f : r.files) files[f.path] = f.data;
+  EXPECT_EQ(files["WKSHP-W/ansible/ansible_check_jupyterhub.yml"], playbook);
+  EXPECT_EQ(files["WKSHP-W/scripts/Variables.ps1"], "$Student = \"student7\"\n");
+  EXPECT_EQ(files["WKSHP-W/1-Lab-checkpoint.ipynb"], checkpoint);
+  EXPECT_THAT(files["WKSHP-W/1-Lab.ipynb"], HasSubstr("print(7)"));
 }
 
 TEST(RenderTest, SyntaxErrorsOfEveryFileAreReportedTogether) {
