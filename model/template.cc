@@ -93,22 +93,29 @@ std::string Printable(char c) {
   return {'\\', 'x', kHex[u >> 4], kHex[u & 0xf]};
 }
 
-void AppendUtf8(uint32_t cp, std::string* out) {
+// Writes the UTF-8 form of `cp` (at most 0x10FFFF) into `out` and returns its length, 1 to 4.
+// Into a fixed array rather than a string, so the compiler sees every write is in bounds.
+int EncodeUtf8(uint32_t cp, char (&out)[4]) {
   if (cp < 0x80) {
-    out->push_back(static_cast<char>(cp));
-  } else if (cp < 0x800) {
-    out->push_back(static_cast<char>(0xc0 | (cp >> 6)));
-    out->push_back(static_cast<char>(0x80 | (cp & 0x3f)));
-  } else if (cp < 0x10000) {
-    out->push_back(static_cast<char>(0xe0 | (cp >> 12)));
-    out->push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3f)));
-    out->push_back(static_cast<char>(0x80 | (cp & 0x3f)));
-  } else {
-    out->push_back(static_cast<char>(0xf0 | (cp >> 18)));
-    out->push_back(static_cast<char>(0x80 | ((cp >> 12) & 0x3f)));
-    out->push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3f)));
-    out->push_back(static_cast<char>(0x80 | (cp & 0x3f)));
+    out[0] = static_cast<char>(cp);
+    return 1;
   }
+  if (cp < 0x800) {
+    out[0] = static_cast<char>(0xc0 | (cp >> 6));
+    out[1] = static_cast<char>(0x80 | (cp & 0x3f));
+    return 2;
+  }
+  if (cp < 0x10000) {
+    out[0] = static_cast<char>(0xe0 | (cp >> 12));
+    out[1] = static_cast<char>(0x80 | ((cp >> 6) & 0x3f));
+    out[2] = static_cast<char>(0x80 | (cp & 0x3f));
+    return 3;
+  }
+  out[0] = static_cast<char>(0xf0 | (cp >> 18));
+  out[1] = static_cast<char>(0x80 | ((cp >> 12) & 0x3f));
+  out[2] = static_cast<char>(0x80 | ((cp >> 6) & 0x3f));
+  out[3] = static_cast<char>(0x80 | (cp & 0x3f));
+  return 4;
 }
 
 void AppendJsonEscaped(std::string_view value, std::string* out) {
@@ -352,10 +359,7 @@ class Parser {
     } else if (cp >= 0xdc00 && cp <= 0xdfff) {
       return ReadResult::kBadEscape;
     }
-    std::string utf8;
-    AppendUtf8(cp, &utf8);
-    c->size = static_cast<int>(utf8.size());
-    for (size_t i = 0; i < utf8.size(); ++i) c->bytes[i] = utf8[i];
+    c->size = EncodeUtf8(cp, c->bytes);
     return ReadResult::kOk;
   }
 
