@@ -1,6 +1,7 @@
 // The take-home copy of a workshop folder: a .tar.gz written with libarchive, read from the home
 // fd-relative without following symlinks (a symlink is stored as a symlink entry, its target is
-// never read), written atomically (temp file, fsync, rename) into an operator's directory.
+// never read), written atomically into an operator's directory: unnamed until complete, so a
+// writer killed mid-way leaves nothing (common::AtomicFile), and mode 0600.
 #pragma once
 
 #include <cstddef>

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "common/files.h"
+#include "common/log.h"
 #include "common/status.h"
 #include "fmt/format.h"
 
@@ -105,6 +106,16 @@ absl::StatusOr<std::unique_ptr<RealContentDriver>> RealContentDriver::Create(
     if (ec) {
       return absl::InvalidArgumentError(fmt::format("cannot create archive directory '{}': {}",
                                                     options.archive_dir, ec.message()));
+    }
+    // Archives are written unnamed (O_TMPFILE) and leave nothing when the writer dies; where
+    // the filesystem has no O_TMPFILE they have a temp name, removed here once its writer is
+    // gone (a controller killed mid-harvest, before this start).
+    auto swept = common::RemoveStaleTempFiles(options.archive_dir);
+    if (!swept.ok()) {
+      WOD_LOG(kWarning, "content", "archive directory: {}", std::string(swept.status().message()));
+    } else if (*swept > 0) {
+      WOD_LOG(kInfo, "content", "removed {} temp file(s) of a writer that died from '{}'", *swept,
+              options.archive_dir);
     }
   }
   return std::unique_ptr<RealContentDriver>(new RealContentDriver(std::move(options)));

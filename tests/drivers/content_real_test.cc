@@ -2,10 +2,13 @@
 // write or delete outside the home, modes on disk, the take-home archive's entries, which
 // directories Observe looks at, and that Observe re-parses only what changed (with a timing
 // over many seats, printed).
+#include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <chrono>
+#include <csignal>
 #include <cstdio>
 #include <ctime>
 #include <memory>
@@ -198,7 +201,8 @@ TEST_F(RealContentTest, HarvestArchivesLinksAsLinksAndSkipsNothingElse) {
                                    "WKSHP-Own/Pictures/logo.png", "WKSHP-Own/link-to-outside",
                                    "WKSHP-Own/notes/", "WKSHP-Own/notes/mine.txt",
                                    "WKSHP-Own/scripts/", "WKSHP-Own/scripts/setup.sh"));
-  EXPECT_EQ(ModeOf(result.harvest->archive), 0644);
+  // Participants' work: readable by the operator only.
+  EXPECT_EQ(ModeOf(result.harvest->archive), 0600);
   ASSERT_OK_AND_ASSIGN(std::vector<ArchivedEntry> read, ReadArchive(result.harvest->archive));
   ASSERT_EQ(read.size(), 10u);
   EXPECT_EQ(read[5].type, 'l');  // the link, not what it points at
@@ -220,6 +224,59 @@ TEST_F(RealContentTest, HarvestWithoutArchiveDirectoryWritesNothing) {
   EXPECT_EQ(result.harvest->archive, "");
   EXPECT_EQ(result.harvest->total.Counted(), 2);
   EXPECT_TRUE(fs::is_empty(tmp_.path() / "archive"));
+}
+
+// The crash test once found `<id>-WKSHP-Crash.tar.gz.tmp-<pid>` left forever by a controller
+// SIGKILLed while it wrote a harvest archive. Here the writer is killed at that point, through
+// the real harvest: a child process limited to a small file size, whose first write past the
+// limit (SIGXFSZ, mid-archive) makes it SIGKILL itself. Nothing may be left in the archive
+// directory (nor after a restart's sweep), and the next harvest writes the archive whole.
+TEST_F(RealContentTest, HarvestKilledWhileWritingTheArchiveLeavesNothingBehind) {
+  ASSERT_OK(driver().Apply(DeployOwn(31)));
+  // Incompressible, so the archive's writes pass the child's file size limit.
+  std::string noise(2u << 20, '\0');
+  uint64_t x = 0x9e3779b97f4a7c15u;
+  for (char& c : noise) {
+    x ^= x << 13;
+    x ^= x >> 7;
+    x ^= x << 17;
+    c = static_cast<char>(x);
+  }
+  WriteText(Home() / "WKSHP-Own/data/noise.bin", noise);
+  const fs::path archive_dir = tmp_.path() / "archive";
+  const std::string stem = "31-WKSHP-Own";
+
+  const pid_t child = fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    signal(SIGXFSZ, [](int) { kill(getpid(), SIGKILL); });
+    const rlimit limit{256u << 10, 256u << 10};
+    setrlimit(RLIMIT_FSIZE, &limit);
+    auto harvested = driver().Apply(ContentAction::Harvest(kSeat, 31, "WKSHP-Own", "end"));
+    _exit(harvested.ok() ? 0 : 1);
+  }
+  int status = 0;
+  ASSERT_EQ(waitpid(child, &status, 0), child);
+  ASSERT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL)
+      << "the writer was not killed mid-archive (status " << status << ")";
+  EXPECT_THAT(ListTree(archive_dir), ::testing::IsEmpty()) << "left by the killed writer";
+
+  // A restarted driver starts clean, also of the temp file an earlier version's killed writer
+  // left (the crash test's), and its harvest writes the archive and the record whole.
+  WriteText(archive_dir / (stem + ".tar.gz.tmp-12856"), "half an archive");
+  ASSERT_OK_AND_ASSIGN(auto restarted, RealContentDriver::Create(env_->real_driver().options()));
+  EXPECT_THAT(ListTree(archive_dir), ::testing::IsEmpty());
+  ASSERT_OK_AND_ASSIGN(model::ContentResult result,
+                       restarted->Apply(ContentAction::Harvest(kSeat, 31, "WKSHP-Own", "end")));
+  ASSERT_TRUE(result.harvest.has_value());
+  EXPECT_THAT(ListTree(archive_dir), ElementsAre(stem + ".json", stem + ".tar.gz"));
+  EXPECT_EQ(ModeOf(archive_dir / (stem + ".tar.gz")), 0600);
+  ASSERT_OK_AND_ASSIGN(std::vector<ArchivedEntry> read, ReadArchive(result.harvest->archive));
+  bool found = false;
+  for (const ArchivedEntry& e : read) {
+    if (e.name == "WKSHP-Own/data/noise.bin") found = e.data == noise;
+  }
+  EXPECT_TRUE(found) << "the archive does not hold the participant's file whole";
 }
 
 TEST_F(RealContentTest, ObserveLooksOnlyAtSeatHomes) {
