@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "absl/strings/str_join.h"
+#include "catalogfs/load.h"
 #include "cli/commands.h"
 #include "cli/store_open.h"
 #include "model/catalog.h"
@@ -29,7 +30,7 @@ void PrintFindings(const model::Catalog& catalog) {
 }
 
 int RunLint(const CatalogOptions& opts) {
-  model::Catalog catalog = model::LoadCatalog(opts.paths, opts.location);
+  model::Catalog catalog = catalogfs::LoadCatalog(opts.paths, opts.location);
   int errors = CountErrors(catalog);
   if (opts.json) {
     nlohmann::json out = {{"workshops", nlohmann::json::array()},
@@ -54,7 +55,7 @@ int RunLint(const CatalogOptions& opts) {
 }
 
 int RunLoad(const GlobalOptions& global, const CatalogOptions& opts) {
-  model::Catalog catalog = model::LoadCatalog(opts.paths, opts.location);
+  model::Catalog catalog = catalogfs::LoadCatalog(opts.paths, opts.location);
   int errors = CountErrors(catalog);
   if (!opts.json) PrintFindings(catalog);
   if (errors > 0) {
@@ -98,8 +99,7 @@ void AddPathOptions(CLI::App* cmd, CatalogOptions& opts) {
                   "Catalog directories (holding WKSHP-*/wod.yml or WKSHP-*.yml) or .yml files")
       ->required()
       ->check(CLI::ExistingPath);
-  cmd->add_option("--location", opts.location,
-                  "Location of workshops whose wod.yml names none")
+  cmd->add_option("--location", opts.location, "Location of workshops whose wod.yml names none")
       ->capture_default_str();
   cmd->add_flag("--json", opts.json, "Print findings (and the result) as JSON");
 }
@@ -118,14 +118,14 @@ void AddCatalogCommand(CLI::App& app, GlobalOptions& global, int* exit_code) {
 
   auto load_opts = std::make_shared<CatalogOptions>();
   CLI::App* load = catalog->add_subcommand(
-      "load", "Lint, then upsert the workshops and their seat pools into the store (all or "
-              "nothing; loading the same catalog twice changes nothing)");
+      "load",
+      "Lint, then upsert the workshops and their seat pools into the store (all or "
+      "nothing; loading the same catalog twice changes nothing)");
   AddPathOptions(load, *load_opts);
   load->add_option("--store", global.store_url, "Store URL: sqlite:PATH or postgresql://...")
       ->envname("WOD_STORE")
       ->capture_default_str();
-  load->callback(
-      [&global, load_opts, exit_code] { *exit_code = RunLoad(global, *load_opts); });
+  load->callback([&global, load_opts, exit_code] { *exit_code = RunLoad(global, *load_opts); });
 }
 
 }  // namespace wod::cli

@@ -23,6 +23,7 @@
 #include <nlohmann/json.hpp>
 
 #include "absl/strings/numbers.h"
+#include "catalogfs/load.h"
 #include "cli/commands.h"
 #include "drivers/content/home_content.h"
 #include "drivers/content/home_fs.h"
@@ -84,7 +85,7 @@ std::optional<model::Workshop> LoadWorkshop(const fs::path& dir, int seat, int* 
     w.range = {seat, seat};
     return w;
   }
-  model::Catalog catalog = model::LoadCatalog({dir.string()}, "local");
+  model::Catalog catalog = catalogfs::LoadCatalog({dir.string()}, "local");
   for (const auto& f : catalog.findings) {
     if (f.severity == model::Severity::kError) {
       fmt::print(stderr, "{}\n", model::FormatFinding(f));

@@ -4,12 +4,8 @@
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
-#include <cerrno>
 #include <cmath>
-#include <cstdio>
-#include <cstring>
 #include <exception>
-#include <filesystem>
 #include <functional>
 #include <limits>
 #include <set>
@@ -21,36 +17,14 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "fmt/format.h"
+#include "model/strings.h"
 
 namespace wod::model {
 namespace {
 
-namespace fs = std::filesystem;
-
-// No real wod.yml comes near this; the cap keeps a stray large file from being parsed.
-constexpr size_t kMaxFileSize = 1 << 20;
-
-// Debian's Abseil is built with its own string_view; these bridge it to std::string_view.
-absl::string_view AV(std::string_view s) { return {s.data(), s.size()}; }
-
-std::string_view Trim(std::string_view s) {
-  while (!s.empty() && absl::ascii_isspace(static_cast<unsigned char>(s.front()))) {
-    s.remove_prefix(1);
-  }
-  while (!s.empty() && absl::ascii_isspace(static_cast<unsigned char>(s.back()))) {
-    s.remove_suffix(1);
-  }
-  return s;
-}
-
 std::string Quote(std::string_view s) { return absl::StrCat("'", AV(s), "'"); }
 
 std::string RangeText(const SeatRange& r) { return absl::StrCat("[", r.min, ",", r.max, "]"); }
-
-std::string LowerFirst(std::string s) {
-  if (!s.empty()) s[0] = absl::ascii_tolower(s[0]);
-  return s;
-}
 
 // Returns the offset of the first byte that is not part of well-formed UTF-8, or npos.
 size_t FindInvalidUtf8(std::string_view s) {
@@ -643,207 +617,6 @@ class WorkshopParser {
   int errors_ = 0;
 };
 
-// ---- Writing canonical YAML ----
-
-void AppendCodePointEscape(std::string* out, uint32_t cp) {
-  absl::StrAppend(out, fmt::format("\\u{:04X}", cp));
-}
-
-// A double-quoted YAML scalar that yaml-cpp reads back byte for byte: control characters and
-// the characters YAML treats as line breaks or a byte order mark are escaped; everything else
-// (valid UTF-8, checked by the parser) is written as is.
-std::string Q(std::string_view s) {
-  std::string out = "\"";
-  for (size_t i = 0; i < s.size(); ++i) {
-    unsigned char c = static_cast<unsigned char>(s[i]);
-    switch (c) {
-      case '"':
-        out += "\\\"";
-        continue;
-      case '\\':
-        out += "\\\\";
-        continue;
-      case '\n':
-        out += "\\n";
-        continue;
-      case '\t':
-        out += "\\t";
-        continue;
-      case '\r':
-        out += "\\r";
-        continue;
-      default:
-        break;
-    }
-    if (c < 0x20 || c == 0x7F) {
-      absl::StrAppend(&out, fmt::format("\\x{:02X}", c));
-      continue;
-    }
-    // C1 controls (U+0080-U+009F, incl. NEL) are C2 80-9F.
-    if (c == 0xC2 && i + 1 < s.size()) {
-      unsigned char d = static_cast<unsigned char>(s[i + 1]);
-      if (d >= 0x80 && d <= 0x9F) {
-        AppendCodePointEscape(&out, d);
-        ++i;
-        continue;
-      }
-    }
-    // U+2028, U+2029 (line and paragraph separators) and U+FEFF (byte order mark).
-    if ((c == 0xE2 || c == 0xEF) && i + 2 < s.size()) {
-      uint32_t cp = ((c & 0x0F) << 12) | ((s[i + 1] & 0x3F) << 6) | (s[i + 2] & 0x3F);
-      if (cp == 0x2028 || cp == 0x2029 || cp == 0xFEFF) {
-        AppendCodePointEscape(&out, cp);
-        i += 2;
-        continue;
-      }
-    }
-    out += static_cast<char>(c);
-  }
-  out += '"';
-  return out;
-}
-
-std::string B(bool b) { return b ? "true" : "false"; }
-
-std::string FlowList(const std::vector<std::string>& items) {
-  std::vector<std::string> quoted;
-  quoted.reserve(items.size());
-  for (const std::string& s : items) quoted.push_back(Q(s));
-  return absl::StrCat("[", absl::StrJoin(quoted, ", "), "]");
-}
-
-// ---- Discovering files ----
-
-struct Source {
-  std::string file;
-  std::string id;
-  std::string content_dir;
-};
-
-bool HasYamlExtension(const fs::path& p) {
-  std::string ext = p.extension().string();
-  return ext == ".yml" || ext == ".yaml";
-}
-
-// The last component of `p`, also for "dir/" and ".".
-std::string BaseName(const fs::path& p) {
-  fs::path q = p.lexically_normal();
-  if (q.filename().empty()) q = q.parent_path();
-  std::string name = q.filename().string();
-  if (name.empty() || name == "." || name == "..") {
-    std::error_code ec;
-    fs::path abs = fs::absolute(q, ec);
-    if (!ec) {
-      abs = abs.lexically_normal();
-      if (abs.filename().empty()) abs = abs.parent_path();
-      name = abs.filename().string();
-    }
-  }
-  return name;
-}
-
-bool IsRegularFile(const fs::path& p) {
-  std::error_code ec;
-  return fs::is_regular_file(p, ec);
-}
-
-void Discover(const std::string& path, std::vector<Source>* sources,
-              std::vector<Finding>* findings) {
-  auto error = [&](std::string file, std::string message) {
-    findings->push_back({Severity::kError, std::move(file), 0, "", std::move(message)});
-  };
-  auto warning = [&](std::string file, std::string message) {
-    findings->push_back({Severity::kWarning, std::move(file), 0, "", std::move(message)});
-  };
-  std::error_code ec;
-  fs::path p(path);
-  fs::file_status st = fs::status(p, ec);
-  if (ec || !fs::exists(st)) {
-    if (ec && ec != std::errc::no_such_file_or_directory) {
-      error(path, absl::StrCat("cannot be read: ", LowerFirst(ec.message())));
-    } else {
-      error(path, "does not exist");
-    }
-    return;
-  }
-  if (!fs::is_directory(st)) {
-    fs::path parent = p.parent_path();
-    if (p.filename() == "wod.yml") {
-      sources->push_back({path, BaseName(parent.empty() ? fs::path(".") : parent),
-                          parent.empty() ? "." : parent.string()});
-    } else {
-      sources->push_back({path, p.stem().string(), ""});
-    }
-    return;
-  }
-  if (IsRegularFile(p / "wod.yml")) {  // a workshop folder itself
-    sources->push_back({(p / "wod.yml").string(), BaseName(p), path});
-    return;
-  }
-  std::vector<fs::directory_entry> children;
-  fs::directory_iterator it(p, ec);
-  if (ec) {
-    error(path, absl::StrCat("cannot be listed: ", LowerFirst(ec.message())));
-    return;
-  }
-  for (; it != fs::directory_iterator(); it.increment(ec)) {
-    if (ec) {
-      error(path, absl::StrCat("cannot be listed: ", LowerFirst(ec.message())));
-      return;
-    }
-    children.push_back(*it);
-  }
-  std::sort(children.begin(), children.end(),
-            [](const auto& a, const auto& b) { return a.path().filename() < b.path().filename(); });
-  size_t found = 0;
-  for (const fs::directory_entry& child : children) {
-    std::string name = child.path().filename().string();
-    if (!name.starts_with("WKSHP-")) continue;
-    std::error_code child_ec;
-    if (child.is_directory(child_ec)) {
-      fs::path yml = child.path() / "wod.yml";
-      if (IsRegularFile(yml)) {
-        sources->push_back({yml.string(), name, child.path().string()});
-        ++found;
-      } else {
-        warning(child.path().string(), "workshop folder has no wod.yml; skipped");
-      }
-    } else if (HasYamlExtension(child.path())) {
-      sources->push_back({child.path().string(), child.path().stem().string(), ""});
-      ++found;
-    }
-  }
-  if (found == 0) warning(path, "holds no WKSHP-*/wod.yml folder and no WKSHP-*.yml file");
-}
-
-// Reads a file of at most kMaxFileSize bytes; on failure returns a lowercase reason.
-std::optional<std::string> ReadSmallFile(const std::string& path, std::string* reason) {
-  std::FILE* f = std::fopen(path.c_str(), "rb");
-  if (f == nullptr) {
-    *reason = absl::StrCat("cannot be read: ", LowerFirst(std::strerror(errno)));
-    return std::nullopt;
-  }
-  std::string data;
-  char buf[65536];
-  size_t n = 0;
-  while ((n = std::fread(buf, 1, sizeof(buf), f)) > 0) {
-    data.append(buf, n);
-    if (data.size() > kMaxFileSize) {
-      std::fclose(f);
-      *reason = absl::StrCat("is larger than ", kMaxFileSize / 1024, " KiB");
-      return std::nullopt;
-    }
-  }
-  bool failed = std::ferror(f) != 0;
-  int e = errno;
-  std::fclose(f);
-  if (failed) {
-    *reason = absl::StrCat("cannot be read: ", LowerFirst(std::strerror(e)));
-    return std::nullopt;
-  }
-  return data;
-}
-
 bool RangeIsValid(const SeatRange& r) {
   return r.min >= kMinSeatNumber && r.max <= kMaxSeatNumber && r.min <= r.max;
 }
@@ -999,36 +772,24 @@ std::vector<Finding> CheckCatalog(const std::vector<CatalogEntry>& entries) {
   return out;
 }
 
-Catalog LoadCatalog(const std::vector<std::string>& paths, const std::string& default_location) {
+Catalog BuildCatalog(const std::vector<CatalogSource>& sources, std::vector<Finding> findings,
+                     const std::string& default_location) {
   Catalog catalog;
-  std::vector<Source> sources;
-  for (const std::string& path : paths) Discover(path, &sources, &catalog.findings);
-
+  catalog.findings = std::move(findings);
   std::vector<CatalogEntry> parsed;
   std::vector<bool> clean;
-  for (const Source& src : sources) {
-    std::string reason;
-    std::optional<std::string> text = ReadSmallFile(src.file, &reason);
-    if (!text) {
-      catalog.findings.push_back({Severity::kError, src.file, 0, "", reason});
-      continue;
-    }
+  for (const CatalogSource& src : sources) {
     WorkshopParser parser(src.file, &catalog.findings);
     bool ok = false;
     try {
-      ok = parser.Parse(*text, src.id, default_location);
+      ok = parser.Parse(src.text, src.id, default_location);
     } catch (const std::exception& e) {
       catalog.findings.push_back(
           {Severity::kError, src.file, 0, "", absl::StrCat("yaml: ", e.what())});
       continue;
     }
     if (!ok) continue;
-    if (!src.content_dir.empty()) {
-      std::error_code ec;
-      fs::path abs = fs::absolute(src.content_dir, ec).lexically_normal();
-      if (!abs.has_filename()) abs = abs.parent_path();  // "dir/" -> "dir"
-      parser.workshop().content_dir = ec ? src.content_dir : abs.string();
-    }
+    parser.workshop().content_dir = src.absolute_content_dir;
     // Workshops with errors of their own still take part in the catalog-wide checks, so one
     // lint run reports everything it can.
     parsed.push_back(
@@ -1052,69 +813,6 @@ Catalog LoadCatalog(const std::vector<std::string>& paths, const std::string& de
                      return std::tie(a.file, a.line) < std::tie(b.file, b.line);
                    });
   return catalog;
-}
-
-std::string WorkshopToYaml(const Workshop& w) {
-  std::string out;
-  if (ValidateWorkshopId(w.id).ok()) absl::StrAppend(&out, "# ", w.id, "\n");
-  auto text = [&](std::string_view key, const std::string& value, bool always = false) {
-    if (always || !value.empty()) absl::StrAppend(&out, AV(key), ": ", Q(value), "\n");
-  };
-  text("name", w.name, true);
-  text("description", w.description);
-  absl::StrAppend(&out, "active: ", B(w.active), "\n");
-  absl::StrAppend(&out, "capacity: ", w.capacity, "\n");
-  absl::StrAppend(&out, "priority: ", w.priority, "\n");
-  absl::StrAppend(&out, "range: [", w.range.min, ", ", w.range.max, "]\n");
-  absl::StrAppend(&out, "reset: ", B(w.reset), "\n");
-  absl::StrAppend(&out, "ldap: ", B(w.ldap), "\n");
-  absl::StrAppend(&out, "replayId: ", w.replay_id, "\n");
-  absl::StrAppend(&out, "varpass: ", B(w.varpass), "\n");
-  absl::StrAppend(&out, "compile: ", B(w.compile), "\n");
-  absl::StrAppend(&out, "beta: ", B(w.beta), "\n");
-  absl::StrAppend(&out, "monoappliance: ", B(w.monoappliance), "\n");
-  absl::StrAppend(&out, "multiappliance: ", B(w.multiappliance), "\n");
-  text("workshopImg", w.workshop_img);
-  text("badgeImg", w.badge_img);
-  if (!w.category.empty()) absl::StrAppend(&out, "category: ", FlowList(w.category), "\n");
-  absl::StrAppend(&out, "duration: ", w.duration_hours, "\n");
-  text("presenter", w.presenter);
-  text("role", w.role);
-  text("avatar", w.avatar);
-  text("replayLink", w.replay_link);
-  text("videoLink", w.video_link);
-  text("notebook", w.notebook);
-  text("location", w.location);
-  text("alternateLocation", w.alternate_location);
-  if (!w.appliances.empty()) {
-    out += "appliances:\n";
-    for (const Appliance& a : w.appliances) {
-      absl::StrAppend(&out, "  - name: ", Q(a.name), "\n");
-      absl::StrAppend(&out, "    image: ", Q(a.image), "\n");
-      if (!a.command.empty()) absl::StrAppend(&out, "    command: ", FlowList(a.command), "\n");
-      if (!a.ports.empty()) {
-        out += "    ports:\n";
-        for (const AppliancePort& p : a.ports) {
-          absl::StrAppend(&out, "      - {container: ", p.container, ", hostBase: ", p.host_base,
-                          "}\n");
-        }
-      }
-      if (!a.env.empty()) {
-        out += "    env:\n";
-        for (const auto& [k, v] : a.env) absl::StrAppend(&out, "      ", Q(k), ": ", Q(v), "\n");
-      }
-      if (a.memory_bytes != 0) {
-        absl::StrAppend(&out, "    memory: ", Q(FormatMemory(a.memory_bytes)), "\n");
-      }
-      if (a.cpus != 0) absl::StrAppend(&out, "    cpus: ", fmt::format("{}", a.cpus), "\n");
-      absl::StrAppend(&out, "    privileged: ", B(a.privileged), "\n");
-    }
-  }
-  if (!w.variables.empty()) {
-    out += "variables:\n";
-    for (const auto& [k, v] : w.variables) absl::StrAppend(&out, "  ", Q(k), ": ", Q(v), "\n");
-  }
-  return out;
 }
 
 std::string FormatFinding(const Finding& f) {

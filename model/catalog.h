@@ -1,10 +1,11 @@
-// The workshop catalog: reads WoD `wod.yml` files (with every quirk of the real catalog) into
+// The workshop catalog: parses WoD `wod.yml` texts (with every quirk of the real catalog) into
 // model::Workshop, checks each workshop and the catalog as a whole (overlapping seat ranges,
 // colliding appliance host ports, duplicate ids), and reports findings with file and line.
-// Writes a workshop back as canonical YAML. docs/catalog.md describes every field and finding.
+// docs/catalog.md describes every field and finding.
 //
-// Pure apart from reading the files it is handed. Never throws: yaml-cpp's exceptions become
-// findings, and so do missing or unreadable files.
+// Pure: works on texts it is handed. Finding and reading the files (catalogfs::LoadCatalog) and
+// writing canonical YAML (catalogfs::WorkshopToYaml) live in catalogfs/. Never throws:
+// yaml-cpp's exceptions become findings.
 #pragma once
 
 #include <map>
@@ -56,12 +57,20 @@ struct Catalog {
   const CatalogEntry* Find(std::string_view id) const;
 };
 
-// Loads every workshop under `paths`. A path may be:
-//  - a directory holding WKSHP-*/wod.yml folders and/or WKSHP-*.yml files (one level deep);
-//  - a workshop folder (a directory with a wod.yml): the id is the folder's name;
-//  - a .yml/.yaml file: the id is its stem, or its folder's name when it is called wod.yml.
-// Workshops without `location` get `default_location`.
-Catalog LoadCatalog(const std::vector<std::string>& paths, const std::string& default_location);
+// One wod.yml as found and read (catalogfs::LoadCatalog finds and reads them).
+struct CatalogSource {
+  std::string file;                  // where it was read from, as found under the path given
+  std::string id;                    // the workshop id: its folder's name or its file's stem
+  std::string content_dir;           // the WKSHP-* folder as found; "" for a bare .yml
+  std::string absolute_content_dir;  // the same made absolute (Workshop::content_dir)
+  std::string text;
+};
+
+// Parses every source and checks them as one catalog. `findings` are those found before
+// parsing (missing paths, unreadable files); they are kept, with the parse and catalog-wide
+// findings added. Workshops without `location` get `default_location`.
+Catalog BuildCatalog(const std::vector<CatalogSource>& sources, std::vector<Finding> findings,
+                     const std::string& default_location);
 
 // Parses one wod.yml text (Workshop::content_dir is left empty: the text does not say it). Appends
 // findings (with `file` and 1-based lines) to `findings`. Returns the workshop when it has no
@@ -75,10 +84,6 @@ std::optional<Workshop> ParseWorkshopYaml(std::string_view text, std::string_vie
 // workshops do not overlap and neither do the host-port ranges of their appliances. When one
 // of the two is inactive an overlap is a warning: an inactive workshop owns no seats.
 std::vector<Finding> CheckCatalog(const std::vector<CatalogEntry>& entries);
-
-// Canonical YAML for a workshop (every string double-quoted, fixed key order, empty optional
-// fields left out). ParseWorkshopYaml of the result gives back an equal Workshop.
-std::string WorkshopToYaml(const Workshop& w);
 
 // "path/wod.yml:9: error: range: min 7 > max 3" (the ":9" and "range: " parts only when set).
 std::string FormatFinding(const Finding& f);

@@ -12,18 +12,10 @@
 #include "common/random.h"
 #include "common/status.h"
 #include "fmt/format.h"
+#include "model/strings.h"
 
 namespace wod::model {
 namespace {
-
-// Concatenates like absl::StrCat, which here does not take std::string_view (Debian's Abseil
-// has its own string_view type).
-template <typename... Args>
-std::string Cat(const Args&... args) {
-  std::string out;
-  (fmt::format_to(std::back_inserter(out), "{}", args), ...);
-  return out;
-}
 
 using nlohmann::json;
 

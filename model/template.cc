@@ -11,6 +11,7 @@
 #include "absl/status/status.h"
 #include "common/status.h"
 #include "fmt/format.h"
+#include "model/strings.h"
 
 namespace wod::model {
 namespace internal {
@@ -55,15 +56,6 @@ struct ParsedTemplate {
 }  // namespace internal
 
 namespace {
-
-// Concatenates like absl::StrCat, which here does not take std::string_view (Debian's Abseil
-// has its own string_view type).
-template <typename... Args>
-std::string Cat(const Args&... args) {
-  std::string out;
-  (fmt::format_to(std::back_inserter(out), "{}", args), ...);
-  return out;
-}
 
 using internal::Branch;
 using internal::Condition;

@@ -9,23 +9,10 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "model/strings.h"
 
 namespace wod::model {
 namespace {
-
-// Debian's Abseil is built with its own string_view; these bridge it to std::string_view.
-absl::string_view AV(std::string_view s) { return {s.data(), s.size()}; }
-std::string_view SV(absl::string_view s) { return {s.data(), s.size()}; }
-
-std::string_view Trim(std::string_view s) {
-  while (!s.empty() && absl::ascii_isspace(static_cast<unsigned char>(s.front()))) {
-    s.remove_prefix(1);
-  }
-  while (!s.empty() && absl::ascii_isspace(static_cast<unsigned char>(s.back()))) {
-    s.remove_suffix(1);
-  }
-  return s;
-}
 
 bool ConsumePrefix(std::string_view* s, std::string_view prefix) {
   if (!s->starts_with(prefix)) return false;

@@ -11,6 +11,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "catalogfs/load.h"
 #include "drivers/accounts/accounts_fake.h"
 #include "drivers/appliances/appliances_fake.h"
 #include "drivers/content/content_fake.h"
@@ -33,7 +34,7 @@ class ControllerTest : public ::testing::Test {
     fs::create_directories(dir_);
     ASSERT_OK_AND_ASSIGN(store_, store::OpenStore("sqlite:" + (dir_ / "wod.db").string()));
     model::Catalog catalog =
-        model::LoadCatalog({std::string(WOD_SOURCE_DIR) + "/examples/catalog"}, "local");
+        catalogfs::LoadCatalog({std::string(WOD_SOURCE_DIR) + "/examples/catalog"}, "local");
     ASSERT_FALSE(catalog.HasErrors());
     std::vector<model::Workshop> workshops;
     for (const auto& e : catalog.entries) workshops.push_back(e.workshop);

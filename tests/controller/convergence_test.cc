@@ -26,6 +26,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "catalogfs/load.h"
 #include "common/log.h"
 #include "controller/controller.h"
 #include "drivers/accounts/accounts_fake.h"
@@ -186,7 +187,7 @@ class FlakyAppliances : public drivers::ApplianceDriver {
 const std::vector<model::Workshop>& Workshops() {
   static const std::vector<model::Workshop> workshops = [] {
     model::Catalog catalog =
-        model::LoadCatalog({std::string(WOD_SOURCE_DIR) + "/examples/catalog"}, "local");
+        catalogfs::LoadCatalog({std::string(WOD_SOURCE_DIR) + "/examples/catalog"}, "local");
     std::vector<model::Workshop> out;
     for (const auto& e : catalog.entries) out.push_back(e.workshop);
     return out;

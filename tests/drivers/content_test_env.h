@@ -18,6 +18,7 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include "catalogfs/load.h"
 #include "common/files.h"
 #include "drivers/content/content.h"
 #include "drivers/content/content_fake.h"
@@ -144,7 +145,7 @@ inline model::Location TestLocation() {
 
 // The workshop of a fixture folder, as the catalog reads it.
 inline std::optional<model::Workshop> FixtureWorkshop(const fs::path& dir) {
-  model::Catalog catalog = model::LoadCatalog({dir.string()}, "local");
+  model::Catalog catalog = catalogfs::LoadCatalog({dir.string()}, "local");
   if (catalog.entries.size() != 1) return std::nullopt;
   return catalog.entries[0].workshop;
 }

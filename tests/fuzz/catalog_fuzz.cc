@@ -12,6 +12,7 @@
 #include <string_view>
 #include <vector>
 
+#include "catalogfs/yaml_writer.h"
 #include "model/catalog.h"
 
 namespace {
@@ -41,7 +42,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (!w) return 0;
   (void)FindingsToJson(findings).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 
-  std::string yaml = WorkshopToYaml(*w);
+  std::string yaml = wod::catalogfs::WorkshopToYaml(*w);
   std::vector<Finding> again;
   std::optional<Workshop> back =
       ParseWorkshopYaml(yaml, "fuzz/canonical.yml", "WKSHP-Fuzz", "elsewhere", &again);
@@ -51,7 +52,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     Fail("canonical YAML does not parse", yaml + "\n" + why);
   }
   if (!(*back == *w)) Fail("round trip changed the workshop", yaml);
-  if (WorkshopToYaml(*back) != yaml) Fail("canonical YAML is not a fixed point", yaml);
+  if (wod::catalogfs::WorkshopToYaml(*back) != yaml) {
+    Fail("canonical YAML is not a fixed point", yaml);
+  }
 
   CatalogEntry first{*w, "a.yml", "", {}};
   CatalogEntry second{*w, "b.yml", "", {}};

@@ -13,6 +13,7 @@
 #include <gtest/gtest.h>
 
 #include "absl/strings/str_cat.h"
+#include "catalogfs/load.h"
 #include "common/files.h"
 #include "controller/lifecycle.h"
 #include "drivers/mail/compose.h"
@@ -73,7 +74,7 @@ TEST(LifecycleSmtp, CredentialsMailArrivesOnce) {
 
   ASSERT_OK_AND_ASSIGN(auto store, store::OpenStore("sqlite:" + (dir / "wod.db").string()));
   model::Catalog catalog =
-      model::LoadCatalog({std::string(WOD_SOURCE_DIR) + "/examples/catalog"}, "local");
+      catalogfs::LoadCatalog({std::string(WOD_SOURCE_DIR) + "/examples/catalog"}, "local");
   ASSERT_FALSE(catalog.HasErrors());
   std::vector<model::Workshop> workshops;
   for (const auto& e : catalog.entries) workshops.push_back(e.workshop);

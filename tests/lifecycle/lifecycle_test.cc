@@ -10,6 +10,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "catalogfs/load.h"
 #include "drivers/mail/compose.h"
 #include "drivers/mail/mail_fake.h"
 #include "model/catalog.h"
@@ -50,7 +51,7 @@ class LifecycleTest : public ::testing::Test {
     fs::create_directories(dir_);
     ASSERT_OK_AND_ASSIGN(store_, store::OpenStore("sqlite:" + (dir_ / "wod.db").string()));
     model::Catalog catalog =
-        model::LoadCatalog({std::string(WOD_SOURCE_DIR) + "/examples/catalog"}, "local");
+        catalogfs::LoadCatalog({std::string(WOD_SOURCE_DIR) + "/examples/catalog"}, "local");
     ASSERT_FALSE(catalog.HasErrors());
     std::vector<model::Workshop> workshops;
     for (const auto& e : catalog.entries) workshops.push_back(e.workshop);

@@ -1,7 +1,10 @@
-// Tests of model/catalog.h: the real WoD catalog loads (with warnings only), each quirk of it is
-// handled, each error names its file and line, catalog-wide overlaps follow the active rule,
-// and WorkshopToYaml round-trips.
+// Tests of model/catalog.h and catalogfs/ (reading the files, writing canonical YAML): the real
+// WoD catalog loads (with warnings only), each quirk of it is handled, each error names its file
+// and line, catalog-wide overlaps follow the active rule, and WorkshopToYaml round-trips.
 #include "model/catalog.h"
+
+#include "catalogfs/load.h"
+#include "catalogfs/yaml_writer.h"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -21,6 +24,8 @@ void PrintTo(const Finding& f, std::ostream* os) { *os << FormatFinding(f); }
 namespace {
 
 namespace fs = std::filesystem;
+using catalogfs::LoadCatalog;
+using catalogfs::WorkshopToYaml;
 using ::testing::AllOf;
 using ::testing::Contains;
 using ::testing::ElementsAre;
@@ -645,6 +650,28 @@ TEST(CatalogOwnFieldsTest, PrivilegedApplianceWarns) {
 }
 
 // ---- The whole catalog ----
+
+// model/ builds a catalog from texts alone (catalogfs/ finds and reads the files): findings
+// made before parsing are kept, duplicates and workshops with errors are left out, all sorted.
+TEST(CatalogWideTest, BuildCatalogWorksOnTextsAlone) {
+  std::vector<CatalogSource> sources = {
+      {"d/WKSHP-B/wod.yml", "WKSHP-B", "d/WKSHP-B", "/abs/d/WKSHP-B", Yml("B", true, "[7,9]")},
+      {"d/WKSHP-A.yml", "WKSHP-A", "", "", Yml("A", true, "[1,6]")},
+      {"d/WKSHP-Bad.yml", "WKSHP-Bad", "", "", "name: [\n"},
+      {"e/WKSHP-A.yml", "WKSHP-A", "", "", Yml("A", true, "[1,6]")}};
+  Catalog c = BuildCatalog(sources, {{Severity::kError, "gone", 0, "", "does not exist"}}, "here");
+  ASSERT_EQ(c.entries.size(), 2u);
+  EXPECT_EQ(c.entries[0].workshop.id, "WKSHP-A");
+  EXPECT_EQ(c.entries[0].file, "d/WKSHP-A.yml");
+  EXPECT_EQ(c.entries[0].workshop.location, "here");
+  EXPECT_EQ(c.entries[1].content_dir, "d/WKSHP-B");
+  EXPECT_EQ(c.entries[1].workshop.content_dir, "/abs/d/WKSHP-B");
+  EXPECT_THAT(Formatted(c.findings),
+              ElementsAre("d/WKSHP-Bad.yml:2: error: yaml: end of sequence flow not found",
+                          "e/WKSHP-A.yml: error: workshop id 'WKSHP-A' is also defined in "
+                          "'d/WKSHP-A.yml'",
+                          "gone: error: does not exist"));
+}
 
 TEST(CatalogWideTest, OverlapOfTwoActiveWorkshopsIsAnErrorNamingBoth) {
   TempDir dir;
