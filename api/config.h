@@ -46,9 +46,10 @@ struct ServerConfig {
   bool trust_x_forwarded_for = false;
 };
 
-// Parses a config file's text. InvalidArgument: not YAML, an unknown key or a bad value in
-// `api:` (message names the key and line). A text without `api:` gives the defaults.
-absl::StatusOr<ServerConfig> ParseServerConfig(std::string_view yaml_text);
+// Parses the text of the config file `path`. InvalidArgument: not YAML, an unknown key or a bad
+// value in `api:`, as "PATH:LINE: FIELD: what" ("wod.yml:3: api.threads: must be 1 to 1024"),
+// like every config reader. A text without `api:` gives the defaults.
+absl::StatusOr<ServerConfig> ParseServerConfig(std::string_view path, std::string_view yaml_text);
 // Reads and parses FILE. NotFound/PermissionDenied when unreadable.
 absl::StatusOr<ServerConfig> LoadServerConfig(const std::string& path);
 

@@ -62,12 +62,7 @@ absl::StatusOr<UpConfig> LoadUpConfig(const std::string& path) {
   std::ifstream in(path);
   std::stringstream text;
   text << in.rdbuf();
-  auto api = api::ParseServerConfig(text.str());
-  if (!api.ok()) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(path, ": ", std::string(api.status().message())));
-  }
-  c.api = std::move(api).value();
+  ASSIGN_OR_RETURN(c.api, api::ParseServerConfig(path, text.str()));
   ASSIGN_OR_RETURN(c.sections, ParseLifecycleSections(path, text.str()));
   return c;
 }

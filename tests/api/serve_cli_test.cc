@@ -250,7 +250,7 @@ TEST_F(ServeCliTest, BadListenOrConfigExitsTwoNamingTheProblem) {
     Child serve({"wod", "serve", "--store", db_->url(), "--listen", "127.0.0.1:0", "--config",
                  config, "--no-lifecycle"});
     EXPECT_EQ(serve.Wait(std::chrono::seconds(20)), 2);
-    EXPECT_THAT(serve.Stderr(), HasSubstr("unknown key 'api.max_body'"));
+    EXPECT_THAT(serve.Stderr(), HasSubstr(config + ":2: api.max_body: unknown key"));
   }
 }
 

@@ -2,8 +2,8 @@
 // (api/config.h), the `mail:` and `lifecycle:` sections (cli/daemon_common.h) and the
 // controller's sections (cli/controller_config.h), each fed the same bytes. Properties:
 //  - no reader crashes or lets an exception out, whatever the bytes;
-//  - an error is InvalidArgument and names where it is: "config line N: ..." for api:,
-//    "PATH:N: ..." for the others, with N >= 0; it never echoes a password file's content;
+//  - an error is InvalidArgument and names where it is, "PATH:N: ..." with N >= 0, in every
+//    reader; it never echoes a password file's content;
 //  - what a reader accepts is within its documented ranges (body limit, threads, attempts,
 //    durations, retry_cap >= retry_base), so a running process never sees a value the
 //    reader should have refused.
@@ -55,9 +55,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using namespace wod;
   const std::string text(reinterpret_cast<const char*>(data), size);
 
-  auto api = api::ParseServerConfig(text);
+  auto api = api::ParseServerConfig("fuzz/wod.yml", text);
   if (!api.ok()) {
-    CheckError(api.status(), "config line ", "api");
+    CheckError(api.status(), "fuzz/wod.yml:", "api");
   } else {
     if (api->max_body_bytes < 1 || api->max_body_bytes > (size_t{64} << 20)) {
       Fail("api", "max_body_bytes out of range");

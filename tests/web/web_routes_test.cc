@@ -115,13 +115,13 @@ TEST_F(WebRoutesTest, UnknownAssetsAndApiPathsAnswerTheApiJson404) {
 // api.hub_public_url: read from the config (trailing slashes dropped, a URL only) and offered
 // to the participant page as the hub's login page; without it there is no hub link.
 TEST(WebConfig, HubPublicUrlIsReadAndChecked) {
-  auto c = ParseServerConfig("api:\n  hub_public_url: https://hub.example.test/base/\n");
+  auto c = ParseServerConfig("wod.yml", "api:\n  hub_public_url: https://hub.example.test/base/\n");
   ASSERT_OK(c);
   EXPECT_EQ(c->hub_public_url, "https://hub.example.test/base");
-  EXPECT_EQ(ParseServerConfig("api: {}\n")->hub_public_url, "");
-  auto bad = ParseServerConfig("api:\n  hub_public_url: hub.example.test\n");
+  EXPECT_EQ(ParseServerConfig("wod.yml", "api: {}\n")->hub_public_url, "");
+  auto bad = ParseServerConfig("wod.yml", "api:\n  hub_public_url: hub.example.test\n");
   EXPECT_FALSE(bad.ok());
-  EXPECT_THAT(std::string(bad.status().message()), HasSubstr("api.hub_public_url"));
+  EXPECT_THAT(std::string(bad.status().message()), HasSubstr("wod.yml:2: api.hub_public_url: "));
 }
 
 TEST_F(WebRoutesTest, ParticipantViewOffersTheHubLoginOnlyWhenConfigured) {
