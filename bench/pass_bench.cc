@@ -161,13 +161,11 @@ class Bench {
     Check("catalog", store_->UpsertCatalog({w}));
   }
 
-  void Start(controller::Drivers drivers, model::AccountPolicy policy,
-             std::shared_ptr<model::PasswordCheckCache> cache) {
+  void Start(controller::Drivers drivers, model::AccountPolicy policy) {
     controller::ControllerOptions options;
     options.location = kLocation;
     options.holder = "bench";
     options.account_policy = std::move(policy);
-    options.password_cache = std::move(cache);
     options.content_root = content_root_.string();
     options.jitter = [] { return 1.0; };
     controller_ = std::make_unique<controller::Controller>(store_.get(), drivers, options);
@@ -253,6 +251,11 @@ void Breakdown(const std::string& name, store::Store* store, controller::Drivers
     f();
     t[what].push_back(Ms(absl::Now() - s));
   };
+  // The accounts observe of a pass checks every seat's desired password (through its cache).
+  model::DesiredPasswords passwords;
+  for (const auto& v : Check("seats", store->ListSeats(std::string(kLocation)))) {
+    passwords.emplace(v.seat.number, v.seat.password);
+  }
   for (int i = 0; i < reps; ++i) {
     time("store.ListSeats", [&] { (void)store->ListSeats(std::string(kLocation)); });
     time("store.ListWorkshops", [&] { (void)store->ListWorkshops(); });
@@ -261,7 +264,7 @@ void Breakdown(const std::string& name, store::Store* store, controller::Drivers
       (void)store->RecordPass(kLocation, absl::Milliseconds(1), absl::Now(),
                               absl::StrCat("controller/", kLocation), epoch);
     });
-    time("accounts.Observe", [&] { (void)d.accounts->Observe(); });
+    time("accounts.Observe", [&] { (void)d.accounts->Observe(passwords); });
     time("content.Observe", [&] { (void)d.content->Observe(); });
     time("hub.Observe", [&] { (void)d.hub->Observe(); });
     time("appliances.Observe", [&] { (void)d.appliances->Observe(); });
@@ -283,15 +286,14 @@ void RunFakes(int reps) {
   {
     Bench bench(dir, /*with_appliances=*/true);
     model::AccountPolicy policy;
-    auto cache = std::make_shared<model::PasswordCheckCache>();
-    drivers::accounts::FakeAccountsDriver accounts(policy, cache);
+    drivers::accounts::FakeAccountsDriver accounts(policy);
     drivers::content::FakeContentDriver content(policy);
     for (int seat = 1; seat <= kSeats; ++seat) content.AddHome(seat);
     drivers::HubFakeOptions hub_options;
     hub_options.require_account = false;
     drivers::HubFake hub(hub_options);
     drivers::FakeApplianceDriver appliances(kLocation, {kImage});
-    bench.Start({&accounts, &hub, &content, &appliances}, policy, cache);
+    bench.Start({&accounts, &hub, &content, &appliances}, policy);
 
     absl::Time t0 = absl::Now();
     bench.Register(kSeats - kFresh);
@@ -375,13 +377,11 @@ void RunReal(int reps) {
     WriteText(root / "etc/gshadow", absl::StrCat("root:*::\n", policy.group, ":!::\n"), 0640);
     fs::copy_file("/etc/login.defs", root / "etc/login.defs");
 
-    auto cache = std::make_shared<model::PasswordCheckCache>();
     drivers::accounts::RealAccountsOptions aopt;
     aopt.root = root.string();
     aopt.policy = policy;
     aopt.proc_dir = "";
     aopt.hash_cost = 1;
-    aopt.password_cache = cache;
     auto accounts = Check("accounts driver", drivers::accounts::RealAccountsDriver::Create(aopt));
     drivers::content::RealContentOptions copt;
     copt.root = root.string();
@@ -393,7 +393,7 @@ void RunReal(int reps) {
     hub_options.require_account = false;
     drivers::HubFake hub(hub_options);
     drivers::FakeApplianceDriver appliances(kLocation, {kImage});
-    bench.Start({accounts.get(), &hub, content.get(), &appliances}, policy, cache);
+    bench.Start({accounts.get(), &hub, content.get(), &appliances}, policy);
     std::printf("setup: %d registrations, accounts and homes in %.1f s\n", kSeats,
                 absl::ToDoubleSeconds(absl::Now() - t0));
     t0 = absl::Now();

@@ -216,7 +216,6 @@ absl::StatusOr<Backend> MakeBackend(const ControllerConfig& config, const std::s
   controller::ControllerOptions& o = b.options;
   o.location = location;
   o.account_policy = config.policy;
-  o.password_cache = std::make_shared<model::PasswordCheckCache>();
   o.operator_variables = config.variables;
   o.content_root = config.workshops_dir;
   o.concurrency = config.concurrency;
@@ -228,7 +227,6 @@ absl::StatusOr<Backend> MakeBackend(const ControllerConfig& config, const std::s
   drivers::accounts::RealAccountsOptions ao;
   ao.root = config.root;
   ao.policy = config.policy;
-  ao.password_cache = o.password_cache;
   auto accounts = drivers::accounts::RealAccountsDriver::Create(ao);
   if (!accounts.ok()) return config_error("accounts", accounts.status());
   b.accounts = std::move(accounts).value();

@@ -217,8 +217,6 @@ struct Controller::Impl {
 Controller::Controller(store::Store* store, Drivers drivers, ControllerOptions options,
                        common::Clock* clock) {
   if (options.holder.empty()) options.holder = DefaultHolder();
-  if (!options.password_cache)
-    options.password_cache = std::make_shared<model::PasswordCheckCache>();
   impl_ = std::make_unique<Impl>(store, drivers, std::move(options), clock);
 }
 
@@ -296,7 +294,12 @@ absl::StatusOr<PassResult> Controller::RunPass(bool apply) {
 
   // 2. Observe every domain at once; one failing does not stop the others.
   const absl::Time observe_start = absl::Now();
-  auto accounts_f = std::async(std::launch::async, [&] { return m.drivers.accounts->Observe(); });
+  auto accounts_f = std::async(std::launch::async, [&] {
+    // The driver reports which seats' passwords are already set (it caches the checks).
+    model::DesiredPasswords passwords;
+    for (const auto& seat : desired.seats) passwords.emplace(seat.number, seat.password);
+    return m.drivers.accounts->Observe(passwords);
+  });
   auto hub_f = std::async(std::launch::async, [&]() -> absl::StatusOr<model::ObservedHub> {
     if (m.drivers.hub == nullptr) return model::ObservedHub{};
     return m.drivers.hub->Observe();
@@ -355,8 +358,7 @@ absl::StatusOr<PassResult> Controller::RunPass(bool apply) {
   };
   std::vector<Step> planned[kDomains];
   if (accounts.ok()) {
-    auto plan = reconcilers::PlanAccounts(effective, *accounts, opt.account_policy,
-                                          opt.password_cache.get());
+    auto plan = reconcilers::PlanAccounts(effective, *accounts, opt.account_policy);
     for (auto& a : plan.actions) planned[kAccounts].push_back({kAccounts, std::move(a)});
     problems.insert(problems.end(), plan.problems.begin(), plan.problems.end());
   }

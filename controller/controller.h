@@ -34,9 +34,6 @@ struct ControllerOptions {
   std::string location = "local";
   std::string holder;  // lease holder identity; default "<hostname>:<pid>"
   model::AccountPolicy account_policy;
-  // Shared with the accounts driver, which remembers the hashes it writes, so a pass over
-  // converged seats hashes no password. Made when null.
-  std::shared_ptr<model::PasswordCheckCache> password_cache;
   std::map<std::string, std::string> operator_variables;  // BRANDING*, SURVEYURL, ...
   // When set, a workshop's content is <content_root>/<workshop id> on this backend instead of
   // the folder the catalog was loaded from.

@@ -1,11 +1,7 @@
 #include "model/accounts.h"
 #include "model/types.h"
 
-#include <crypt.h>
-
 #include <algorithm>
-#include <cstring>
-#include <memory>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -13,22 +9,6 @@
 #include "common/random.h"
 
 namespace wod::model {
-namespace {
-
-std::string_view StripLock(std::string_view hash) {
-  while (!hash.empty() && hash.front() == '!') hash.remove_prefix(1);
-  return hash;
-}
-
-// Compares without an early exit so the time taken says nothing about where they differ.
-bool ConstantTimeEqual(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  unsigned char diff = 0;
-  for (size_t i = 0; i < a.size(); ++i) diff |= static_cast<unsigned char>(a[i] ^ b[i]);
-  return diff == 0;
-}
-
-}  // namespace
 
 std::optional<int> AccountPolicy::SeatOfName(std::string_view name) const {
   std::optional<int> seat = SeatOfUserName(name, user_prefix);
@@ -143,70 +123,6 @@ int64_t OccupantOfComment(std::string_view comment) {
   int64_t id = 0;
   if (!absl::SimpleAtoi(words[2], &seat) || !absl::SimpleAtoi(words[4], &id) || id <= 0) return 0;
   return id;
-}
-
-bool ShadowHashMatches(std::string_view shadow_hash, std::string_view password) {
-  std::string_view hash = StripLock(shadow_hash);
-  // "", "*", "x" and the like are not hashes: no password can log in with them.
-  if (hash.size() < 2 || hash.front() == '*') return false;
-  std::string setting(hash);
-  std::string phrase(password);
-  // crypt_data is 32 KiB: too big for the stack of a pool thread. crypt_rn() reports failure
-  // as nullptr instead of a "*0" string.
-  auto data = std::make_unique<crypt_data>();
-  std::memset(data.get(), 0, sizeof(crypt_data));
-  const char* out = crypt_rn(phrase.c_str(), setting.c_str(), data.get(), sizeof(crypt_data));
-  bool ok = out != nullptr && out[0] != '*' && ConstantTimeEqual(out, hash);
-  // Do not leave the password or its intermediate state in freed memory.
-  explicit_bzero(data.get(), sizeof(crypt_data));
-  explicit_bzero(phrase.data(), phrase.size());
-  return ok;
-}
-
-bool PasswordMatches(const ObservedAccount& account, std::string_view password) {
-  return ShadowHashMatches(account.shadow_hash, password);
-}
-
-bool PasswordCheckCache::Matches(const ObservedAccount& account, std::string_view password) {
-  std::string_view hash = StripLock(account.shadow_hash);
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    auto it = entries_.find(account.name);
-    if (it != entries_.end() && it->second.shadow_hash == hash) {
-      if (it->second.password == password) return it->second.matches;
-      // A hash known to be of another password is not one of this password: a new occupant's
-      // password is told apart from the last one's without a crypt computation.
-      if (it->second.matches) return false;
-    }
-    ++computations_;
-  }
-  // Hash outside the lock: other seats' checks proceed in parallel.
-  bool matches = ShadowHashMatches(hash, password);
-  std::lock_guard<std::mutex> lock(mu_);
-  entries_[account.name] = Entry{std::string(hash), std::string(password), matches};
-  return matches;
-}
-
-void PasswordCheckCache::Remember(std::string_view user, std::string_view shadow_hash,
-                                  std::string_view password) {
-  Entry entry{std::string(StripLock(shadow_hash)), std::string(password), true};
-  std::lock_guard<std::mutex> lock(mu_);
-  entries_[std::string(user)] = std::move(entry);
-}
-
-void PasswordCheckCache::Forget(std::string_view user) {
-  std::lock_guard<std::mutex> lock(mu_);
-  entries_.erase(std::string(user));
-}
-
-size_t PasswordCheckCache::size() const {
-  std::lock_guard<std::mutex> lock(mu_);
-  return entries_.size();
-}
-
-int64_t PasswordCheckCache::computations() const {
-  std::lock_guard<std::mutex> lock(mu_);
-  return computations_;
 }
 
 }  // namespace wod::model

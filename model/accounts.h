@@ -1,17 +1,16 @@
 // The vocabulary of the Linux accounts domain, shared by the accounts driver and the planner:
-// the naming policy that says which users are ours, what the driver observes, the actions it
-// can apply, and the password check the planner uses to leave converged seats alone.
-// Pure value types; the only computation is crypt(3) hashing in PasswordMatches.
+// the naming policy that says which users are ours, what the driver observes (including
+// whether each seat's password is the desired one, so the planner leaves converged seats
+// alone without hashing anything), and the actions it can apply. Pure value types.
 #pragma once
 
 #include <sys/types.h>
 
 #include <cstdint>
-#include <mutex>
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
-#include <unordered_map>
 #include <vector>
 
 namespace wod::model {
@@ -48,8 +47,13 @@ struct ObservedAccount {
   std::string home;
   std::string shell;
   bool locked = false;  // the shadow hash starts with '!'
-  // Secret: the shadow password field as read. Never logged, printed or compared outside
-  // PasswordMatches / PasswordCheckCache; Describe() leaves it out.
+  // The shadow hash, ignoring a leading '!' (so a locked seat stays in sync), is a hash of the
+  // seat's desired password as handed to the driver's Observe. False when no desired password
+  // was given for the seat, or the hash is empty, '*' or '!' alone.
+  bool password_in_sync = false;
+  // Secret: the shadow password field as read. Never logged, printed or compared outside the
+  // accounts driver's password check (drivers/accounts/password_hash.h); Describe() leaves it
+  // out.
   std::string shadow_hash;
   std::vector<pid_t> pids;  // processes whose real or effective uid is `uid` (sorted)
   // The registration the account was last set up for, read from its occupant marker (the
@@ -70,6 +74,10 @@ struct ForeignAccount {
   std::string reason;  // why it is not ours: "not in group 'wod-students'", ...
   bool operator==(const ForeignAccount&) const = default;
 };
+
+// What the accounts driver checks passwords against: seat number -> the seat's desired
+// password (secret), from the desired seats of the pass.
+using DesiredPasswords = std::map<int, std::string>;
 
 struct ObservedAccounts {
   bool group_exists = false;
@@ -122,42 +130,5 @@ std::string OccupantComment(int seat, int64_t registration_id);
 // The registration a comment field names; 0 for "vacant", an empty field (an account made
 // before markers existed) or anything that is not a marker.
 int64_t OccupantOfComment(std::string_view comment);
-
-// True when `password` hashes to the account's shadow hash (crypt_r with the hash as setting;
-// yescrypt, sha512crypt and every other method libxcrypt knows). A leading '!' (locked) is
-// ignored, so locking does not put a seat's password out of sync. An empty, '*' or '!'-only
-// hash matches nothing. Costs one full hash: ~30 ms for Debian 12's default yescrypt.
-bool PasswordMatches(const ObservedAccount& account, std::string_view password);
-bool ShadowHashMatches(std::string_view shadow_hash, std::string_view password);
-
-// Memoizes PasswordMatches per user so a pass over 2,000 converged seats hashes nothing.
-//
-// The entry of a user holds (shadow hash, SHA-256 of the password) -> result; it answers only
-// while both are the same, so a changed shadow file or a changed desired password recomputes.
-// The driver that writes a password Remember()s the hash it wrote, so even the pass right
-// after a password rotation hashes nothing. Without that (a fresh process), each seat costs
-// one hash, once. The plain password is never stored. Thread-safe.
-class PasswordCheckCache {
- public:
-  bool Matches(const ObservedAccount& account, std::string_view password);
-  // Records that `shadow_hash` is a hash of `password` for `user`.
-  void Remember(std::string_view user, std::string_view shadow_hash, std::string_view password);
-  void Forget(std::string_view user);
-  size_t size() const;
-  // How many real crypt_r computations Matches() has done: lets tests prove the cache works.
-  int64_t computations() const;
-
- private:
-  struct Entry {
-    std::string shadow_hash;  // without a leading '!'
-    // Secret. Kept as is (not as a digest: hashing 2,000 passwords was a visible part of a
-    // no-op pass); the controller holds every seat's desired password in memory anyway.
-    std::string password;
-    bool matches = false;
-  };
-  mutable std::mutex mu_;
-  std::unordered_map<std::string, Entry> entries_;
-  int64_t computations_ = 0;
-};
 
 }  // namespace wod::model

@@ -7,7 +7,7 @@ namespace wod::reconcilers {
 using model::AccountAction;
 
 AccountsPlan PlanAccounts(const DesiredState& desired, const model::ObservedAccounts& observed,
-                          const model::AccountPolicy& policy, model::PasswordCheckCache* cache) {
+                          const model::AccountPolicy& policy) {
   AccountsPlan plan;
   auto& out = plan.actions;
   for (const model::Seat& seat : desired.seats) {
@@ -30,8 +30,7 @@ AccountsPlan PlanAccounts(const DesiredState& desired, const model::ObservedAcco
       }
       continue;
     }
-    const bool in_sync = cache != nullptr ? cache->Matches(*account, seat.password)
-                                          : model::PasswordMatches(*account, seat.password);
+    const bool in_sync = account->password_in_sync;
     // The marker names the registration the account was last set up for. Another one than
     // the occupant's means the seat changed hands and the home is not clean yet: vacate it
     // first, whatever else says so (the content manifest may be gone already).

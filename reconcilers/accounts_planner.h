@@ -4,8 +4,8 @@
 // with no processes, an empty home and the marker vacant. An account whose marker names
 // another registration than the seat's occupant changed hands: it is vacated first (lock,
 // password, kill, wipe, marker cleared last), and set up for the new occupant by the next pass.
-// Accounts of seats no longer in the pool are deleted. Pure: the password check is crypt(3)
-// through a memo, no I/O.
+// Accounts of seats no longer in the pool are deleted. Pure: whether a seat's password is set
+// is observed by the accounts driver (ObservedAccount::password_in_sync), no hashing here.
 #pragma once
 
 #include <vector>
@@ -21,6 +21,6 @@ struct AccountsPlan {
 };
 
 AccountsPlan PlanAccounts(const DesiredState& desired, const model::ObservedAccounts& observed,
-                          const model::AccountPolicy& policy, model::PasswordCheckCache* cache);
+                          const model::AccountPolicy& policy);
 
 }  // namespace wod::reconcilers

@@ -59,7 +59,7 @@ std::string Text(const model::ApplianceAction& a) {
 }  // namespace
 
 LocationPlan PlanLocation(const DesiredState& desired_in, const ObservedLocation& observed,
-                          const model::AccountPolicy& policy, model::PasswordCheckCache* cache) {
+                          const model::AccountPolicy& policy) {
   LocationPlan plan;
   const std::map<int, int64_t> previous =
       PreviousOccupants(desired_in, observed.accounts ? &*observed.accounts : nullptr,
@@ -70,7 +70,7 @@ LocationPlan PlanLocation(const DesiredState& desired_in, const ObservedLocation
     if (s != nullptr && s->registration_id) plan.changing_hands.insert(seat);
   }
   if (observed.accounts) {
-    plan.accounts = PlanAccounts(desired, *observed.accounts, policy, cache);
+    plan.accounts = PlanAccounts(desired, *observed.accounts, policy);
     for (const auto& f : observed.accounts->foreign) {
       plan.foreign.push_back(
           absl::StrCat("accounts: user '", f.name, "' uid ", f.uid, " (", f.reason, ")"));

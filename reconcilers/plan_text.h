@@ -54,7 +54,7 @@ struct LocationPlan {
 // (PlanTurnoverAsVacant); `desired.purged_registrations` says which previous occupants are
 // not harvested.
 LocationPlan PlanLocation(const DesiredState& desired, const ObservedLocation& observed,
-                          const model::AccountPolicy& policy, model::PasswordCheckCache* cache);
+                          const model::AccountPolicy& policy);
 
 // One planned step as printed: "seat 2 content deploy registration 42 workshop 'WKSHP-A'
 // epoch 0 (seat is occupied)". Never a secret (passwords and env values are left out).

@@ -18,9 +18,18 @@ class AccountsDriver {
   virtual ~AccountsDriver() = default;
 
   // Every account of ours (users in the managed uid range with a seat name and the managed
-  // group), their processes, and the foreign users in our range or with our names.
-  // Unavailable when the account files cannot be read.
-  [[nodiscard]] virtual absl::StatusOr<model::ObservedAccounts> Observe() = 0;
+  // group), their processes, and the foreign users in our range or with our names. Each
+  // account's password_in_sync says whether its shadow hash is a hash of the seat's password
+  // in `desired_passwords` (a seat missing there: false). Checking costs a crypt(3) hash; the
+  // driver remembers what it checked and what it wrote, so a pass over converged seats, or
+  // right after a rotation, hashes nothing. Unavailable when the account files cannot be read.
+  [[nodiscard]] virtual absl::StatusOr<model::ObservedAccounts> Observe(
+      const model::DesiredPasswords& desired_passwords) = 0;
+  // For callers that do not plan (tests, cleanup sweeps): every password_in_sync is false, so
+  // never plan with it. Derived drivers bring it in with `using AccountsDriver::Observe`.
+  [[nodiscard]] absl::StatusOr<model::ObservedAccounts> Observe() {
+    return Observe(model::DesiredPasswords{});
+  }
 
   // Applies one action; idempotent (applying it twice is the same as once). Errors:
   //   InvalidArgument     seat outside the policy's range, empty password

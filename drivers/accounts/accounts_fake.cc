@@ -1,5 +1,8 @@
 #include "drivers/accounts/accounts_fake.h"
 
+#include <string_view>
+#include <unordered_map>
+
 #include "absl/strings/str_cat.h"
 #include "common/status.h"
 #include "drivers/accounts/etc_files.h"
@@ -14,9 +17,7 @@ constexpr int kFakeHashCost = 1;
 
 }  // namespace
 
-FakeAccountsDriver::FakeAccountsDriver(model::AccountPolicy policy,
-                                       std::shared_ptr<model::PasswordCheckCache> password_cache)
-    : policy_(std::move(policy)), password_cache_(std::move(password_cache)) {}
+FakeAccountsDriver::FakeAccountsDriver(model::AccountPolicy policy) : policy_(std::move(policy)) {}
 
 void FakeAccountsDriver::FailNext(absl::Status status) {
   std::lock_guard<std::mutex> lock(mu_);
@@ -26,7 +27,7 @@ void FakeAccountsDriver::FailNext(absl::Status status) {
 void FakeAccountsDriver::AddForeignUser(std::string name, uid_t uid, gid_t gid) {
   std::lock_guard<std::mutex> lock(mu_);
   std::string home = "/home/" + name;
-  users_.push_back(User{std::move(name), uid, gid, std::move(home), "/bin/sh", "*", ""});
+  users_.push_back(User{std::move(name), uid, gid, std::move(home), "/bin/sh", "*", "", ""});
 }
 
 void FakeAccountsDriver::AddGroup(std::string name, gid_t gid) {
@@ -84,7 +85,8 @@ FakeAccountsDriver::User* FakeAccountsDriver::FindUser(std::string_view name) {
   return nullptr;
 }
 
-absl::StatusOr<model::ObservedAccounts> FakeAccountsDriver::Observe() {
+absl::StatusOr<model::ObservedAccounts> FakeAccountsDriver::Observe(
+    const model::DesiredPasswords& desired_passwords) {
   std::lock_guard<std::mutex> lock(mu_);
   if (fail_next_) {
     absl::Status status = *std::move(fail_next_);
@@ -94,7 +96,19 @@ absl::StatusOr<model::ObservedAccounts> FakeAccountsDriver::Observe() {
   std::unordered_map<uid_t, std::vector<pid_t>> pids;
   for (const auto& [pid, uid] : processes_) pids[uid].push_back(pid);  // map: pids sorted
   AccountTables tables = Tables();
-  return AccountIndex(policy_, tables).Observe(pids);
+  model::ObservedAccounts observed = AccountIndex(policy_, tables).Observe(pids);
+  if (desired_passwords.empty()) return observed;
+  // The stored password is the one whose hash is in the shadow field: only set-password
+  // changes either (lock and unlock keep the hash behind the '!').
+  std::unordered_map<std::string_view, const std::string*> stored;
+  for (const User& u : users_) stored.emplace(u.name, &u.password);
+  for (model::ObservedAccount& account : observed.accounts) {
+    auto desired = desired_passwords.find(account.seat);
+    auto password = stored.find(account.name);
+    account.password_in_sync = desired != desired_passwords.end() && password != stored.end() &&
+                               !password->second->empty() && *password->second == desired->second;
+  }
+  return observed;
 }
 
 absl::Status FakeAccountsDriver::Apply(const model::AccountAction& action) {
@@ -156,7 +170,7 @@ absl::Status FakeAccountsDriver::ApplyLocked(const model::AccountAction& action)
       return absl::NotFoundError(absl::StrCat("user '", name, "' not found"));
     }
     users_.push_back(User{name, p.Uid(seat), index.group_gid(), p.Home(seat), p.shell, "!",
-                          model::OccupantComment(seat, 0)});
+                          model::OccupantComment(seat, 0), ""});
     ++mutations_;
     if (homes_.emplace(p.Home(seat), std::set<std::string>()).second) ++mutations_;
     return absl::OkStatus();
@@ -172,18 +186,12 @@ absl::Status FakeAccountsDriver::ApplyLocked(const model::AccountAction& action)
       if (homes_.emplace(user->home, std::set<std::string>()).second) ++mutations_;
       return absl::OkStatus();
     case Kind::kSetPassword: {
-      if (password_cache_ != nullptr) {
-        model::ObservedAccount account;
-        account.name = name;
-        account.shadow_hash = user->shadow;
-        if (password_cache_->Matches(account, action.password)) return absl::OkStatus();
-      }
+      // Converged already: keep the hash, like the real driver.
+      if (user->password == action.password) return absl::OkStatus();
       ASSIGN_OR_RETURN(std::string hash, HashPassword(action.password, kFakeHashCost));
       user->shadow = locked ? "!" + hash : hash;
+      user->password = action.password;
       ++mutations_;
-      if (password_cache_ != nullptr) {
-        password_cache_->Remember(name, user->shadow, action.password);
-      }
       return absl::OkStatus();
     }
     case Kind::kLock:
@@ -218,7 +226,6 @@ absl::Status FakeAccountsDriver::ApplyLocked(const model::AccountAction& action)
     case Kind::kDelete: {
       kill_all(user->uid);
       homes_.erase(user->home);
-      if (password_cache_ != nullptr) password_cache_->Forget(name);
       users_.erase(users_.begin() + (user - users_.data()));
       ++mutations_;
       return absl::OkStatus();

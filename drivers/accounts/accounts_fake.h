@@ -1,7 +1,9 @@
 // An in-memory accounts driver for planner and loop tests. It keeps passwd/shadow/group as
 // tables and decides ownership with the same code as the real driver (etc_files.h), so
 // "ours", "foreign", idempotency and the error codes match; it passes the same contract suite.
-// Homes are sets of entry names, processes are fake pids.
+// Homes are sets of entry names, processes are fake pids. Shadow hashes are real (yescrypt at
+// cost 1), but password_in_sync compares the desired password with the one it stored at
+// set-password: the fake never hashes to check.
 #pragma once
 
 #include <map>
@@ -19,10 +21,11 @@ namespace wod::drivers::accounts {
 
 class FakeAccountsDriver : public AccountsDriver {
  public:
-  explicit FakeAccountsDriver(model::AccountPolicy policy = {},
-                              std::shared_ptr<model::PasswordCheckCache> password_cache = nullptr);
+  explicit FakeAccountsDriver(model::AccountPolicy policy = {});
 
-  absl::StatusOr<model::ObservedAccounts> Observe() override;
+  using AccountsDriver::Observe;
+  absl::StatusOr<model::ObservedAccounts> Observe(
+      const model::DesiredPasswords& desired_passwords) override;
   absl::Status Apply(const model::AccountAction& action) override;
 
   // The next Observe or Apply returns `status` and changes nothing.
@@ -51,6 +54,8 @@ class FakeAccountsDriver : public AccountsDriver {
     std::string shell;
     std::string shadow;  // password field: "!" for a new account, like useradd
     std::string gecos;   // comment field: the occupant marker
+    // Secret: what the last set-password wrote (its hash is in `shadow`); empty before one.
+    std::string password;
   };
   struct Group {
     std::string name;
@@ -62,7 +67,6 @@ class FakeAccountsDriver : public AccountsDriver {
   absl::Status ApplyLocked(const model::AccountAction& action);
 
   model::AccountPolicy policy_;
-  std::shared_ptr<model::PasswordCheckCache> password_cache_;
   mutable std::mutex mu_;
   std::optional<absl::Status> fail_next_;
   std::vector<User> users_;

@@ -163,7 +163,8 @@ absl::StatusOr<std::unique_ptr<RealAccountsDriver::Snapshot>> RealAccountsDriver
   return snap;
 }
 
-absl::StatusOr<model::ObservedAccounts> RealAccountsDriver::Observe() {
+absl::StatusOr<model::ObservedAccounts> RealAccountsDriver::Observe(
+    const model::DesiredPasswords& desired_passwords) {
   std::unique_ptr<Snapshot> snap;
   {
     std::lock_guard<std::mutex> lock(mu_);
@@ -176,7 +177,15 @@ absl::StatusOr<model::ObservedAccounts> RealAccountsDriver::Observe() {
                                          p.uid_base + static_cast<uid_t>(p.seat_count) - 1));
   }
   AccountIndex index(options_.policy, snap->tables);
-  return index.Observe(pids);
+  model::ObservedAccounts observed = index.Observe(pids);
+  // Outside mu_: a check that has to hash (a fresh process, a shadow file changed behind our
+  // back) must not hold up the seats' commands.
+  for (model::ObservedAccount& account : observed.accounts) {
+    auto desired = desired_passwords.find(account.seat);
+    if (desired == desired_passwords.end() || desired->second.empty()) continue;
+    account.password_in_sync = password_cache_.Matches(account, desired->second);
+  }
+  return observed;
 }
 
 absl::Status RealAccountsDriver::Apply(const model::AccountAction& action) {
@@ -322,13 +331,13 @@ absl::Status RealAccountsDriver::SetPassword(int seat, const std::string& passwo
     ASSIGN_OR_RETURN(current, read_current());
   }
   // Hashing takes ~30 ms per call: done outside the lock so other seats' commands go on.
-  if (options_.password_cache != nullptr) {
+  {
     model::ObservedAccount account;
     account.name = current.first;
     account.shadow_hash = current.second;
     // Converged already (the planner asked anyway, or this is the second apply): keep the
     // hash, do not rewrite the shadow file.
-    if (options_.password_cache->Matches(account, password)) return absl::OkStatus();
+    if (password_cache_.Matches(account, password)) return absl::OkStatus();
   }
   ASSIGN_OR_RETURN(std::string hash, HashPassword(password, options_.hash_cost));
 
@@ -350,7 +359,7 @@ absl::Status RealAccountsDriver::SetPassword(int seat, const std::string& passwo
   explicit_bzero(run.stdin_text.data(), run.stdin_text.size());
   if (!result.ok()) return result.status();
   if (result->exit_code != 0) return CommandFailure(argv, *result, hash);
-  if (options_.password_cache != nullptr) options_.password_cache->Remember(name, field, password);
+  password_cache_.Remember(name, field, password);
   return absl::OkStatus();
 }
 
@@ -536,7 +545,7 @@ absl::Status RealAccountsDriver::DeleteAccount(int seat) {
   if (result.exit_code != 0 && result.exit_code != kExitNoSuchUser) {
     return CommandFailure(argv, result);
   }
-  if (options_.password_cache != nullptr) options_.password_cache->Forget(entry->name);
+  password_cache_.Forget(entry->name);
   return absl::OkStatus();
 }
 

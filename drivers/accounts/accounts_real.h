@@ -27,6 +27,7 @@
 
 #include "absl/time/time.h"
 #include "drivers/accounts/accounts.h"
+#include "drivers/accounts/password_check.h"
 #include "drivers/accounts/processes.h"
 
 namespace wod::drivers::accounts {
@@ -40,9 +41,6 @@ struct RealAccountsOptions {
   KillOptions kill;
   absl::Duration command_timeout = absl::Seconds(30);
   int hash_cost = 0;  // yescrypt cost, 0 = Debian's default
-  // Shared with the planner: remembers the hash each set-password wrote so the next pass's
-  // PasswordMatches costs nothing. May be null.
-  std::shared_ptr<model::PasswordCheckCache> password_cache;
 };
 
 class RealAccountsDriver : public AccountsDriver {
@@ -50,13 +48,19 @@ class RealAccountsDriver : public AccountsDriver {
   // InvalidArgument for a relative root or an empty user prefix / group.
   static absl::StatusOr<std::unique_ptr<RealAccountsDriver>> Create(RealAccountsOptions options);
 
-  absl::StatusOr<model::ObservedAccounts> Observe() override;
+  using AccountsDriver::Observe;
+  // Checks each account's password through password_cache(): crypt(3) only for a (shadow hash,
+  // desired password) pair it has neither checked nor written before.
+  absl::StatusOr<model::ObservedAccounts> Observe(
+      const model::DesiredPasswords& desired_passwords) override;
   absl::Status Apply(const model::AccountAction& action) override;
   // Merges set-occupant + unlock of a seat into one `usermod -c MARKER -U`.
   SeriesResult ApplySeries(absl::Span<const model::AccountAction> actions,
                            const OnDone& on_done) override;
 
   const RealAccountsOptions& options() const { return options_; }
+  // For tests and benchmarks: how many crypt computations the password checks took.
+  const PasswordCheckCache& password_cache() const { return password_cache_; }
 
  private:
   struct Snapshot;
@@ -84,6 +88,9 @@ class RealAccountsDriver : public AccountsDriver {
   // commands are serialized here, and Observe reads all three files under the same lock so
   // it never sees a half-applied action of ours.
   std::mutex mu_;
+  // Remembers each check and the hash each set-password wrote, so the pass after a rotation
+  // and every pass over converged seats hash nothing.
+  PasswordCheckCache password_cache_;
 };
 
 }  // namespace wod::drivers::accounts

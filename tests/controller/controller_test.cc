@@ -380,7 +380,10 @@ class StoppingAccounts : public drivers::accounts::AccountsDriver {
  public:
   StoppingAccounts(drivers::accounts::AccountsDriver* inner, std::atomic<bool>* stop)
       : inner_(inner), stop_(stop) {}
-  absl::StatusOr<model::ObservedAccounts> Observe() override { return inner_->Observe(); }
+  absl::StatusOr<model::ObservedAccounts> Observe(
+      const model::DesiredPasswords& desired_passwords) override {
+    return inner_->Observe(desired_passwords);
+  }
   absl::Status Apply(const model::AccountAction& action) override {
     stop_->store(true);
     seats_.insert(action.seat);
@@ -423,9 +426,10 @@ class RegisteringAccounts : public drivers::accounts::AccountsDriver {
  public:
   RegisteringAccounts(drivers::accounts::AccountsDriver* inner, std::function<void()> once)
       : inner_(inner), once_(std::move(once)) {}
-  absl::StatusOr<model::ObservedAccounts> Observe() override {
+  absl::StatusOr<model::ObservedAccounts> Observe(
+      const model::DesiredPasswords& desired_passwords) override {
     if (once_) std::exchange(once_, nullptr)();
-    return inner_->Observe();
+    return inner_->Observe(desired_passwords);
   }
   absl::Status Apply(const model::AccountAction& action) override { return inner_->Apply(action); }
 

@@ -95,9 +95,10 @@ class FlakyAccounts : public drivers::accounts::AccountsDriver {
   FlakyAccounts(drivers::accounts::FakeAccountsDriver* inner, const FailurePlan* f,
                 drivers::HubFake* hub)
       : inner_(inner), f_(f), hub_(hub) {}
-  absl::StatusOr<model::ObservedAccounts> Observe() override {
+  absl::StatusOr<model::ObservedAccounts> Observe(
+      const model::DesiredPasswords& desired_passwords) override {
     RETURN_IF_ERROR(f_->For("observe accounts", kObservePercent));
-    return inner_->Observe();
+    return inner_->Observe(desired_passwords);
   }
   absl::Status Apply(const model::AccountAction& a) override {
     RETURN_IF_ERROR(f_->For(a.Describe(), kApplyPercent));
@@ -281,7 +282,6 @@ class Scenario {
     ControllerOptions options;
     options.location = "local";
     options.holder = "convergence";
-    options.password_cache = cache_;
     options.concurrency = 1 + static_cast<int>(seed_ % 4);
     options.backoff.base = absl::Seconds(1);
     options.backoff.cap = absl::Seconds(30);
@@ -459,12 +459,14 @@ class Scenario {
     }
 
     // Accounts: the desired password, locked exactly when vacant.
-    ASSERT_OK_AND_ASSIGN(model::ObservedAccounts accounts, accounts_.Observe());
+    model::DesiredPasswords passwords;
+    for (const auto& [n, seat] : desired) passwords.emplace(n, seat.password);
+    ASSERT_OK_AND_ASSIGN(model::ObservedAccounts accounts, accounts_.Observe(passwords));
     EXPECT_EQ(accounts.accounts.size(), desired.size());
     for (const auto& [n, seat] : desired) {
       const model::ObservedAccount* a = accounts.Find(n);
       ASSERT_NE(a, nullptr) << "seat " << n << " has no account";
-      EXPECT_TRUE(cache_->Matches(*a, seat.password)) << "seat " << n << ": password out of sync";
+      EXPECT_TRUE(a->password_in_sync) << "seat " << n << ": password out of sync";
       EXPECT_EQ(a->locked, !seat.registration_id.has_value()) << "seat " << n;
       EXPECT_EQ(a->occupant, seat.registration_id.value_or(0)) << "seat " << n << ": marker";
       auto entries = accounts_.HomeEntries(a->home);
@@ -534,8 +536,7 @@ class Scenario {
   std::vector<int> seats_;
   common::FakeClock clock_;
   std::unique_ptr<store::Store> store_;
-  std::shared_ptr<model::PasswordCheckCache> cache_ = std::make_shared<model::PasswordCheckCache>();
-  drivers::accounts::FakeAccountsDriver accounts_{model::AccountPolicy{}, cache_};
+  drivers::accounts::FakeAccountsDriver accounts_{model::AccountPolicy{}};
   drivers::content::FakeContentDriver content_;
   std::unique_ptr<drivers::HubFake> hub_;
   std::unique_ptr<drivers::FakeApplianceDriver> appliances_;

@@ -59,6 +59,7 @@
 #include "absl/time/clock.h"
 #include "common/subprocess.h"
 #include "drivers/accounts/accounts_real.h"
+#include "drivers/accounts/password_hash.h"
 #include "drivers/appliances/appliances_real.h"
 #include "drivers/content/content_real.h"
 #include "drivers/hub/hub_real.h"
@@ -573,7 +574,7 @@ TEST_F(CrashTest, SigkilledControllerConvergesWithNothingLostOrLeftBehind) {
     }
     const bool vacant = !it->second.registration_id;
     EXPECT_EQ(a.locked, vacant) << a.Describe();
-    EXPECT_TRUE(model::PasswordMatches(a, it->second.password))
+    EXPECT_TRUE(drivers::accounts::PasswordMatches(a, it->second.password))
         << "password out of sync: " << a.Describe();
     if (vacant) {
       EXPECT_TRUE(a.pids.empty()) << a.Describe();

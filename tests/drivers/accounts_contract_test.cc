@@ -2,8 +2,9 @@
 // accounts_contract_fake_test, hermetic) and against the real driver on a throwaway root
 // prefix with real shadow-utils and real processes (target accounts_contract_real_test, label
 // `root`, compiled with WOD_ACCOUNTS_CONTRACT_REAL): every action applied twice, the state
-// observed after each, passwords checked with crypt, foreign users reported and untouched,
-// and the error codes the controller acts on.
+// observed after each, passwords checked with crypt, Observe's password_in_sync against the
+// desired passwords it is handed, foreign users reported and untouched, and the error codes
+// the controller acts on.
 #include <fcntl.h>
 #include <signal.h>
 #include <spawn.h>
@@ -30,6 +31,7 @@
 #include "common/subprocess.h"
 #include "drivers/accounts/accounts_fake.h"
 #include "drivers/accounts/accounts_real.h"
+#include "drivers/accounts/password_hash.h"
 #include "tests/testing/services.h"
 #include "tests/testing/status_matchers.h"
 
@@ -66,7 +68,8 @@ class Backend {
  public:
   virtual ~Backend() = default;
   virtual AccountsDriver& driver() = 0;
-  virtual model::PasswordCheckCache& cache() = 0;
+  // How many crypt computations the driver's password checks have taken so far.
+  virtual int64_t password_computations() = 0;
   // A user wod does not own, made behind the driver's back.
   virtual void AddForeignUser(const std::string& name, uid_t uid, gid_t gid) = 0;
   // A process running as uid:gid; its pid.
@@ -81,12 +84,10 @@ class Backend {
 
 class FakeBackend : public Backend {
  public:
-  FakeBackend()
-      : cache_(std::make_shared<model::PasswordCheckCache>()), fake_(TestPolicy(), cache_) {
-    fake_.AddGroup("users", kUsersGid);
-  }
+  FakeBackend() : fake_(TestPolicy()) { fake_.AddGroup("users", kUsersGid); }
   AccountsDriver& driver() override { return fake_; }
-  model::PasswordCheckCache& cache() override { return *cache_; }
+  // The fake compares with the password it stored: it never hashes to check.
+  int64_t password_computations() override { return 0; }
   void AddForeignUser(const std::string& name, uid_t uid, gid_t gid) override {
     fake_.AddForeignUser(name, uid, gid);
   }
@@ -101,7 +102,6 @@ class FakeBackend : public Backend {
   std::optional<std::string> RawEntry(const std::string&) override { return std::nullopt; }
 
  private:
-  std::shared_ptr<model::PasswordCheckCache> cache_;
   FakeAccountsDriver fake_;
 };
 
@@ -124,7 +124,7 @@ void WriteText(const std::string& path, const std::string& text, mode_t mode) {
 // are unused on the host), so kill is exercised for real too.
 class RealPrefixBackend : public Backend {
  public:
-  RealPrefixBackend() : cache_(std::make_shared<model::PasswordCheckCache>()) {
+  RealPrefixBackend() {
     char dir[] = "/tmp/wod-accounts-XXXXXX";
     root_ = mkdtemp(dir);
     std::filesystem::create_directories(root_ + "/etc");
@@ -139,7 +139,6 @@ class RealPrefixBackend : public Backend {
     options.policy = TestPolicy();
     options.proc_dir = "/proc";
     options.kill.grace = absl::Milliseconds(300);
-    options.password_cache = cache_;
     auto driver = RealAccountsDriver::Create(options);
     EXPECT_OK(driver);
     if (driver.ok()) driver_ = std::move(driver).value();
@@ -154,7 +153,7 @@ class RealPrefixBackend : public Backend {
   }
   const std::string& root() const { return root_; }
   AccountsDriver& driver() override { return *driver_; }
-  model::PasswordCheckCache& cache() override { return *cache_; }
+  int64_t password_computations() override { return driver_->password_cache().computations(); }
   void AddForeignUser(const std::string& name, uid_t uid, gid_t gid) override {
     auto result = common::RunProcess({"useradd", "--prefix", root_, "-u", std::to_string(uid), "-g",
                                       std::to_string(gid), "-M", "-N", name});
@@ -217,7 +216,6 @@ class RealPrefixBackend : public Backend {
 
  private:
   std::string root_;
-  std::shared_ptr<model::PasswordCheckCache> cache_;
   std::unique_ptr<RealAccountsDriver> driver_;
   std::vector<pid_t> children_;
 };
@@ -250,8 +248,8 @@ class AccountsContractTest : public ::testing::TestWithParam<BackendKind> {
     }
   }
 
-  model::ObservedAccounts ObserveOk() {
-    absl::StatusOr<model::ObservedAccounts> observed = driver().Observe();
+  model::ObservedAccounts ObserveOk(const model::DesiredPasswords& passwords = {}) {
+    absl::StatusOr<model::ObservedAccounts> observed = driver().Observe(passwords);
     EXPECT_OK(observed);
     return observed.ok() ? *std::move(observed) : model::ObservedAccounts{};
   }
@@ -301,21 +299,63 @@ TEST_P(AccountsContractTest, SetPasswordTwiceMatchesWithCryptAndIsNotRewritten) 
   model::ObservedAccounts observed = ObserveOk();
   const model::ObservedAccount* a = observed.Find(4);
   ASSERT_NE(a, nullptr);
-  EXPECT_TRUE(model::PasswordMatches(*a, "Second-secret-2"));
-  EXPECT_FALSE(model::PasswordMatches(*a, "first-Secret-1"));
-  EXPECT_FALSE(model::PasswordMatches(*a, "second-secret-2"));
+  EXPECT_TRUE(PasswordMatches(*a, "Second-secret-2"));
+  EXPECT_FALSE(PasswordMatches(*a, "first-Secret-1"));
+  EXPECT_FALSE(PasswordMatches(*a, "second-secret-2"));
   EXPECT_NE(a->shadow_hash, first_hash);
   EXPECT_TRUE(a->locked) << "setting a password keeps the lock";
   EXPECT_EQ(a->shadow_hash.rfind("!$y$", 0), 0u) << "a locked yescrypt hash";
 
-  // The driver told the cache what it wrote: the planner's check costs no hashing.
-  int64_t before = backend_->cache().computations();
-  EXPECT_TRUE(backend_->cache().Matches(*a, "Second-secret-2"));
-  EXPECT_EQ(backend_->cache().computations(), before);
+  // The driver remembers what it wrote: observing the seat in sync costs no hashing.
+  int64_t before = backend_->password_computations();
+  EXPECT_TRUE(ObserveOk({{4, "Second-secret-2"}}).Find(4)->password_in_sync);
+  EXPECT_EQ(backend_->password_computations(), before);
 
   // A converged seat is not rewritten: same hash (and salt) after another apply.
   ASSERT_OK(driver().Apply(Action::SetPassword(4, "Second-secret-2", "again")));
   EXPECT_EQ(ObserveOk().Find(4)->shadow_hash, a->shadow_hash);
+}
+
+TEST_P(AccountsContractTest, ObserveReportsWhetherEachSeatHasItsDesiredPassword) {
+  ASSERT_OK(driver().Apply(Action::Create(24, "seat added")));
+  ASSERT_OK(driver().Apply(Action::Create(25, "seat added")));
+  const model::DesiredPasswords desired = {{24, "pw-Sync-24"}, {25, "pw-Sync-25"}};
+  model::ObservedAccounts observed = ObserveOk(desired);
+  ASSERT_NE(observed.Find(24), nullptr);
+  EXPECT_FALSE(observed.Find(24)->password_in_sync) << "a new account has no password: '!'";
+
+  ASSERT_OK(driver().Apply(Action::SetPassword(24, "pw-Sync-24", "vacant")));
+  ASSERT_OK(driver().Apply(Action::SetPassword(25, "pw-Other-25", "vacant")));
+  // A pass right after the write: the driver remembers the hashes it wrote.
+  const int64_t before = backend_->password_computations();
+  observed = ObserveOk(desired);
+  EXPECT_TRUE(observed.Find(24)->password_in_sync);
+  EXPECT_FALSE(observed.Find(25)->password_in_sync) << "another password than the desired one";
+  EXPECT_EQ(backend_->password_computations(), before) << "hashed what it had just written";
+  EXPECT_FALSE(ObserveOk({{24, "pw-sync-24"}}).Find(24)->password_in_sync);
+  EXPECT_FALSE(ObserveOk().Find(24)->password_in_sync) << "no desired password given";
+  EXPECT_FALSE(ObserveOk({{25, "pw-Sync-24"}}).Find(24)->password_in_sync)
+      << "another seat's password";
+
+  // The lock is not the password: in sync while locked and unlocked alike.
+  EXPECT_TRUE(observed.Find(24)->locked);
+  ASSERT_OK(driver().Apply(Action::Unlock(24, "occupied")));
+  observed = ObserveOk(desired);
+  EXPECT_FALSE(observed.Find(24)->locked);
+  EXPECT_TRUE(observed.Find(24)->password_in_sync);
+  ASSERT_OK(driver().Apply(Action::Lock(24, "vacated")));
+  observed = ObserveOk(desired);
+  EXPECT_TRUE(observed.Find(24)->locked);
+  EXPECT_TRUE(observed.Find(24)->password_in_sync);
+
+  // Pass after pass over the same seats: no crypt computation at all.
+  const int64_t warm = backend_->password_computations();
+  for (int pass = 0; pass < 3; ++pass) {
+    observed = ObserveOk(desired);
+    EXPECT_TRUE(observed.Find(24)->password_in_sync) << "pass " << pass;
+    EXPECT_FALSE(observed.Find(25)->password_in_sync) << "pass " << pass;
+  }
+  EXPECT_EQ(backend_->password_computations(), warm) << "a pass-like observe hashed";
 }
 
 TEST_P(AccountsContractTest, UnlockAndLockTwiceKeepThePassword) {
@@ -326,14 +366,13 @@ TEST_P(AccountsContractTest, UnlockAndLockTwiceKeepThePassword) {
   ASSERT_NE(observed.Find(5), nullptr);
   EXPECT_FALSE(observed.Find(5)->locked);
   EXPECT_EQ(observed.Find(5)->shadow_hash.rfind("$y$", 0), 0u);
-  EXPECT_TRUE(model::PasswordMatches(*observed.Find(5), "pw-Unlock-5"));
+  EXPECT_TRUE(PasswordMatches(*observed.Find(5), "pw-Unlock-5"));
 
   ApplyTwice(Action::Lock(5, "vacated"));
   observed = ObserveOk();
   ASSERT_NE(observed.Find(5), nullptr);
   EXPECT_TRUE(observed.Find(5)->locked);
-  EXPECT_TRUE(model::PasswordMatches(*observed.Find(5), "pw-Unlock-5"))
-      << "the check ignores the lock";
+  EXPECT_TRUE(PasswordMatches(*observed.Find(5), "pw-Unlock-5")) << "the check ignores the lock";
 }
 
 TEST_P(AccountsContractTest, SetOccupantTwiceIsObservedAndOutlivesLockPasswordAndWipe) {
@@ -359,7 +398,7 @@ TEST_P(AccountsContractTest, SetOccupantTwiceIsObservedAndOutlivesLockPasswordAn
   observed = ObserveOk();
   EXPECT_EQ(observed.Find(20)->occupant, 0);
   EXPECT_TRUE(observed.Find(20)->locked);
-  EXPECT_TRUE(model::PasswordMatches(*observed.Find(20), "pw-Rotated-20"));
+  EXPECT_TRUE(PasswordMatches(*observed.Find(20), "pw-Rotated-20"));
 }
 
 TEST_P(AccountsContractTest, SetOccupantAndUnlockAsOneSeriesActLikeOneByOne) {
@@ -377,7 +416,7 @@ TEST_P(AccountsContractTest, SetOccupantAndUnlockAsOneSeriesActLikeOneByOne) {
     ASSERT_NE(observed.Find(22), nullptr);
     EXPECT_EQ(observed.Find(22)->occupant, 456);
     EXPECT_FALSE(observed.Find(22)->locked);
-    EXPECT_TRUE(model::PasswordMatches(*observed.Find(22), "pw-Series-22"));
+    EXPECT_TRUE(PasswordMatches(*observed.Find(22), "pw-Series-22"));
   }
 
   // Without a password the marker is written and the unlock refused, as one by one.
@@ -452,7 +491,7 @@ TEST_P(AccountsContractTest, WipeHomeTwiceEmptiesTheHomeAndKeepsTheAccount) {
   EXPECT_THAT(*entries, IsEmpty());
   model::ObservedAccounts observed = ObserveOk();
   ASSERT_NE(observed.Find(9), nullptr);
-  EXPECT_TRUE(model::PasswordMatches(*observed.Find(9), "pw-Wipe-9"));
+  EXPECT_TRUE(PasswordMatches(*observed.Find(9), "pw-Wipe-9"));
 }
 
 TEST_P(AccountsContractTest, WipeWhileProcessesRunIsAbortedUntilTheyAreKilled) {
@@ -569,6 +608,29 @@ class RealPrefixTest : public ::testing::Test {
   }
   std::unique_ptr<RealPrefixBackend> backend_;
 };
+
+// A restarted controller's driver knows none of the hashes: it checks each seat once, with
+// crypt, and remembers the answer.
+TEST_F(RealPrefixTest, AFreshDriverHashesEachSeatOnceThenNever) {
+  ASSERT_OK(backend_->driver().Apply(Action::Create(2, "seat added")));
+  ASSERT_OK(backend_->driver().Apply(Action::SetPassword(2, "pw-Fresh-2", "vacant")));
+  RealAccountsOptions options;
+  options.root = backend_->root();
+  options.policy = TestPolicy();
+  options.proc_dir = "";
+  ASSERT_OK_AND_ASSIGN(auto fresh, RealAccountsDriver::Create(options));
+  const model::DesiredPasswords desired = {{2, "pw-Fresh-2"}};
+  ASSERT_OK_AND_ASSIGN(model::ObservedAccounts observed, fresh->Observe(desired));
+  EXPECT_TRUE(observed.Find(2)->password_in_sync);
+  EXPECT_EQ(fresh->password_cache().computations(), 1);
+  ASSERT_OK_AND_ASSIGN(observed, fresh->Observe(desired));
+  EXPECT_TRUE(observed.Find(2)->password_in_sync);
+  EXPECT_EQ(fresh->password_cache().computations(), 1) << "the second pass hashed again";
+  ASSERT_OK_AND_ASSIGN(observed, fresh->Observe({{2, "pw-Wrong-2"}}));
+  EXPECT_FALSE(observed.Find(2)->password_in_sync);
+  EXPECT_EQ(fresh->password_cache().computations(), 1)
+      << "a hash known to be of one password was hashed to tell it is not another's";
+}
 
 TEST_F(RealPrefixTest, HomeIsMode0700AndOwnedByTheSeat) {
   ASSERT_OK(backend_->driver().Apply(Action::Create(2, "seat added")));

@@ -23,6 +23,7 @@
 #include "absl/time/clock.h"
 #include "common/subprocess.h"
 #include "drivers/accounts/accounts_real.h"
+#include "drivers/accounts/password_hash.h"
 #include "tests/testing/services.h"
 #include "tests/testing/status_matchers.h"
 
@@ -62,7 +63,6 @@ class RealRootAccountsTest : public ::testing::Test {
     RealAccountsOptions options;
     options.policy = policy_;
     options.kill.grace = absl::Milliseconds(500);
-    options.password_cache = cache_;
     ASSERT_OK_AND_ASSIGN(driver_, RealAccountsDriver::Create(options));
     armed_ = true;
   }
@@ -117,7 +117,6 @@ class RealRootAccountsTest : public ::testing::Test {
   }
 
   const model::AccountPolicy policy_ = RootTestPolicy();
-  std::shared_ptr<model::PasswordCheckCache> cache_ = std::make_shared<model::PasswordCheckCache>();
   std::unique_ptr<RealAccountsDriver> driver_;
   std::vector<pid_t> children_;
   bool armed_ = false;
@@ -149,12 +148,14 @@ TEST_F(RealRootAccountsTest, UserLifecycleWithARunningProcess) {
   ASSERT_NE(pw, nullptr);
   EXPECT_EQ(std::string(pw->pw_gecos), model::OccupantComment(kSeat, 4711))
       << "the marker is the real passwd comment field";
-  ASSERT_OK_AND_ASSIGN(model::ObservedAccounts observed, driver_->Observe());
+  ASSERT_OK_AND_ASSIGN(model::ObservedAccounts observed,
+                       driver_->Observe({{kSeat, "Real-root-Pw7"}}));
   const model::ObservedAccount* account = observed.Find(kSeat);
   ASSERT_NE(account, nullptr);
   EXPECT_EQ(account->occupant, 4711);
   EXPECT_FALSE(account->locked);
-  EXPECT_TRUE(model::PasswordMatches(*account, "Real-root-Pw7"));
+  EXPECT_TRUE(PasswordMatches(*account, "Real-root-Pw7"));
+  EXPECT_TRUE(account->password_in_sync);
 
   // The user "logs in": a process runs as the user and writes into the home.
   pid_t pid = StartProcessAsUser();

@@ -21,6 +21,7 @@
 #include "drivers/accounts/accounts_real.h"
 #include "drivers/accounts/etc_files.h"
 #include "drivers/accounts/home.h"
+#include "drivers/accounts/password_check.h"
 #include "drivers/accounts/password_hash.h"
 #include "drivers/accounts/processes.h"
 #include "model/accounts.h"
@@ -217,22 +218,22 @@ TEST_F(AccountIndexTest, LookupTellsAbsentOursAndForeign) {
 }
 
 TEST(PasswordTest, MatchesYescryptAndSha512HashesFromShadow) {
-  EXPECT_TRUE(model::ShadowHashMatches(kYescryptHello, "hello"));
-  EXPECT_FALSE(model::ShadowHashMatches(kYescryptHello, "hello "));
-  EXPECT_FALSE(model::ShadowHashMatches(kYescryptHello, "Hello"));
-  EXPECT_FALSE(model::ShadowHashMatches(kYescryptHello, ""));
-  EXPECT_TRUE(model::ShadowHashMatches(kSha512Hello, "hello"));
-  EXPECT_FALSE(model::ShadowHashMatches(kSha512Hello, "hellO"));
+  EXPECT_TRUE(ShadowHashMatches(kYescryptHello, "hello"));
+  EXPECT_FALSE(ShadowHashMatches(kYescryptHello, "hello "));
+  EXPECT_FALSE(ShadowHashMatches(kYescryptHello, "Hello"));
+  EXPECT_FALSE(ShadowHashMatches(kYescryptHello, ""));
+  EXPECT_TRUE(ShadowHashMatches(kSha512Hello, "hello"));
+  EXPECT_FALSE(ShadowHashMatches(kSha512Hello, "hellO"));
   model::ObservedAccount locked;
   locked.shadow_hash = std::string("!") + kYescryptHello;
-  EXPECT_TRUE(model::PasswordMatches(locked, "hello")) << "the lock is not the password";
+  EXPECT_TRUE(PasswordMatches(locked, "hello")) << "the lock is not the password";
 }
 
 TEST(PasswordTest, NonHashesMatchNothing) {
   for (const char* field : {"", "!", "!!", "*", "!*", "x", "*LK*", "$y$"}) {
-    EXPECT_FALSE(model::ShadowHashMatches(field, "")) << "'" << field << "'";
-    EXPECT_FALSE(model::ShadowHashMatches(field, "hello")) << "'" << field << "'";
-    EXPECT_FALSE(model::ShadowHashMatches(field, field)) << "'" << field << "'";
+    EXPECT_FALSE(ShadowHashMatches(field, "")) << "'" << field << "'";
+    EXPECT_FALSE(ShadowHashMatches(field, "hello")) << "'" << field << "'";
+    EXPECT_FALSE(ShadowHashMatches(field, field)) << "'" << field << "'";
   }
 }
 
@@ -241,9 +242,9 @@ TEST(PasswordTest, HashPasswordMakesSaltedYescrypt) {
   ASSERT_OK_AND_ASSIGN(std::string b, HashPassword("Tr0ub4dor&3", 1));
   EXPECT_EQ(a.rfind("$y$", 0), 0u) << a;
   EXPECT_NE(a, b) << "each hash gets its own salt";
-  EXPECT_TRUE(model::ShadowHashMatches(a, "Tr0ub4dor&3"));
-  EXPECT_TRUE(model::ShadowHashMatches(b, "Tr0ub4dor&3"));
-  EXPECT_FALSE(model::ShadowHashMatches(a, "Tr0ub4dor&4"));
+  EXPECT_TRUE(ShadowHashMatches(a, "Tr0ub4dor&3"));
+  EXPECT_TRUE(ShadowHashMatches(b, "Tr0ub4dor&3"));
+  EXPECT_FALSE(ShadowHashMatches(a, "Tr0ub4dor&4"));
   EXPECT_THAT(HashPassword(std::string("a\0b", 3)), StatusIs(absl::StatusCode::kInvalidArgument));
   // Debian's default cost when asked for 0: "j9T" is yescrypt's encoding of cost 5.
   ASSERT_OK_AND_ASSIGN(std::string d, HashPassword("x", 0));
@@ -251,7 +252,7 @@ TEST(PasswordTest, HashPasswordMakesSaltedYescrypt) {
 }
 
 TEST(PasswordCheckCacheTest, HashesOncePerUserHashAndPasswordAndNeverForANewOccupant) {
-  model::PasswordCheckCache cache;
+  PasswordCheckCache cache;
   model::ObservedAccount account;
   account.name = "student1";
   account.shadow_hash = kYescryptHello;
@@ -277,7 +278,7 @@ TEST(PasswordCheckCacheTest, HashesOncePerUserHashAndPasswordAndNeverForANewOccu
 }
 
 TEST(PasswordCheckCacheTest, RememberedWritesNeedNoHashing) {
-  model::PasswordCheckCache cache;
+  PasswordCheckCache cache;
   cache.Remember("student2", std::string("!") + kYescryptHello, "hello");
   model::ObservedAccount account;
   account.name = "student2";

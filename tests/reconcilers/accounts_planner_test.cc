@@ -15,11 +15,10 @@ using testing::Occupy;
 using testing::TestDesired;
 using testing::TestWorkshop;
 
-// An observed account whose shadow hash the cache knows to be `password`'s, its occupant
-// marker naming `occupant` (0: vacant).
-model::ObservedAccount Account(const model::AccountPolicy& policy, model::PasswordCheckCache& cache,
-                               int seat, const std::string& password, bool locked,
-                               int64_t occupant = 0) {
+// An observed account, its occupant marker naming `occupant` (0: vacant). `in_sync` is what
+// the accounts driver reports: its shadow hash is of the seat's desired password.
+model::ObservedAccount Account(const model::AccountPolicy& policy, int seat, bool in_sync,
+                               bool locked, int64_t occupant = 0) {
   model::ObservedAccount a;
   a.name = policy.UserName(seat);
   a.seat = seat;
@@ -29,16 +28,15 @@ model::ObservedAccount Account(const model::AccountPolicy& policy, model::Passwo
   a.shell = policy.shell;
   a.locked = locked;
   a.occupant = occupant;
-  std::string hash = "$y$j9T$salt" + std::to_string(seat) + "$" + password;
-  cache.Remember(a.name, hash, password);
-  a.shadow_hash = (locked ? "!" : "") + hash;
+  a.password_in_sync = in_sync;
+  // Not a hash of anything: the planner never looks at it.
+  a.shadow_hash = locked ? "!$y$j9T$salt$hash" : "$y$j9T$salt$hash";
   return a;
 }
 
 class AccountsPlannerTest : public ::testing::Test {
  protected:
   model::AccountPolicy policy_;
-  model::PasswordCheckCache cache_;
   DesiredState desired_ = TestDesired(TestWorkshop("WKSHP-A", 1, 3));
   model::ObservedAccounts observed_;
 
@@ -50,22 +48,30 @@ class AccountsPlannerTest : public ::testing::Test {
   void ObserveConverged() {
     observed_.accounts.clear();
     for (const auto& s : desired_.seats) {
-      observed_.accounts.push_back(Account(policy_, cache_, s.number, s.password,
+      observed_.accounts.push_back(Account(policy_, s.number, /*in_sync=*/true,
                                            !s.registration_id.has_value(),
                                            s.registration_id.value_or(0)));
     }
   }
   std::vector<std::string> Plan() {
-    return Describe(PlanAccounts(desired_, observed_, policy_, &cache_).actions);
+    return Describe(PlanAccounts(desired_, observed_, policy_).actions);
   }
 };
 
-TEST_F(AccountsPlannerTest, ConvergedPoolPlansNothingAndHashesNothing) {
+TEST_F(AccountsPlannerTest, ConvergedPoolPlansNothing) {
   Occupy(desired_, 2, 42, "occupant-pw");
   ObserveConverged();
-  int64_t before = cache_.computations();
   EXPECT_THAT(Plan(), IsEmpty());
-  EXPECT_EQ(cache_.computations(), before);
+}
+
+// Whether a password is set is the driver's observation; the planner trusts it either way.
+TEST_F(AccountsPlannerTest, APasswordObservedOutOfSyncIsSetAgain) {
+  Occupy(desired_, 2, 42, "occupant-pw");
+  ObserveConverged();
+  observed_.accounts[0].password_in_sync = false;
+  observed_.accounts[1].password_in_sync = false;
+  EXPECT_THAT(Plan(), ElementsAre("set-password seat 1 (vacant seat's password rotated)",
+                                  "set-password seat 2 (occupant's password not set)"));
 }
 
 TEST_F(AccountsPlannerTest, MissingAccountsAreCreatedWithPasswordAndOccupiedOnesUnlocked) {
@@ -82,6 +88,7 @@ TEST_F(AccountsPlannerTest, MissingAccountsAreCreatedWithPasswordAndOccupiedOnes
 TEST_F(AccountsPlannerTest, OccupyingAVacantSeatSetsPasswordAndMarkerBeforeUnlocking) {
   ObserveConverged();  // all vacant and locked
   Occupy(desired_, 3, 7, "new-pw");
+  observed_.accounts[2].password_in_sync = false;  // still the vacant seat's password
   EXPECT_THAT(Plan(), ElementsAre("set-password seat 3 (occupant's password not set)",
                                   "set-occupant seat 3 registration 7 (seat is occupied)",
                                   "unlock seat 3 (seat is occupied)"));
@@ -94,6 +101,7 @@ TEST_F(AccountsPlannerTest, VacatingLocksRotatesKillsWipesAndClearsTheMarkerLast
   // CLEANUP: the seat is vacant again with a rotated password.
   desired_.seats[0].registration_id.reset();
   desired_.seats[0].password = "rotated";
+  observed_.accounts[0].password_in_sync = false;  // still the occupant's password
   EXPECT_THAT(
       Plan(),
       ElementsAre("lock seat 1 (seat is vacant)",
@@ -122,6 +130,7 @@ TEST_F(AccountsPlannerTest, MarkerOfAnotherRegistrationVacatesTheOccupiedSeatFir
   ObserveConverged();
   observed_.accounts[1].pids = {500};
   Occupy(desired_, 2, 8, "pw-8");
+  observed_.accounts[1].password_in_sync = false;  // still 7's password
   EXPECT_THAT(
       Plan(),
       ElementsAre(
@@ -132,7 +141,7 @@ TEST_F(AccountsPlannerTest, MarkerOfAnotherRegistrationVacatesTheOccupiedSeatFir
           "wipe-home seat 2 (seat changes hands: registration 7 left)",
           "set-occupant seat 2 vacant (seat changes hands: registration 7 left: home wiped)"));
   // Once the marker is cleared, the same desired state brings the seat up for 8.
-  observed_.accounts[1] = Account(policy_, cache_, 2, "pw-8", true, 0);
+  observed_.accounts[1] = Account(policy_, 2, /*in_sync=*/true, /*locked=*/true, 0);
   EXPECT_THAT(Plan(), ElementsAre("set-occupant seat 2 registration 8 (seat is occupied)",
                                   "unlock seat 2 (seat is occupied)"));
 }
@@ -145,7 +154,7 @@ TEST_F(AccountsPlannerTest, ProcessesOnALockedVacantSeatAreKilledWithoutWipe) {
 
 TEST_F(AccountsPlannerTest, AccountsOfSeatsOutsideThePoolAreDeleted) {
   ObserveConverged();
-  observed_.accounts.push_back(Account(policy_, cache_, 9, "x", true));
+  observed_.accounts.push_back(Account(policy_, 9, /*in_sync=*/false, /*locked=*/true));
   EXPECT_THAT(Plan(), ElementsAre("delete seat 9 (seat is no longer in the pool)"));
 }
 
@@ -153,7 +162,7 @@ TEST_F(AccountsPlannerTest, SeatOutsideThePolicyIsAProblemNotAnAction) {
   policy_.seat_count = 3;  // seats 0..2
   ObserveConverged();
   observed_.accounts.pop_back();
-  auto plan = PlanAccounts(desired_, observed_, policy_, &cache_);
+  auto plan = PlanAccounts(desired_, observed_, policy_);
   EXPECT_THAT(Describe(plan.actions), IsEmpty());
   ASSERT_EQ(plan.problems.size(), 1u);
   EXPECT_EQ(plan.problems[0].seat, 3);

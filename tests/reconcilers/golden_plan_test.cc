@@ -47,7 +47,7 @@ TEST_P(GoldenPlan, PlanMatchesPlanTxt) {
   ASSERT_TRUE(desired.ok()) << desired.status();
   auto observed = testing::LoadObservedYaml(ReadFile(dir / "observed.yaml"), *desired, policy);
   ASSERT_TRUE(observed.ok()) << observed.status();
-  const LocationPlan plan = PlanLocation(*desired, *observed, policy, nullptr);
+  const LocationPlan plan = PlanLocation(*desired, *observed, policy);
   const std::string text = PlanText(*desired, plan);
   const char* update = std::getenv("WOD_UPDATE_GOLDEN");
   if (update != nullptr && std::string(update) == "1") {
@@ -58,7 +58,7 @@ TEST_P(GoldenPlan, PlanMatchesPlanTxt) {
   EXPECT_EQ(text, ReadFile(dir / "plan.txt"))
       << "plan of " << GetParam() << " differs from plan.txt (WOD_UPDATE_GOLDEN=1 rewrites it)";
   // The same input plans the same way twice: planners are pure.
-  EXPECT_EQ(PlanText(*desired, PlanLocation(*desired, *observed, policy, nullptr)), text);
+  EXPECT_EQ(PlanText(*desired, PlanLocation(*desired, *observed, policy)), text);
 }
 
 TEST(GoldenPlanCases, ThereAreAtLeastSix) { EXPECT_GE(CaseNames().size(), 6u); }

@@ -1,7 +1,5 @@
 #include "tests/reconcilers/golden_yaml.h"
 
-#include <crypt.h>
-
 #include <algorithm>
 #include <exception>
 
@@ -25,13 +23,6 @@ std::map<std::string, std::string> StringMap(const YAML::Node& n) {
   if (!n) return out;
   for (const auto& kv : n) out[kv.first.as<std::string>()] = kv.second.as<std::string>();
   return out;
-}
-
-// sha512crypt with a fixed salt: deterministic, and PasswordMatches checks it for real.
-std::string ShadowHash(const std::string& password) {
-  struct crypt_data data = {};
-  const char* h = crypt_rn(password.c_str(), "$6$golden$", &data, sizeof data);
-  return h == nullptr ? "*" : h;
 }
 
 DesiredState Desired(const YAML::Node& root) {
@@ -96,7 +87,8 @@ DesiredState Desired(const YAML::Node& root) {
   return d;
 }
 
-model::ObservedAccounts Accounts(const YAML::Node& n, const model::AccountPolicy& policy) {
+model::ObservedAccounts Accounts(const YAML::Node& n, const DesiredState& desired,
+                                 const model::AccountPolicy& policy) {
   model::ObservedAccounts out;
   out.group_exists = Get<bool>(n, "group", true);
   out.group_gid = policy.gid;
@@ -110,7 +102,9 @@ model::ObservedAccounts Accounts(const YAML::Node& n, const model::AccountPolicy
     a.shell = policy.shell;
     a.locked = Get<bool>(un, "locked", false);
     a.occupant = Get<int64_t>(un, "occupant", 0);
-    a.shadow_hash = (a.locked ? "!" : "") + ShadowHash(un["password"].as<std::string>());
+    // What the accounts driver reports for the password the YAML names.
+    const model::Seat* seat = desired.FindSeat(a.seat);
+    a.password_in_sync = seat != nullptr && un["password"].as<std::string>() == seat->password;
     const int processes = Get<int>(un, "processes", 0);
     for (int i = 0; i < processes; ++i) a.pids.push_back(40000 + a.seat * 10 + i);
     out.accounts.push_back(a);
@@ -232,7 +226,7 @@ absl::StatusOr<ObservedLocation> LoadObservedYaml(const std::string& text,
   try {
     const YAML::Node root = YAML::Load(text);
     ObservedLocation out;
-    if (root["accounts"]) out.accounts = Accounts(root["accounts"], policy);
+    if (root["accounts"]) out.accounts = Accounts(root["accounts"], desired, policy);
     if (root["content"]) out.content = Content(root["content"], policy);
     if (root["hub"]) out.hub = Hub(root["hub"]);
     if (root["appliances"]) out.appliances = Appliances(root["appliances"], desired);

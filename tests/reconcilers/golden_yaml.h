@@ -1,9 +1,9 @@
 // Test-only loader of the golden planner cases (tests/golden/plans/<case>/): desired.yaml builds
 // a DesiredState, observed.yaml the observation of every domain. docs in
 // tests/golden/plans/README.md. A planner sees exactly what the controller would hand it:
-// template variables come from model::SeatVariables, shadow hashes are real sha512crypt hashes
-// of the password the YAML names, and a container's spec label is the desired one unless the
-// YAML says otherwise.
+// template variables come from model::SeatVariables, an account's password is in sync when the
+// password the YAML names is the seat's desired one (what the accounts driver reports), and a
+// container's spec label is the desired one unless the YAML says otherwise.
 #pragma once
 
 #include <string>
