@@ -227,12 +227,12 @@ json StatusJson(const store::SeatStatus* st) {
   json conditions = json::array();
   for (const store::Condition& c : st->conditions) {
     conditions.push_back({{"type", c.type},
-                          {"status", c.status},
+                          {"status", model::ConditionStatusName(c.status)},
                           {"reason", c.reason},
                           {"message", c.message},
                           {"last_transition", common::FormatTime(c.last_transition)}});
   }
-  return json{{"phase", st->phase},
+  return json{{"phase", model::PhaseName(st->phase)},
               {"observed_generation", st->observed_generation},
               {"conditions", std::move(conditions)},
               {"last_error", st->last_error},
@@ -453,16 +453,17 @@ void Server::HandleMetrics(const httplib::Request&, httplib::Response& res) {
   auto statuses = store_->ListSeatStatus();
   if (seats.ok() && statuses.ok()) {
     up.samples.push_back({"", 1});
-    std::map<std::pair<std::string, int>, std::string> phase_of;
-    for (const store::SeatStatus& s : *statuses) phase_of[{s.location, s.number}] = s.phase;
+    std::map<std::pair<std::string, int>, const store::SeatStatus*> status_of;
+    for (const store::SeatStatus& s : *statuses) status_of[{s.location, s.number}] = &s;
     // Every phase a seat can have is always present, so a dashboard's series do not vanish.
-    std::map<std::string, double> by_phase = {{"Vacant", 0}, {"Provisioning", 0},
-                                              {"Ready", 0},  {"Vacating", 0},
-                                              {"Failed", 0}, {"Unobserved", 0}};
+    std::map<std::string, double> by_phase;
+    for (model::Phase p : model::kAllPhases) by_phase[std::string(model::PhaseName(p))] = 0;
     double occupied = 0;
     for (const store::SeatView& v : *seats) {
-      auto it = phase_of.find({v.seat.location, v.seat.number});
-      ++by_phase[it == phase_of.end() ? "Unobserved" : it->second];
+      auto it = status_of.find({v.seat.location, v.seat.number});
+      const model::Phase phase =
+          model::EffectivePhase(v.seat, it == status_of.end() ? nullptr : it->second);
+      ++by_phase[std::string(model::PhaseName(phase))];
       if (v.seat.registration_id) ++occupied;
     }
     Metrics::Gauge phase{"wod_seats", "Seats by the phase their controller last reported.", {}};
@@ -662,7 +663,7 @@ void Server::HandleListSeats(const httplib::Request& req, httplib::Response& res
     json j = SeatJson(v.seat);
     auto it = status_of.find({v.seat.location, v.seat.number});
     const store::SeatStatus* st = it == status_of.end() ? nullptr : it->second;
-    j["phase"] = st ? st->phase : "Unobserved";
+    j["phase"] = model::PhaseName(model::EffectivePhase(v.seat, st));
     j["status"] = StatusJson(st);
     j["registration"] = v.registration ? RegistrationJson(*v.registration) : json(nullptr);
     j["occupant"] = v.participant ? json{{"email", v.participant->email},
@@ -892,21 +893,17 @@ void Server::HandleMe(const httplib::Request& req, httplib::Response& res) {
       return WriteError(res, StoreError(status.status(), "participant seat status"));
     }
     const store::SeatStatus* st = status.ok() ? &*status : nullptr;
-    // A status older than the seat's desired state says nothing about this occupant: right
-    // after a turnover it is still the previous occupant's "Ready", while the new password
-    // is not set yet. Until the controller has observed this generation, it is provisioning.
-    std::string phase = "Unobserved";
-    if (st != nullptr) {
-      phase = st->observed_generation >= seat->seat.generation ? st->phase : "Provisioning";
-    }
-    j["phase"] = phase;
+    // A status older than the seat's desired state says nothing about this occupant
+    // (model::EffectivePhase): right after a turnover it is the previous occupant's Ready.
+    const model::Phase phase = model::EffectivePhase(seat->seat, st);
+    j["phase"] = model::PhaseName(phase);
     // While active: the live progress the controller observes in the home (null until it has
     // seen this registration's notebooks), instead of the harvest, which comes at the end.
     j["progress"] = LiveProgressJson(st, reg->id);
     j["last_activity"] = LastActivityJson(st, reg->id);
     // The password only once the controller reports the seat Ready, and only while this
     // registration holds the seat.
-    if (phase == "Ready" && seat->seat.registration_id == reg->id) {
+    if (phase == model::Phase::kReady && seat->seat.registration_id == reg->id) {
       j["credentials"] = {{"user", absl::StrCat(config_.participant_user_prefix, reg->seat)},
                           {"password", seat->seat.password}};
     }

@@ -4,80 +4,29 @@
 
 #include <algorithm>
 #include <future>
-#include <set>
 #include <thread>
-#include <variant>
 
 #include "absl/strings/str_cat.h"
 #include "common/log.h"
 #include "common/status.h"
 #include "model/content.h"
-#include "reconcilers/accounts_planner.h"
-#include "reconcilers/appliances_planner.h"
-#include "reconcilers/content_planner.h"
-#include "reconcilers/hub_planner.h"
+#include "reconcilers/pass_plan.h"
 
 namespace wod::controller {
 namespace {
 
+using model::Domain;
 using reconcilers::DesiredState;
-
-constexpr const char* kDomainNames[] = {"accounts", "content", "hub", "appliances"};
-constexpr const char* kConditionTypes[] = {"AccountReady", "ContentReady", "HubReady",
-                                           "AppliancesReady"};
-enum Domain { kAccounts = 0, kContent = 1, kHub = 2, kAppliances = 3, kDomains = 4 };
-
-using AnyAction = std::variant<model::AccountAction, model::ContentAction, model::HubAction,
-                               model::ApplianceAction>;
-
-struct Step {
-  Domain domain;
-  AnyAction action;
-};
-
-struct SeatWork {
-  int seat = 0;
-  int64_t generation = 0;
-  std::vector<Step> steps;
-  // Outcome.
-  int done = 0;
-  absl::Status error;
-  int failed_step = -1;
-  bool not_started = false;   // skipped because the controller is stopping
-  int harvests_recorded = 0;  // harvests newly stored by this seat's steps
-};
-
-std::string Describe(const AnyAction& a) {
-  return std::visit([](const auto& x) { return x.Describe(); }, a);
-}
-std::string Reason(const AnyAction& a) {
-  return std::visit([](const auto& x) { return x.reason; }, a);
-}
-int SeatOf(const AnyAction& a) {
-  return std::visit([](const auto& x) { return x.seat; }, a);
-}
-std::string KindName(const AnyAction& a) {
-  struct V {
-    std::string operator()(const model::AccountAction& x) {
-      return model::AccountActionKindName(x.kind);
-    }
-    std::string operator()(const model::ContentAction& x) {
-      return model::ContentActionKindName(x.kind);
-    }
-    std::string operator()(const model::HubAction& x) { return model::HubActionKindName(x.kind); }
-    std::string operator()(const model::ApplianceAction& x) {
-      return model::ApplianceActionKindName(x.kind);
-    }
-  };
-  return std::visit(V{}, a);
-}
+using reconcilers::PassObservation;
+using reconcilers::PassPlan;
+using reconcilers::SeatOutcome;
+using reconcilers::SeatSteps;
 
 // What identifies one difference across passes. Objects outside any seat (seat 0: foreign
-// users) share their planned action, so their observation tells them apart.
-std::tuple<int, std::string, std::string> DriftKey(int seat, const std::string& domain,
-                                                   const std::string& planned,
-                                                   const std::string& observed) {
-  return {seat, domain, seat == 0 ? absl::StrCat(planned, "\n", observed) : planned};
+// users, unobservable domains) share their planned action, so their observation tells them
+// apart.
+std::tuple<int, std::string, std::string> DriftKey(const store::DriftEntry& d) {
+  return {d.seat, d.domain, d.seat == 0 ? absl::StrCat(d.planned, "\n", d.observed) : d.planned};
 }
 
 std::string DefaultHolder() {
@@ -95,6 +44,7 @@ struct Controller::Impl {
   common::Clock* clock;
   std::string lease_name;
   SeatBackoff backoff;
+  std::mutex status_mu;                      // guards written and live_progress (workers)
   std::map<int, store::SeatStatus> written;  // last status written per seat
   // The live progress last turned into JSON per seat, so a pass over unchanged homes compares
   // notebook counts instead of serializing 2,000 reports.
@@ -148,7 +98,9 @@ struct Controller::Impl {
     const int64_t occupant = *seat.registration_id;
     bool content_ready = false;
     for (const auto& c : st.conditions) {
-      if (c.type == kConditionTypes[kContent]) content_ready = c.status == "True";
+      if (c.type == model::ConditionTypeOf(Domain::kContent)) {
+        content_ready = c.status == model::ConditionStatus::kTrue;
+      }
     }
     const model::ObservedSeatContent* observed = content.ok() ? content->Find(n) : nullptr;
     if (!content_ready || observed == nullptr || !observed->deployed() ||
@@ -182,35 +134,224 @@ struct Controller::Impl {
         lease_name("controller/" + options.location),
         backoff(options.backoff, options.jitter) {}
 
-  // Runs a content, hub or appliance step; account steps go to ApplySeries in the worker.
-  absl::Status Execute(const Step& step, SeatWork& work) {
+  // Step 1: the desired state of this location, in one read of each table it needs. Failed
+  // (purged) registrations are loaded with it: content of theirs found anywhere is wiped
+  // without a harvest, and the plan must not read the store to find that out.
+  absl::StatusOr<DesiredState> LoadDesired() {
+    ASSIGN_OR_RETURN(auto seat_views, store->ListSeats(options.location));
+    ASSIGN_OR_RETURN(auto workshops, store->ListWorkshops());
+    ASSIGN_OR_RETURN(auto locations, store->ListLocations());
+    ASSIGN_OR_RETURN(auto failed, store->ListRegistrations(model::RegistrationState::kFailed));
+    DesiredState desired;
+    desired.location.name = options.location;
+    for (const auto& l : locations) {
+      if (l.name == options.location) desired.location = l;
+    }
+    for (auto& w : workshops) {
+      if (!options.content_root.empty()) {
+        w.content_dir = absl::StrCat(options.content_root, "/", w.id);
+      }
+      desired.workshops.emplace(w.id, std::move(w));
+    }
+    for (auto& v : seat_views) desired.seats.push_back(std::move(v.seat));
+    std::sort(desired.seats.begin(), desired.seats.end(),
+              [](const model::Seat& a, const model::Seat& b) { return a.number < b.number; });
+    for (const auto& seat : desired.seats) {
+      if (!seat.registration_id) continue;
+      const model::Workshop* w = desired.WorkshopOf(seat);
+      if (w == nullptr) continue;
+      desired.variables[seat.number] = model::SeatVariables(
+          *w, desired.location, seat.number, seat.password, options.operator_variables);
+    }
+    for (const auto& r : failed) {
+      if (r.location == options.location) desired.purged_registrations.insert(r.id);
+    }
+    return desired;
+  }
+
+  // Step 2: every domain at once; one failing does not stop the others. Each that cannot be
+  // observed is said once per pass at WARN: a controller that cannot see must not look calm.
+  PassObservation Observe(const DesiredState& desired) {
+    PassObservation o;
+    auto accounts = std::async(std::launch::async, [&] {
+      // The driver reports which seats' passwords are already set (it caches the checks).
+      model::DesiredPasswords passwords;
+      for (const auto& seat : desired.seats) passwords.emplace(seat.number, seat.password);
+      return drivers.accounts->Observe(passwords);
+    });
+    auto content = std::async(std::launch::async, [&] { return drivers.content->Observe(); });
+    o.hub.managed = drivers.hub != nullptr;
+    o.appliances.managed = drivers.appliances != nullptr;
+    if (o.hub.managed) o.hub.observed = drivers.hub->Observe();
+    if (o.appliances.managed) o.appliances.observed = drivers.appliances->Observe();
+    o.accounts.observed = accounts.get();
+    o.content.observed = content.get();
+    for (Domain d : model::kAllDomains) {
+      if (auto why = o.Unobservable(d)) {
+        WOD_LOG(kWarning, "controller", "location '{}': cannot observe {}: {}", options.location,
+                model::DomainName(d), *why);
+      }
+    }
+    return o;
+  }
+
+  // The plan's drift rows with the time each was first seen ("since" survives a restart, and
+  // `wod drift --live` agrees with the stored report: rows it already shows keep their time).
+  std::vector<store::DriftEntry> DatedDrift(const PassPlan& plan, absl::Time now) {
+    std::lock_guard<std::mutex> lock(drift_mu);
+    if (!loaded_drift) {
+      loaded_drift = true;
+      if (auto stored = store->ListDrift(options.location); stored.ok()) {
+        for (const auto& d : *stored) drift_since.try_emplace(DriftKey(d), d.since);
+      }
+    }
+    std::map<std::tuple<int, std::string, std::string>, absl::Time> since;
+    std::vector<store::DriftEntry> drift = plan.drift;
+    for (auto& d : drift) {
+      auto key = DriftKey(d);
+      auto it = drift_since.find(key);
+      d.since = it == drift_since.end() ? now : it->second;
+      since[key] = d.since;
+    }
+    drift_since = std::move(since);
+    last_drift = drift;
+    return drift;
+  }
+
+  void LoadStatusOnce() {
+    if (loaded_status) return;
+    if (auto existing = store->ListSeatStatus(options.location); existing.ok()) {
+      written.clear();
+      for (auto& s : *existing) written[s.number] = std::move(s);
+    }
+    loaded_status = true;
+  }
+
+  // The status of a seat after this pass, with the live progress of its home. Callers hold
+  // status_mu.
+  model::SeatStatus StatusOf(const model::Seat& seat, const PassPlan& plan,
+                             const SeatOutcome& outcome,
+                             const absl::StatusOr<model::ObservedContent>& content,
+                             absl::Time now) {
+    auto prev = written.find(seat.number);
+    const model::SeatStatus* previous = prev == written.end() ? nullptr : &prev->second;
+    model::SeatStatus st =
+        reconcilers::SeatStatusOf(options.location, seat, plan, outcome, previous, now);
+    SetLiveProgress(seat, content, st, previous);
+    return st;
+  }
+
+  // Writes a seat's status when it says something new. Aborted: the lease is lost. Callers
+  // hold status_mu.
+  absl::Status PutStatus(model::SeatStatus st, absl::Time now, int64_t epoch) {
+    auto prev = written.find(st.number);
+    if (prev != written.end()) {
+      // Compared in place, the update time aside (no copies of 2,000 statuses with their
+      // conditions and progress per pass).
+      st.updated = prev->second.updated;
+      if (st == prev->second) return absl::OkStatus();  // nothing new to say
+    }
+    st.updated = now;
+    absl::Status ws = store->PutSeatStatus(st, lease_name, epoch);
+    if (ws.code() == absl::StatusCode::kAborted) return ws;
+    if (!ws.ok()) {
+      WOD_LOG(kWarning, "controller", "writing status of seat {}: {}", st.number,
+              std::string(ws.message()));
+      return absl::OkStatus();
+    }
+    const int n = st.number;
+    written[n] = std::move(st);
+    return absl::OkStatus();
+  }
+
+  // Records the outcome of one step: an event and a log line.
+  void RecordStep(int seat, const reconcilers::Step& step, const absl::Status& s) {
+    store::Event ev;
+    ev.time = clock->Now();
+    ev.location = options.location;
+    ev.seat = seat;
+    ev.kind = absl::StrCat(model::DomainName(step.domain), ".", step.KindName());
+    ev.reason = step.Reason();
+    ev.message = s.ok() ? "done" : std::string(s.message());
+    if (auto e = store->AppendEvent(ev); !e.ok()) {
+      WOD_LOG(kWarning, "controller", "recording event: {}", std::string(e.message()));
+    }
+    if (s.ok()) {
+      WOD_LOG(kInfo, "controller", "seat {}: {}", seat, step.Describe());
+    } else {
+      WOD_LOG(kWarning, "controller", "seat {}: {} failed: {}", seat, step.Describe(),
+              std::string(s.message()));
+    }
+  }
+
+  // Runs one seat's steps in order, stopping at the first failure. Consecutive account steps
+  // go to the driver together: it may carry out several in one command (the marker and the
+  // unlock that hand a warm seat over); each is still recorded as soon as it took effect.
+  SeatOutcome RunSeat(const SeatSteps& seat, int* harvests) {
+    SeatOutcome out;
+    out.run = SeatOutcome::Run::kRan;
+    const auto& steps = seat.steps;
+    for (size_t k = 0; k < steps.size();) {
+      if (steps[k].domain != Domain::kAccounts) {
+        absl::Status s = Execute(steps[k], harvests);
+        RecordStep(seat.seat, steps[k], s);
+        if (!s.ok()) {
+          out.error = s;
+          return out;
+        }
+        ++out.done;
+        ++k;
+        continue;
+      }
+      std::vector<model::AccountAction> series;
+      for (size_t j = k; j < steps.size() && steps[j].domain == Domain::kAccounts; ++j) {
+        series.push_back(std::get<model::AccountAction>(steps[j].action));
+      }
+      const auto r = drivers.accounts->ApplySeries(series, [&](size_t i) {
+        RecordStep(seat.seat, steps[k + i], absl::OkStatus());
+        ++out.done;
+      });
+      if (!r.error.ok() && r.done < series.size()) {
+        RecordStep(seat.seat, steps[k + r.done], r.error);
+        out.error = r.error;
+        return out;
+      }
+      k += series.size();
+    }
+    return out;
+  }
+
+  // Runs a content, hub or appliance step; account steps go to ApplySeries in RunSeat.
+  absl::Status Execute(const reconcilers::Step& step, int* harvests) {
     switch (step.domain) {
-      case kHub:
-        if (drivers.hub == nullptr)
+      case Domain::kHub:
+        if (drivers.hub == nullptr) {
           return absl::FailedPreconditionError("this controller runs no hub");
+        }
         return drivers.hub->Apply(std::get<model::HubAction>(step.action));
-      case kAppliances:
+      case Domain::kAppliances:
         if (drivers.appliances == nullptr) {
           return absl::FailedPreconditionError("this controller runs no appliance driver");
         }
         return drivers.appliances->Apply(std::get<model::ApplianceAction>(step.action));
-      case kContent: {
+      case Domain::kContent: {
         const auto& a = std::get<model::ContentAction>(step.action);
-        auto r = drivers.content->Apply(a);
-        if (!r.ok()) return r.status();
-        if (a.kind == model::ContentAction::Kind::kHarvest && r->harvest) {
+        ASSIGN_OR_RETURN(auto r, drivers.content->Apply(a));
+        if (a.kind == model::ContentAction::Kind::kHarvest && r.harvest) {
           // Stored before the wipe that follows, so a crash after the wipe cannot lose it. If
           // it cannot be stored, the seat's later steps (the wipe) do not run and the next pass
           // harvests again (the content driver keeps its harvest, so that is idempotent).
           ASSIGN_OR_RETURN(bool recorded,
-                           store->RecordHarvest(a.registration_id, r->harvest->ProgressJson()));
-          if (recorded) work.harvests_recorded++;
+                           store->RecordHarvest(a.registration_id, r.harvest->ProgressJson()));
+          if (recorded) ++*harvests;
         }
         return absl::OkStatus();
       }
-      default:
-        return absl::InternalError(absl::StrCat("no step runner for domain ", step.domain));
+      case Domain::kAccounts:
+        break;
     }
+    return absl::InternalError(
+        absl::StrCat("no step runner for domain '", model::DomainName(step.domain), "'"));
   }
 };
 
@@ -254,530 +395,129 @@ std::vector<store::DriftEntry> Controller::last_drift() const {
 
 absl::StatusOr<PassResult> Controller::RunPass(bool apply) {
   Impl& m = *impl_;
-  const ControllerOptions& opt = m.options;
   PassResult result;
   const absl::Time start = m.clock->Now();
   const absl::Time wall_start = absl::Now();
 
-  // 1. Desired state of this location.
-  auto seat_views = m.store->ListSeats(opt.location);
-  if (!seat_views.ok()) return seat_views.status();
-  auto workshops = m.store->ListWorkshops();
-  if (!workshops.ok()) return workshops.status();
-  auto locations = m.store->ListLocations();
-  if (!locations.ok()) return locations.status();
-
-  DesiredState desired;
-  desired.location.name = opt.location;
-  for (const auto& l : *locations) {
-    if (l.name == opt.location) desired.location = l;
-  }
-  for (auto& w : *workshops) {
-    if (!opt.content_root.empty()) w.content_dir = absl::StrCat(opt.content_root, "/", w.id);
-    desired.workshops.emplace(w.id, std::move(w));
-  }
-  std::map<int, int64_t> occupant;  // seat -> registration
-  for (const auto& v : *seat_views) {
-    desired.seats.push_back(v.seat);
-    if (v.seat.registration_id) occupant[v.seat.number] = *v.seat.registration_id;
-  }
-  std::sort(desired.seats.begin(), desired.seats.end(),
-            [](const model::Seat& a, const model::Seat& b) { return a.number < b.number; });
-  for (const auto& seat : desired.seats) {
-    if (!seat.registration_id) continue;
-    const model::Workshop* w = desired.WorkshopOf(seat);
-    if (w == nullptr) continue;
-    desired.variables[seat.number] = model::SeatVariables(*w, desired.location, seat.number,
-                                                          seat.password, opt.operator_variables);
-  }
+  // 1. Load the desired state of this location.
+  ASSIGN_OR_RETURN(const DesiredState desired, m.LoadDesired());
   result.seats = static_cast<int>(desired.seats.size());
 
-  // 2. Observe every domain at once; one failing does not stop the others.
+  // 2. Observe every domain in bulk.
   const absl::Time observe_start = absl::Now();
-  auto accounts_f = std::async(std::launch::async, [&] {
-    // The driver reports which seats' passwords are already set (it caches the checks).
-    model::DesiredPasswords passwords;
-    for (const auto& seat : desired.seats) passwords.emplace(seat.number, seat.password);
-    return m.drivers.accounts->Observe(passwords);
-  });
-  auto hub_f = std::async(std::launch::async, [&]() -> absl::StatusOr<model::ObservedHub> {
-    if (m.drivers.hub == nullptr) return model::ObservedHub{};
-    return m.drivers.hub->Observe();
-  });
-  auto content_f = std::async(std::launch::async, [&] { return m.drivers.content->Observe(); });
-  absl::StatusOr<model::ObservedAppliances> appliances = model::ObservedAppliances{};
-  if (m.drivers.appliances != nullptr) appliances = m.drivers.appliances->Observe();
-  absl::StatusOr<model::ObservedAccounts> accounts = accounts_f.get();
-  absl::StatusOr<model::ObservedHub> hub = hub_f.get();
-  absl::StatusOr<model::ObservedContent> content = content_f.get();
+  const PassObservation observed = m.Observe(desired);
   result.observe_time = absl::Now() - observe_start;
-  absl::Status observe_error[kDomains] = {accounts.status(), content.status(), hub.status(),
-                                          appliances.status()};
 
-  // 3. Plan. A seat changes hands when the machine still holds something of another
-  // registration than its occupant: the account's occupant marker, or the content manifest in
-  // the home. For this pass it is planned as vacant in every domain (appliances and hub server
-  // down, harvest unless purged, lock, kill, wipe, marker cleared last); the next pass, which
-  // no longer sees the previous occupant, brings it up for the new one.
+  // 3. Plan: pure, the same function `wod drift --live` and the golden tests run.
   const absl::Time plan_start = absl::Now();
-  const std::map<int, int64_t> previous = reconcilers::PreviousOccupants(
-      desired, accounts.ok() ? &*accounts : nullptr, content.ok() ? &*content : nullptr);
-  // The state planned against: `desired` itself in the usual pass, a copy only when a seat
-  // changes hands or purged content is found (copying 2,000 seats cost ~8% of a no-op pass).
-  std::optional<DesiredState> adjusted;
-  if (!previous.empty()) adjusted = reconcilers::PlanTurnoverAsVacant(desired, previous);
-  {
-    // Content of a purged registration is wiped without a harvest, wherever it is found.
-    std::set<int64_t> others;
-    for (const auto& [seat, reg] : previous) others.insert(reg);
-    if (content.ok()) {
-      for (const auto& c : content->seats) {
-        auto it = occupant.find(c.seat);
-        if (c.deployed() && (it == occupant.end() || it->second != c.registration_id)) {
-          others.insert(c.registration_id);
-        }
-      }
-    }
-    for (int64_t reg : others) {
-      auto r = m.store->GetRegistration(reg);
-      if (r.ok() && r->state == model::RegistrationState::kFailed &&
-          !desired.purged_registrations.count(reg)) {
-        if (!adjusted) adjusted = desired;
-        adjusted->purged_registrations.insert(reg);
-      }
-    }
-  }
-  const DesiredState& effective = adjusted ? *adjusted : desired;
-  std::map<int, std::vector<Step>> steps_by_seat;
-  std::vector<reconcilers::SeatProblem> problems;
-  std::map<std::pair<int, int>, std::string> first_action;  // (seat, domain) -> description
-  auto add = [&](Domain d, AnyAction a) {
-    int seat = SeatOf(a);
-    first_action.try_emplace({seat, d}, Describe(a));
-    steps_by_seat[seat].push_back({d, std::move(a)});
-  };
-  std::vector<Step> planned[kDomains];
-  if (accounts.ok()) {
-    auto plan = reconcilers::PlanAccounts(effective, *accounts, opt.account_policy);
-    for (auto& a : plan.actions) planned[kAccounts].push_back({kAccounts, std::move(a)});
-    problems.insert(problems.end(), plan.problems.begin(), plan.problems.end());
-  }
-  if (content.ok()) {
-    auto plan = reconcilers::PlanContent(effective, *content);
-    for (auto& a : plan.actions) planned[kContent].push_back({kContent, std::move(a)});
-    problems.insert(problems.end(), plan.problems.begin(), plan.problems.end());
-  }
-  if (hub.ok() && m.drivers.hub != nullptr) {
-    for (auto& a : reconcilers::PlanHub(effective, *hub)) planned[kHub].push_back({kHub, a});
-  }
-  if (appliances.ok()) {
-    auto plan = reconcilers::PlanAppliances(effective, *appliances);
-    for (auto& a : plan.actions) planned[kAppliances].push_back({kAppliances, std::move(a)});
-    problems.insert(problems.end(), plan.problems.begin(), plan.problems.end());
-  }
-  // Without the accounts domain the marker is unknown: a seat not yet brought up for its
-  // occupant (no content or container of theirs) could still hold the previous occupant's
-  // home. Nothing of the new occupant goes there until a pass has seen the account: set-occupant
-  // runs before content and appliances on the way up, so anything of the occupant found later
-  // proves the handover was seen. What is already up for the occupant goes on converging.
-  if (!accounts.ok()) {
-    std::set<int> held;
-    for (const auto& s : effective.seats) {
-      if (!s.registration_id) continue;
-      bool up_for_occupant = false;
-      if (content.ok()) {
-        const model::ObservedSeatContent* c = content->Find(s.number);
-        up_for_occupant = c != nullptr && c->deployed() && c->registration_id == *s.registration_id;
-      }
-      if (appliances.ok()) {
-        for (const auto& c : appliances->containers) {
-          up_for_occupant =
-              up_for_occupant || (c.seat == s.number && c.registration_id == *s.registration_id);
-        }
-      }
-      if (!up_for_occupant) held.insert(s.number);
-    }
-    for (Domain d : {kContent, kAppliances}) {
-      auto& steps = planned[d];
-      steps.erase(std::remove_if(steps.begin(), steps.end(),
-                                 [&](const Step& st) { return held.count(SeatOf(st.action)) > 0; }),
-                  steps.end());
-    }
-  }
-  // Without the content domain nobody knows whether a home still holds notebooks to harvest:
-  // the accounts side of a vacate stops before its wipe (and the marker, cleared only after
-  // the wipe, keeps saying whose the home is), so the next pass harvests, then wipes. An
-  // account without a marker (made before markers) is not locked either: for it, being
-  // unlocked is what says the home still needs its wipe.
-  if (!content.ok() && accounts.ok()) {
-    using Kind = model::AccountAction::Kind;
-    std::set<int> unmarked_wipes;
-    for (const auto& st : planned[kAccounts]) {
-      const auto& a = std::get<model::AccountAction>(st.action);
-      const model::ObservedAccount* observed = accounts->Find(a.seat);
-      if (a.kind == Kind::kWipeHome && observed != nullptr && observed->occupant == 0) {
-        unmarked_wipes.insert(a.seat);
-      }
-    }
-    auto& steps = planned[kAccounts];
-    steps.erase(std::remove_if(steps.begin(), steps.end(),
-                               [&](const Step& st) {
-                                 const auto& a = std::get<model::AccountAction>(st.action);
-                                 return a.kind == Kind::kWipeHome || a.kind == Kind::kDelete ||
-                                        (a.kind == Kind::kSetOccupant && a.registration_id == 0) ||
-                                        (a.kind == Kind::kLock && unmarked_wipes.count(a.seat));
-                               }),
-                steps.end());
-  }
-  // Each seat's steps in dependency order: account → content → hub → appliances on the way
-  // up, the reverse on the way down (a seat not occupied in `effective`, or not in the pool).
-  std::set<int> up;
-  for (const auto& s : effective.seats) {
-    if (s.registration_id) up.insert(s.number);
-  }
-  static constexpr Domain kUpOrder[] = {kAccounts, kContent, kHub, kAppliances};
-  static constexpr Domain kDownOrder[] = {kAppliances, kHub, kContent, kAccounts};
-  std::map<int, std::map<Domain, std::vector<Step>>> grouped;
-  for (auto& domain_steps : planned) {
-    for (auto& s : domain_steps) grouped[SeatOf(s.action)][s.domain].push_back(std::move(s));
-  }
-  for (auto& [seat, by_domain] : grouped) {
-    // A vacant seat whose account is being created (the warm pool on a fresh machine) goes
-    // up too: its hub user needs the Linux account (PAM), and there is nothing older in its
-    // home or on the hub to tear down first.
-    bool creates_account = false;
-    for (const auto& s : by_domain[kAccounts]) {
-      creates_account = creates_account || std::get<model::AccountAction>(s.action).kind ==
-                                               model::AccountAction::Kind::kCreate;
-    }
-    const Domain* order = up.count(seat) || creates_account ? kUpOrder : kDownOrder;
-    for (int i = 0; i < kDomains; ++i) {
-      for (auto& s : by_domain[order[i]]) add(s.domain, std::move(s.action));
-    }
-  }
+  const PassPlan plan = reconcilers::PlanPass(desired, observed, m.options.account_policy);
   result.plan_time = absl::Now() - plan_start;
-
-  // Drift: every planned difference, plus foreign objects (reported, never touched).
-  std::vector<store::DriftEntry> drift;
-  {
-    std::lock_guard<std::mutex> lock(m.drift_mu);
-    if (!m.loaded_drift) {
-      // "since" survives a restart (and `wod drift --live` agrees with the stored report):
-      // differences the stored report already shows keep their first time.
-      m.loaded_drift = true;
-      if (auto stored = m.store->ListDrift(opt.location); stored.ok()) {
-        for (const auto& d : *stored) {
-          m.drift_since.try_emplace(DriftKey(d.seat, d.domain, d.planned, d.observed), d.since);
-        }
-      }
-    }
-    std::map<std::tuple<int, std::string, std::string>, absl::Time> since;
-    auto note = [&](int seat, const std::string& domain, std::string expected, std::string observed,
-                    std::string planned_action) {
-      auto key = DriftKey(seat, domain, planned_action, observed);
-      auto it = m.drift_since.find(key);
-      absl::Time t = it == m.drift_since.end() ? start : it->second;
-      since[key] = t;
-      drift.push_back({opt.location, seat, domain, std::move(expected), std::move(observed),
-                       std::move(planned_action), t});
-    };
-    for (const auto& [seat, steps] : steps_by_seat) {
-      std::set<Domain> seen;
-      for (const auto& s : steps) {
-        if (!seen.insert(s.domain).second) continue;
-        const model::Seat* ds = desired.FindSeat(seat);
-        std::string expected = ds == nullptr ? "no seat"
-                               : ds->registration_id
-                                   ? absl::StrCat("occupied by registration ", *ds->registration_id)
-                                   : "vacant";
-        note(seat, kDomainNames[s.domain], expected, Reason(s.action), Describe(s.action));
-      }
-    }
-    for (const auto& p : problems) {
-      note(p.seat, p.domain, "convergible", p.message, absl::StrCat("none (", p.reason, ")"));
-    }
-    if (accounts.ok()) {
-      for (const auto& f : accounts->foreign) {
-        note(0, "accounts", "no foreign user in the managed range",
-             absl::StrCat("user '", f.name, "' uid ", f.uid, ": ", f.reason), "none (foreign)");
-      }
-    }
-    if (hub.ok()) {
-      for (const auto& name : hub->foreign) {
-        (void)name;  // admins and instructors live here legitimately: not drift
-      }
-    }
-    m.drift_since = std::move(since);
-    m.last_drift = drift;
-  }
+  const std::vector<store::DriftEntry> drift = m.DatedDrift(plan, start);
   result.drift = static_cast<int>(drift.size());
-
   if (!apply) {
     result.total_time = absl::Now() - wall_start;
     return result;
   }
 
-  // The status of a seat, from this pass's observation, plan and (when its steps ran) their
-  // outcome. A domain whose planned steps all succeeded counts as True ("Applied"): each driver
-  // returns OK only once the effect is in place, and the planners plan a seat's whole way to
-  // its desired state in one pass, so the next pass plans nothing more for it (the convergence
-  // test checks this) and says "Converged" when it has seen it. A seat that changes hands is
-  // the exception: this pass only vacated it for its new occupant.
-  if (!m.loaded_status) {
-    auto existing = m.store->ListSeatStatus(opt.location);
-    if (existing.ok()) {
-      m.written.clear();
-      for (auto& s : *existing) m.written[s.number] = std::move(s);
-    }
-    m.loaded_status = true;
-  }
-  std::map<std::pair<int, int>, const reconcilers::SeatProblem*> problem_of;
-  for (const auto& p : problems) {
-    for (int d = 0; d < kDomains; ++d) {
-      if (p.domain == kDomainNames[d]) problem_of.try_emplace({p.seat, d}, &p);
-    }
-  }
-  auto status_of = [&](const model::Seat& seat, const SeatWork* w, bool waiting, bool terminal,
-                       absl::Time now) {
-    const int n = seat.number;
-    store::SeatStatus st;
-    st.location = opt.location;
-    st.number = n;
-    st.observed_generation = seat.generation;
-    const bool applied = w != nullptr && w->error.ok() &&
-                         w->done == static_cast<int>(w->steps.size()) && !previous.count(n);
-    bool all_true = true;
-    for (int d = 0; d < kDomains; ++d) {
-      store::Condition c;
-      c.type = kConditionTypes[d];
-      if (d == kAppliances && m.drivers.appliances == nullptr) {
-        c.status = "True";
-        c.reason = "NoApplianceDriver";
-      } else if (d == kHub && m.drivers.hub == nullptr) {
-        c.status = "True";
-        c.reason = "NoHub";
-      } else if (!observe_error[d].ok()) {
-        c.status = "Unknown";
-        c.reason = "ObserveFailed";
-        c.message = std::string(observe_error[d].message());
-      } else if (auto p = problem_of.find({n, d}); p != problem_of.end()) {
-        c.status = "False";
-        c.reason = p->second->reason;
-        c.message = p->second->message;
-      } else if (auto fa = first_action.find({n, d}); fa != first_action.end()) {
-        if (applied) {
-          c.status = "True";
-          c.reason = "Applied";
-        } else {
-          c.status = "False";
-          if (w != nullptr && !w->error.ok() && w->steps[w->failed_step].domain == d) {
-            c.reason = absl::StatusCodeToString(w->error.code());
-            c.message = std::string(w->error.message());
-          } else {
-            c.reason = waiting ? "Backoff" : "Converging";
-            c.message = fa->second;
-          }
-        }
-      } else {
-        c.status = "True";
-        c.reason = "Converged";
-      }
-      all_true = all_true && c.status == "True";
-      st.conditions.push_back(std::move(c));
-    }
-    const bool occupied = seat.registration_id.has_value();
-    if (terminal) {
-      st.phase = "Failed";
-    } else if (occupied) {
-      st.phase = all_true ? "Ready" : "Provisioning";
-    } else {
-      st.phase = all_true ? "Vacant" : "Vacating";
-    }
-    auto prev = m.written.find(n);
-    if (w != nullptr && !w->error.ok())
-      st.last_error = std::string(w->error.message());
-    else if (prev != m.written.end() && !all_true)
-      st.last_error = prev->second.last_error;
-    for (auto& c : st.conditions) {
-      c.last_transition = now;
-      if (prev == m.written.end()) continue;
-      for (const auto& pc : prev->second.conditions) {
-        if (pc.type == c.type && pc.status == c.status) c.last_transition = pc.last_transition;
-      }
-    }
-    m.SetLiveProgress(seat, content, st, prev == m.written.end() ? nullptr : &prev->second);
-    return st;
-  };
-  // Writes a seat's status when it says something new. Aborted: the lease is lost.
-  std::mutex status_mu;  // m.written and m.live_progress, shared with the workers
-  auto put_status = [&](store::SeatStatus st, absl::Time now) -> absl::Status {
-    auto prev = m.written.find(st.number);
-    if (prev != m.written.end()) {
-      // Compared in place, the update time aside (no copies of 2,000 statuses with their
-      // conditions and progress per pass).
-      st.updated = prev->second.updated;
-      if (st == prev->second) return absl::OkStatus();  // nothing new to say
-    }
-    st.updated = now;
-    absl::Status ws = m.store->PutSeatStatus(st, m.lease_name, lease_epoch_);
-    if (ws.code() == absl::StatusCode::kAborted) return ws;
-    if (!ws.ok()) {
-      WOD_LOG(kWarning, "controller", "writing status of seat {}: {}", st.number,
-              std::string(ws.message()));
-      return absl::OkStatus();
-    }
-    const int n = st.number;
-    m.written[n] = std::move(st);
-    return absl::OkStatus();
-  };
-
-  // 4. Execute: seats in parallel (bounded), each seat's steps in order, stopping at the
-  // first failure of a seat. A seat whose steps all succeeded has its status written at once,
-  // so the first seats of a large pass turn Ready while the others are still being set up.
+  // 4. Execute: seats in parallel (bounded), each seat's steps in order. A seat whose steps
+  // all succeeded has its status written at once, so the first seats of a large pass turn
+  // Ready while the others are still being set up.
+  m.LoadStatusOnce();
   const absl::Time exec_start = absl::Now();
-  std::map<int, int64_t> generation;
-  for (const auto& s : desired.seats) generation[s.number] = s.generation;
-  std::vector<SeatWork> work;
-  for (auto& [seat, steps] : steps_by_seat) {
-    int64_t gen = generation.count(seat) ? generation[seat] : 0;
-    if (!m.backoff.Ready(seat, gen, start)) {
-      result.skipped_seats++;
-      continue;
-    }
-    SeatWork w;
-    w.seat = seat;
-    w.generation = gen;
-    w.steps = std::move(steps);
-    work.push_back(std::move(w));
-  }
-  std::atomic<size_t> next{0};
-  const std::atomic<bool>* stop = m.stop;
-  std::atomic<bool> lease_lost{false};
   const int64_t epoch = lease_epoch_;
+  std::vector<const SeatSteps*> work;
+  std::map<int, SeatOutcome> outcome;  // seats with steps
+  for (const SeatSteps& s : plan.seats) {
+    const model::Seat* seat = desired.FindSeat(s.seat);
+    if (m.backoff.Ready(s.seat, seat ? seat->generation : 0, start)) {
+      work.push_back(&s);
+    } else {
+      outcome[s.seat].run = SeatOutcome::Run::kWaiting;
+      result.skipped_seats++;
+    }
+  }
+  std::vector<SeatOutcome> ran(work.size());
+  std::vector<char> started(work.size(), 0);
+  std::atomic<int> harvests{0};
+  std::atomic<size_t> next{0};
+  std::atomic<bool> lease_lost{false};
   auto worker = [&] {
     for (size_t i = next++; i < work.size(); i = next++) {
-      SeatWork& w = work[i];
-      // After a stop request no seat starts its actions; those already started finish, so a
-      // seat is never left between two of its steps by a clean shutdown.
-      if (stop != nullptr && stop->load()) {
-        w.not_started = true;
-        continue;
-      }
-      // Fencing for the machine, not only for the store: a controller that lost its lease
-      // starts no further seat (the status writes after the pass would be refused anyway).
+      // After a stop request no seat starts its steps; those already started finish, so a
+      // clean shutdown never leaves a seat between two of its steps. Fencing for the machine,
+      // not only for the store: a controller that lost its lease starts no further seat.
+      if (m.stop != nullptr && m.stop->load()) continue;
       if (lease_lost.load() || (epoch != 0 && !m.RenewIfDue(epoch))) {
         lease_lost.store(true);
-        w.not_started = true;
         continue;
       }
-      // Records the outcome of step k: an event and a log line; false when it failed.
-      auto record = [&](size_t k, const absl::Status& s) {
-        const Step& step = w.steps[k];
-        store::Event ev;
-        ev.time = m.clock->Now();
-        ev.location = opt.location;
-        ev.seat = w.seat;
-        ev.kind = absl::StrCat(kDomainNames[step.domain], ".", KindName(step.action));
-        ev.reason = Reason(step.action);
-        ev.message = s.ok() ? "done" : std::string(s.message());
-        if (auto e = m.store->AppendEvent(ev); !e.ok()) {
-          WOD_LOG(kWarning, "controller", "recording event: {}", std::string(e.message()));
-        }
-        if (!s.ok()) {
-          WOD_LOG(kWarning, "controller", "seat {}: {} failed: {}", w.seat, Describe(step.action),
-                  std::string(s.message()));
-          w.error = s;
-          w.failed_step = static_cast<int>(k);
-          return false;
-        }
-        WOD_LOG(kInfo, "controller", "seat {}: {}", w.seat, Describe(step.action));
-        w.done++;
-        return true;
-      };
-      for (size_t k = 0; k < w.steps.size();) {
-        if (w.steps[k].domain != kAccounts) {
-          if (!record(k, m.Execute(w.steps[k], w))) break;
-          ++k;
-          continue;
-        }
-        // The seat's next account steps go to the driver together: it may carry out several
-        // in one command (the marker and the unlock that hand a warm seat over).
-        std::vector<model::AccountAction> series;
-        for (size_t j = k; j < w.steps.size() && w.steps[j].domain == kAccounts; ++j) {
-          series.push_back(std::get<model::AccountAction>(w.steps[j].action));
-        }
-        const auto r = m.drivers.accounts->ApplySeries(
-            series, [&](size_t i) { record(k + i, absl::OkStatus()); });
-        if (!r.error.ok() && r.done < series.size()) {
-          record(k + r.done, r.error);
-          break;
-        }
-        k += series.size();
-      }
-      const model::Seat* seat = desired.FindSeat(w.seat);
-      if (seat != nullptr && w.error.ok()) {
-        std::lock_guard<std::mutex> lock(status_mu);
+      started[i] = 1;
+      int h = 0;
+      ran[i] = m.RunSeat(*work[i], &h);
+      harvests += h;
+      const model::Seat* seat = desired.FindSeat(work[i]->seat);
+      if (seat != nullptr && ran[i].error.ok()) {
+        std::lock_guard<std::mutex> lock(m.status_mu);
         const absl::Time now = m.clock->Now();
-        if (put_status(status_of(*seat, &w, false, false, now), now).code() ==
-            absl::StatusCode::kAborted) {
+        auto st = m.StatusOf(*seat, plan, ran[i], observed.content.observed, now);
+        if (m.PutStatus(std::move(st), now, epoch).code() == absl::StatusCode::kAborted) {
           lease_lost.store(true);
         }
       }
     }
   };
-  int threads = std::max(1, std::min<int>(opt.concurrency, static_cast<int>(work.size())));
+  const int threads =
+      std::max(1, std::min<int>(m.options.concurrency, static_cast<int>(work.size())));
   std::vector<std::thread> pool;
   for (int i = 1; i < threads; ++i) pool.emplace_back(worker);
   worker();
   for (auto& t : pool) t.join();
-
-  std::map<int, const SeatWork*> work_by_seat;
-  std::set<int> not_started;
-  for (const auto& w : work) {
-    if (w.not_started) {
+  for (size_t i = 0; i < work.size(); ++i) {
+    const int n = work[i]->seat;
+    if (!started[i]) {
       result.skipped_seats++;
-      not_started.insert(w.seat);
       continue;
     }
-    work_by_seat[w.seat] = &w;
-    result.actions += w.done + (w.error.ok() ? 0 : 1);
-    if (!w.error.ok()) {
-      result.failures++;
-      m.backoff.Failed(w.seat, w.generation, w.error, m.clock->Now());
+    const model::Seat* seat = desired.FindSeat(n);
+    const int64_t generation = seat ? seat->generation : 0;
+    outcome[n] = ran[i];
+    result.actions += ran[i].done + (ran[i].error.ok() ? 0 : 1);
+    if (ran[i].error.ok()) {
+      m.backoff.Succeeded(n);
     } else {
-      m.backoff.Succeeded(w.seat);
+      result.failures++;
+      m.backoff.Failed(n, generation, ran[i].error, m.clock->Now());
     }
-    result.harvests += w.harvests_recorded;
   }
+  result.harvests = harvests.load();
   result.execute_time = absl::Now() - exec_start;
   if (lease_lost.load()) {
     return absl::AbortedError(
         absl::StrCat("lost lease '", m.lease_name, "' epoch ", epoch, " during the pass"));
   }
 
-  // 5. Status of every other seat (and of those that failed), written only when it changed.
-  const absl::Time now = m.clock->Now();
-  for (const auto& seat : desired.seats) {
-    const int n = seat.number;
-    auto wit = work_by_seat.find(n);
-    const SeatWork* w = wit == work_by_seat.end() ? nullptr : wit->second;
-    const bool waiting =
-        steps_by_seat.count(n) && w == nullptr && !not_started.count(n);  // skipped by backoff
-    RETURN_IF_ERROR(
-        put_status(status_of(seat, w, waiting, m.backoff.Terminal(n, seat.generation), now), now));
+  // 5. Record: the status of every other seat (and of those that failed), written only when
+  // it changed; the drift report; the pass statistics (fenced like the status).
+  {
+    std::lock_guard<std::mutex> lock(m.status_mu);
+    const absl::Time now = m.clock->Now();
+    for (const model::Seat& seat : desired.seats) {
+      auto it = outcome.find(seat.number);
+      SeatOutcome o = it == outcome.end() ? SeatOutcome{} : it->second;
+      o.terminal = m.backoff.Terminal(seat.number, seat.generation);
+      RETURN_IF_ERROR(
+          m.PutStatus(m.StatusOf(seat, plan, o, observed.content.observed, now), now, epoch));
+    }
   }
-  if (auto ds = m.store->ReplaceDrift(opt.location, drift, m.lease_name, lease_epoch_);
+  if (auto ds = m.store->ReplaceDrift(m.options.location, drift, m.lease_name, epoch);
       !ds.ok() && ds.code() != absl::StatusCode::kUnimplemented) {
     if (ds.code() == absl::StatusCode::kAborted) return ds;
     WOD_LOG(kWarning, "controller", "writing drift: {}", std::string(ds.message()));
   }
-
-  result.converged = steps_by_seat.empty() && problems.empty() && accounts.ok() && hub.ok() &&
-                     content.ok() && appliances.ok();
+  result.converged = plan.converged();
   result.total_time = absl::Now() - wall_start;
-  // Pass statistics for /metrics (fenced like the status).
-  if (auto ps = m.store->RecordPass(opt.location, result.total_time, m.clock->Now(), m.lease_name,
-                                    lease_epoch_);
+  if (auto ps = m.store->RecordPass(m.options.location, result.total_time, m.clock->Now(),
+                                    m.lease_name, epoch);
       !ps.ok() && ps.code() != absl::StatusCode::kUnimplemented) {
     if (ps.code() == absl::StatusCode::kAborted) return ps;
     WOD_LOG(kWarning, "controller", "recording pass statistics: {}", std::string(ps.message()));

@@ -63,8 +63,8 @@ absl::StatusOr<reconcilers::LifecycleInput> Load(store::Store* store,
       s.password = v.seat.password;
       auto st = status_of.find({v.seat.location, v.seat.number});
       // A status of an older generation may describe the previous occupant.
-      s.ready = st != status_of.end() && st->second->phase == "Ready" &&
-                st->second->observed_generation >= v.seat.generation;
+      s.ready = model::EffectivePhase(v.seat, st == status_of.end() ? nullptr : st->second) ==
+                model::Phase::kReady;
     }
     if (v.participant) in.participants[v.participant->id] = *v.participant;
     in.seats[{v.seat.location, v.seat.number}] = std::move(s);

@@ -129,7 +129,7 @@ std::string ConditionsToJson(const std::vector<Condition>& conditions) {
   nlohmann::json j = nlohmann::json::array();
   for (const Condition& c : conditions) {
     j.push_back({{"type", c.type},
-                 {"status", c.status},
+                 {"status", model::ConditionStatusName(c.status)},
                  {"reason", c.reason},
                  {"message", c.message},
                  {"last_transition_us", TimeToDb(c.last_transition)}});
@@ -147,7 +147,13 @@ absl::StatusOr<std::vector<Condition>> ConditionsFromJson(const std::string& tex
     if (!c.is_object()) return absl::InternalError("stored seat condition is not an object");
     Condition cond;
     cond.type = c.value("type", "");
-    cond.status = c.value("status", "");
+    const std::string status = c.value("status", "");
+    auto parsed = model::ConditionStatusFromName(status);
+    if (!parsed) {
+      return absl::InternalError(absl::StrCat("stored seat condition status '", status,
+                                              "' is not True, False or Unknown"));
+    }
+    cond.status = *parsed;
     cond.reason = c.value("reason", "");
     cond.message = c.value("message", "");
     cond.last_transition = TimeFromDb(c.value("last_transition_us", int64_t{0}));
@@ -182,7 +188,12 @@ absl::StatusOr<SeatStatus> SeatStatusFromRow(const SqlRow& row) {
   s.location = row.Text(0);
   s.number = static_cast<int>(row.Int(1));
   s.observed_generation = row.Int(2);
-  s.phase = row.Text(3);
+  const std::string phase = row.Text(3);
+  auto parsed = model::PhaseFromName(phase);
+  if (!parsed) {
+    return absl::InternalError(absl::StrCat("stored seat phase '", phase, "' is unknown"));
+  }
+  s.phase = *parsed;
   ASSIGN_OR_RETURN(s.conditions, ConditionsFromJson(row.Text(4)));
   s.last_error = row.Text(5);
   s.updated = TimeFromDb(row.Int(6));
@@ -894,9 +905,10 @@ class SqlStore final : public Store {
               "progress_registration = excluded.progress_registration, "
               "progress_json = excluded.progress_json, "
               "last_activity_us = excluded.last_activity_us",
-              {status.location, status.number, status.observed_generation, status.phase, conditions,
-               status.last_error, TimeToDb(status.updated), lease_name, lease_epoch,
-               status.progress_registration, status.progress_json, last_activity})
+              {status.location, status.number, status.observed_generation,
+               std::string(model::PhaseName(status.phase)), conditions, status.last_error,
+               TimeToDb(status.updated), lease_name, lease_epoch, status.progress_registration,
+               status.progress_json, last_activity})
           .status();
     });
   }

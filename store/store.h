@@ -21,6 +21,7 @@
 #include "absl/status/statusor.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "model/status.h"
 #include "model/types.h"
 
 namespace wod::store {
@@ -65,32 +66,11 @@ struct SeatView {
   std::optional<model::Participant> participant;
 };
 
-struct Condition {
-  std::string type;    // AccountReady, HubReady, ContentReady, AppliancesReady
-  std::string status;  // True, False, Unknown
-  std::string reason;
-  std::string message;
-  absl::Time last_transition;
-  bool operator==(const Condition&) const = default;
-};
-
-struct SeatStatus {
-  std::string location;
-  int number = 0;
-  int64_t observed_generation = 0;
-  std::string phase;  // Vacant, Provisioning, Ready, Vacating, Failed
-  std::vector<Condition> conditions;
-  std::string last_error;
-  absl::Time updated;
-  // Live progress of the notebooks in the home, as the controller last observed them, for the
-  // registration whose content the home holds (`progress_registration`; 0 and "" when the seat
-  // holds no content of its occupant). Same JSON shape as a harvest: {"notebooks": [...],
-  // "total": {...}} (model::ProgressReportToJson).
-  int64_t progress_registration = 0;
-  std::string progress_json{};
-  std::optional<absl::Time> last_activity{};  // newest modification time of those notebooks
-  bool operator==(const SeatStatus&) const = default;
-};
+// The status vocabulary lives in model/status.h (pure code computes statuses); the store
+// keeps these names for its interface.
+using Condition = model::Condition;
+using SeatStatus = model::SeatStatus;
+using DriftEntry = model::DriftEntry;
 
 // The reconcile passes of one location's controller, as counted by the store.
 struct PassStats {
@@ -118,20 +98,6 @@ struct Lease {
   std::string holder;
   int64_t epoch = 0;  // bumped each time the lease changes hands: the fencing token
   absl::Time expires;
-};
-
-// One difference between desired and observed state, as the last pass of a location's
-// controller saw it. seat 0 with domain and `observed` naming the object is a foreign or
-// orphan object (reported, never touched when foreign).
-struct DriftEntry {
-  std::string location;
-  int seat = 0;
-  std::string domain;    // accounts, hub, content, appliances
-  std::string expected;  // what desired state wants, in words
-  std::string observed;  // what the machine has
-  std::string planned;   // the action the controller plans, or "none (foreign)"
-  absl::Time since;      // first pass that saw this difference
-  bool operator==(const DriftEntry&) const = default;
 };
 
 struct VerbResult {

@@ -670,8 +670,9 @@
       if (resets > 0) out.push(make('span', 'dash-sub dash-resets', 'reset ' + resets + '×'));
       return out;
     });
-    // The controller has not yet converged the latest desired change (a new occupant, a
-    // reset): the phase shown is of the state before it.
+    // The controller has not yet observed the latest desired change (a new occupant, a
+    // reset): the server already shows the phase that follows (model::EffectivePhase), and
+    // the row says a change is being applied.
     const syncing = !!(seat.status && seat.status.observed_generation < seat.generation);
     row.tr.dataset.syncing = syncing ? 'true' : 'false';
     setCell(row, 'phase', seat.phase + '|' + syncing, () => {

@@ -78,8 +78,8 @@ class AdminApiTest : public ::testing::Test {
     st.location = "loc-a";
     st.number = seat;
     st.observed_generation = *observed;
-    st.phase = phase;
-    st.conditions = {{"AccountReady", "True", "Created", "", clock_.Now()}};
+    st.phase = *model::PhaseFromName(phase);
+    st.conditions = {{"AccountReady", model::ConditionStatus::kTrue, "Created", "", clock_.Now()}};
     st.updated = clock_.Now();
     ASSERT_OK(store_->PutSeatStatus(st, kLease, lease->epoch));
   }
@@ -188,6 +188,37 @@ TEST_F(AdminApiTest, SeatsListOccupantPhaseAndConditionsButNeverAPasswordOrToken
   ASSERT_TRUE(other);
   EXPECT_EQ(other->status, 200);
   EXPECT_TRUE(json::parse(other->body)["seats"].empty());
+}
+
+// Right after a turnover the seat's stored status is still the previous occupant's Ready (the
+// controller has not seen the new generation): /seats and /metrics must say Provisioning, as
+// /me does (model::EffectivePhase), never the previous occupant's Ready.
+TEST_F(AdminApiTest, RightAfterATurnoverSeatsAndMetricsShowProvisioningNotThePreviousReady) {
+  auto [first, seat, token] = Register("ada@example.com");
+  PutPhase(seat, "Ready");
+  auto cleanup = client().Post(absl::StrCat("/api/v1/seats/loc-a/", seat, ":cleanup"),
+                               Bearer(kAdminToken), "", kJson);
+  ASSERT_TRUE(cleanup);
+  ASSERT_EQ(cleanup->status, 200) << cleanup->body;
+  auto phase_of = [&](int n) -> std::string {
+    auto res = client().Get("/api/v1/seats", Bearer(kOperatorToken));
+    if (!res || res->status != 200) return "no answer";
+    const json seats = json::parse(res->body)["seats"];
+    for (const auto& s : seats) {
+      if (s["seat"] == n) return s["phase"].get<std::string>();
+    }
+    return "no seat";
+  };
+  EXPECT_EQ(phase_of(seat), "Vacating") << "vacated, not yet observed: not the old Ready";
+  auto [second, next_seat, next_token] = Register("bob@example.com");
+  ASSERT_EQ(next_seat, seat) << "the lowest free seat is the one just vacated";
+  EXPECT_EQ(phase_of(seat), "Provisioning");
+  auto metrics = client().Get("/metrics");
+  ASSERT_TRUE(metrics);
+  EXPECT_THAT(metrics->body, HasSubstr("wod_seats{phase=\"Provisioning\"} 1"));
+  EXPECT_THAT(metrics->body, HasSubstr("wod_seats{phase=\"Ready\"} 0"));
+  PutPhase(seat, "Ready");  // the controller saw the new generation
+  EXPECT_EQ(phase_of(seat), "Ready");
 }
 
 TEST_F(AdminApiTest, CleanupEndsTheRegistrationOnceAndIsANoOpTheSecondTime) {

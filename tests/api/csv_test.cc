@@ -280,7 +280,7 @@ TEST_F(WOD_CSV_SUITE, CsvListsActiveAndEndedRegistrationsWithParticipantsAndComp
   st.location = "loc-a";
   st.number = eve["registration"]["seat"].get<int>();
   st.observed_generation = 1;
-  st.phase = "Ready";
+  st.phase = model::Phase::kReady;
   st.updated = clock_.Now();
   st.progress_registration = eve_id;
   model::NotebookProgress live;

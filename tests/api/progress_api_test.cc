@@ -76,8 +76,9 @@ class ProgressApiTest : public ::testing::Test {
     st.location = "loc-a";
     st.number = seat;
     st.observed_generation = 2;
-    st.phase = "Ready";
-    st.conditions = {{"ContentReady", "True", "Converged", "", clock_.Now()}};
+    st.phase = model::Phase::kReady;
+    st.conditions = {
+        {"ContentReady", model::ConditionStatus::kTrue, "Converged", "", clock_.Now()}};
     st.updated = clock_.Now();
     st.progress_registration = registration;
     st.progress_json = progress;

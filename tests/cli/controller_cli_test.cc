@@ -126,7 +126,7 @@ class ControllerCli : public ::testing::Test {
     auto st = (*store)->ListSeatStatus(std::string("local"));
     if (!st.ok()) return "status: " + std::string(st.status().message());
     for (const auto& s : *st) {
-      if (s.number == seat) return s.phase;
+      if (s.number == seat) return model::PhaseName(s.phase);
     }
     return "none";
   }
@@ -252,6 +252,27 @@ TEST_F(ControllerCli, LiveDriftPlansTheWholePoolWritesNothingAndExitCodeSaysSo) 
               MatchesRegex("LOCATION +SEAT +DOMAIN +PLANNED +EXPECTED +OBSERVED +SINCE\n.*"));
   EXPECT_THAT(table.stdout_text,
               HasSubstr("\nlocal        1  accounts  create seat 1 (seat has no account)  "));
+}
+
+// A typo in accounts.root: the account files are not there. Before, `--once` said
+// converged=false with no word why and `drift --live` said "no drift" (exit 0 with
+// --exit-code) while not one seat account existed. An unobservable domain is drift.
+TEST_F(ControllerCli, AnAccountsRootWithoutAccountFilesIsDriftAWarningAndExitEight) {
+  LoadCatalog();
+  fs::remove(root_ / "etc/passwd");
+  std::string config = WriteConfig();
+  auto live = Wod({"drift", "--live", "--exit-code", "--store", store_url_, "--location", "local",
+                   "--config", config});
+  EXPECT_EQ(live.exit_code, 8) << live.stdout_text << live.stderr_text;
+  EXPECT_THAT(live.stdout_text, HasSubstr("none (cannot observe: "));
+  EXPECT_THAT(live.stdout_text, HasSubstr("etc/passwd"));
+  EXPECT_THAT(live.stderr_text, HasSubstr("cannot observe accounts"));
+  auto json_live = Wod({"drift", "--live", "--json", "--store", store_url_, "--location", "local",
+                        "--config", config});
+  auto j = nlohmann::json::parse(json_live.stdout_text, nullptr, false);
+  ASSERT_TRUE(j.is_array() && !j.empty()) << json_live.stdout_text;
+  EXPECT_EQ(j[0]["domain"], "accounts");
+  EXPECT_EQ(j[0]["expected"], "observable");
 }
 
 #else  // WOD_CONTROLLER_CLI_ROOT

@@ -83,7 +83,7 @@ class ControllerTest : public ::testing::Test {
     auto st = store_->ListSeatStatus(std::string("local"));
     EXPECT_OK(st);
     if (st.ok()) {
-      for (const auto& s : *st) out[s.number] = s.phase;
+      for (const auto& s : *st) out[s.number] = model::PhaseName(s.phase);
     }
     return out;
   }
@@ -257,7 +257,7 @@ TEST_F(ControllerTest, AHubThatCannotBeObservedDoesNotBlockOtherDomains) {
   ASSERT_FALSE(st->empty());
   bool hub_unknown = false;
   for (const auto& c : (*st)[0].conditions) {
-    if (c.type == "HubReady") hub_unknown = c.status == "Unknown";
+    if (c.type == "HubReady") hub_unknown = c.status == model::ConditionStatus::kUnknown;
   }
   EXPECT_TRUE(hub_unknown);
   hub_->SetDown(false);
@@ -342,7 +342,7 @@ TEST_F(ControllerTest, ALocationWithoutAHubPlansNoHubActionsAndCountsTheHubAsRea
   ASSERT_OK_AND_ASSIGN(auto st, store_->ListSeatStatus(std::string("local")));
   for (const auto& c : st[0].conditions) {
     if (c.type == "HubReady") {
-      EXPECT_EQ(c.status, "True");
+      EXPECT_EQ(c.status, model::ConditionStatus::kTrue);
       EXPECT_EQ(c.reason, "NoHub");
     }
   }
@@ -462,8 +462,8 @@ TEST_F(ControllerTest, ARegistrationDuringTheFirstPassWakesTheNextPassAtOnce) {
     absl::SleepFor(absl::Milliseconds(10));
     if (!registered) continue;
     auto st = store_->GetSeatStatus("local", registered->seat.number);
-    ready =
-        st.ok() && st->phase == "Ready" && st->observed_generation == registered->seat.generation;
+    ready = st.ok() && st->phase == model::Phase::kReady &&
+            st->observed_generation == registered->seat.generation;
   }
   stop = true;
   run.join();

@@ -374,7 +374,7 @@ class Scenario {
     ASSERT_OK(statuses);
     bool restart = false;
     for (const auto& s : *statuses) {
-      if (s.phase != "Failed") continue;
+      if (s.phase != model::Phase::kFailed) continue;
       auto seat = store_->GetSeat("local", s.number);
       ASSERT_OK(seat);
       if (seat->seat.registration_id) {
@@ -400,7 +400,7 @@ class Scenario {
     std::map<int, int64_t> generation;
     for (const auto& v : *views) generation[v.seat.number] = v.seat.generation;
     for (const auto& s : *statuses) {
-      if ((s.phase == "Ready" || s.phase == "Vacant") &&
+      if ((s.phase == model::Phase::kReady || s.phase == model::Phase::kVacant) &&
           s.observed_generation == generation[s.number]) {
         out.insert(s.number);
       }
@@ -499,7 +499,8 @@ class Scenario {
     EXPECT_EQ(statuses->size(), desired.size());
     for (const auto& s : *statuses) {
       const model::Seat& seat = desired[s.number];
-      EXPECT_EQ(s.phase, seat.registration_id ? "Ready" : "Vacant") << "seat " << s.number;
+      EXPECT_EQ(s.phase, seat.registration_id ? model::Phase::kReady : model::Phase::kVacant)
+          << "seat " << s.number;
       EXPECT_EQ(s.observed_generation, seat.generation) << "seat " << s.number;
     }
 

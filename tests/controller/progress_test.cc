@@ -147,7 +147,7 @@ TEST_F(ProgressFakeTest, ReadySeatShowsLiveProgressThatRisesWhenACellIsExecuted)
   const int seat = ada.seat.number;
   ASSERT_GT(Converge(), 0);
   store::SeatStatus st = StatusOf(seat);
-  ASSERT_EQ(st.phase, "Ready");
+  ASSERT_EQ(st.phase, model::Phase::kReady);
   EXPECT_EQ(st.progress_registration, ada.registration.id);
   json total = TotalOf(st);
   EXPECT_EQ(total["notebooks"], 3);
@@ -183,7 +183,7 @@ TEST_F(ProgressFakeTest, ReadySeatShowsLiveProgressThatRisesWhenACellIsExecuted)
   EXPECT_EQ(TotalOf(after)["executed"], 1);
   EXPECT_EQ(after.last_activity, saved);
   EXPECT_EQ(after.updated, clock_.Now());
-  EXPECT_EQ(after.phase, "Ready");
+  EXPECT_EQ(after.phase, model::Phase::kReady);
   json per_notebook = json::parse(after.progress_json)["notebooks"];
   int lab_executed = -1;
   for (const auto& nb : per_notebook) {
@@ -206,7 +206,7 @@ TEST_F(ProgressFakeTest, VacatedSeatDropsLiveProgressAndTheHarvestKeepsIt) {
   ASSERT_OK(store_->ApplyVerb(model::Verb::kCleanup, "local", seat, clock_.Now()).status());
   ASSERT_GT(Converge(), 0);
   store::SeatStatus st = StatusOf(seat);
-  EXPECT_EQ(st.phase, "Vacant");
+  EXPECT_EQ(st.phase, model::Phase::kVacant);
   EXPECT_EQ(st.progress_registration, 0);
   EXPECT_EQ(st.progress_json, "");
   EXPECT_FALSE(st.last_activity.has_value());
@@ -227,7 +227,7 @@ TEST_F(ProgressFakeTest, VacatedSeatDropsLiveProgressAndTheHarvestKeepsIt) {
     if (r->converged) break;
   }
   store::SeatStatus ready = StatusOf(seat);
-  EXPECT_EQ(ready.phase, "Ready");
+  EXPECT_EQ(ready.phase, model::Phase::kReady);
   EXPECT_EQ(ready.progress_registration, bo.registration.id);
 }
 
@@ -311,7 +311,7 @@ TEST_F(ProgressRealContentTest, ExecutedCellWrittenIntoARenderedNotebookRaisesPr
   const int seat = ada.seat.number;
   ASSERT_GT(Converge(), 0);
   store::SeatStatus st = StatusOf(seat);
-  ASSERT_EQ(st.phase, "Ready");
+  ASSERT_EQ(st.phase, model::Phase::kReady);
   ASSERT_EQ(st.progress_registration, ada.registration.id);
   EXPECT_EQ(TotalOf(st)["executed"], 0);
   ASSERT_TRUE(st.last_activity.has_value());

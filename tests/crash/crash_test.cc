@@ -540,12 +540,13 @@ TEST_F(CrashTest, SigkilledControllerConvergesWithNothingLostOrLeftBehind) {
     auto statuses = store_->ListSeatStatus(std::string(kLocation));
     if (statuses.ok()) {
       for (const auto& st : *statuses) {
-        if (st.phase == "Ready" || st.phase == "Vacant") continue;
+        if (st.phase == model::Phase::kReady || st.phase == model::Phase::kVacant) continue;
         std::string conds;
         for (const auto& c : st.conditions) {
-          absl::StrAppend(&conds, " ", c.type, "=", c.status, "(", c.reason, ": ", c.message, ")");
+          absl::StrAppend(&conds, " ", c.type, "=", model::ConditionStatusName(c.status), "(",
+                          c.reason, ": ", c.message, ")");
         }
-        std::printf("seat %d %s:%s\n", st.number, st.phase.c_str(), conds.c_str());
+        std::printf("seat %d %s:%s\n", st.number, model::PhaseName(st.phase), conds.c_str());
       }
     }
   }
@@ -702,7 +703,8 @@ TEST_F(CrashTest, SigkilledControllerConvergesWithNothingLostOrLeftBehind) {
   EXPECT_EQ(statuses.size(), desired.size());
   for (const auto& st : statuses) {
     const model::Seat& s = desired[st.number];
-    EXPECT_EQ(st.phase, s.registration_id ? "Ready" : "Vacant") << "seat " << st.number;
+    EXPECT_EQ(st.phase, s.registration_id ? model::Phase::kReady : model::Phase::kVacant)
+        << "seat " << st.number;
     EXPECT_EQ(st.observed_generation, s.generation) << "seat " << st.number;
   }
 

@@ -80,7 +80,7 @@ class LifecycleApiTest : public ::testing::Test {
     st.location = "loc-a";
     st.number = seat;
     st.observed_generation = view.seat.generation;
-    st.phase = "Ready";
+    st.phase = model::Phase::kReady;
     st.updated = clock_.Now();
     ASSERT_OK(store_->PutSeatStatus(st, "controller/loc-a", controller_epoch_));
   }

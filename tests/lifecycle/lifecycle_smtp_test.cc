@@ -107,7 +107,7 @@ TEST(LifecycleSmtp, CredentialsMailArrivesOnce) {
   st.location = "local";
   st.number = reg.seat.number;
   st.observed_generation = reg.seat.generation;
-  st.phase = "Ready";
+  st.phase = model::Phase::kReady;
   ASSERT_OK(store->PutSeatStatus(st, "controller/local", lease.epoch));
 
   LifecycleOptions options;

@@ -99,7 +99,7 @@ class LifecycleTest : public ::testing::Test {
     st.location = "local";
     st.number = seat;
     st.observed_generation = view.seat.generation;
-    st.phase = "Ready";
+    st.phase = model::Phase::kReady;
     st.updated = clock_.Now();
     ASSERT_OK(store_->PutSeatStatus(st, "controller/local", controller_epoch_));
   }
@@ -183,7 +183,7 @@ TEST_F(LifecycleTest, SeatReadySendsCredentialsOnce) {
   store::SeatStatus st;
   st.location = "local";
   st.number = r.seat.number;
-  st.phase = "Provisioning";
+  st.phase = model::Phase::kProvisioning;
   ASSERT_OK(store_->PutSeatStatus(st, "controller/local", controller_epoch_));
   ASSERT_OK_AND_ASSIGN(auto run, lifecycle_->RunOnce(clock_.Now()));
   EXPECT_EQ(run.purges, 0);

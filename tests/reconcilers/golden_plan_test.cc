@@ -1,6 +1,7 @@
-// Golden-file tests of the four planners together: each folder of tests/golden/plans/ holds a
-// desired.yaml and an observed.yaml (see README.md there) and the plan.txt the planners must
-// produce from them (reconcilers/plan_text.h). WOD_UPDATE_GOLDEN=1 rewrites plan.txt; review
+// Golden-file tests of the pass's plan: each folder of tests/golden/plans/ holds a desired.yaml
+// and an observed.yaml (see README.md there) and the plan.txt that reconcilers::PlanPass (the
+// function the controller and `wod drift --live` run) must produce from them, printed by
+// reconcilers::PassPlanText. WOD_UPDATE_GOLDEN=1 rewrites plan.txt; review
 // the diff before committing it.
 #include <cstdlib>
 #include <filesystem>
@@ -9,7 +10,7 @@
 
 #include <gtest/gtest.h>
 
-#include "reconcilers/plan_text.h"
+#include "reconcilers/pass_plan.h"
 #include "tests/reconcilers/golden_yaml.h"
 
 namespace wod::reconcilers {
@@ -47,8 +48,7 @@ TEST_P(GoldenPlan, PlanMatchesPlanTxt) {
   ASSERT_TRUE(desired.ok()) << desired.status();
   auto observed = testing::LoadObservedYaml(ReadFile(dir / "observed.yaml"), *desired, policy);
   ASSERT_TRUE(observed.ok()) << observed.status();
-  const LocationPlan plan = PlanLocation(*desired, *observed, policy);
-  const std::string text = PlanText(*desired, plan);
+  const std::string text = PassPlanText(PlanPass(*desired, *observed, policy));
   const char* update = std::getenv("WOD_UPDATE_GOLDEN");
   if (update != nullptr && std::string(update) == "1") {
     std::ofstream(dir / "plan.txt", std::ios::binary | std::ios::trunc) << text;
@@ -58,7 +58,7 @@ TEST_P(GoldenPlan, PlanMatchesPlanTxt) {
   EXPECT_EQ(text, ReadFile(dir / "plan.txt"))
       << "plan of " << GetParam() << " differs from plan.txt (WOD_UPDATE_GOLDEN=1 rewrites it)";
   // The same input plans the same way twice: planners are pure.
-  EXPECT_EQ(PlanText(*desired, PlanLocation(*desired, *observed, policy)), text);
+  EXPECT_EQ(PassPlanText(PlanPass(*desired, *observed, policy)), text);
 }
 
 TEST(GoldenPlanCases, ThereAreAtLeastSix) { EXPECT_GE(CaseNames().size(), 6u); }

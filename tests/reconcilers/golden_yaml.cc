@@ -1,5 +1,7 @@
 #include "tests/reconcilers/golden_yaml.h"
 
+#include "reconcilers/appliances_planner.h"
+
 #include <algorithm>
 #include <exception>
 
@@ -220,16 +222,29 @@ absl::StatusOr<DesiredState> LoadDesiredYaml(const std::string& text) {
   }
 }
 
-absl::StatusOr<ObservedLocation> LoadObservedYaml(const std::string& text,
-                                                  const DesiredState& desired,
-                                                  const model::AccountPolicy& policy) {
+absl::StatusOr<PassObservation> LoadObservedYaml(const std::string& text,
+                                                 const DesiredState& desired,
+                                                 const model::AccountPolicy& policy) {
   try {
     const YAML::Node root = YAML::Load(text);
-    ObservedLocation out;
-    if (root["accounts"]) out.accounts = Accounts(root["accounts"], desired, policy);
-    if (root["content"]) out.content = Content(root["content"], policy);
-    if (root["hub"]) out.hub = Hub(root["hub"]);
-    if (root["appliances"]) out.appliances = Appliances(root["appliances"], desired);
+    PassObservation out;
+    // A domain left out is one the location does not run; `{unobservable: REASON}` is one
+    // whose driver failed to observe it with that message.
+    auto load = [&](auto& domain, const char* key, auto read) {
+      const YAML::Node n = root[key];
+      if (!n) {
+        domain.managed = false;
+      } else if (n.IsMap() && n["unobservable"]) {
+        domain.observed = absl::UnavailableError(n["unobservable"].as<std::string>());
+      } else {
+        domain.observed = read(n);
+      }
+    };
+    load(out.accounts, "accounts",
+         [&](const YAML::Node& n) { return Accounts(n, desired, policy); });
+    load(out.content, "content", [&](const YAML::Node& n) { return Content(n, policy); });
+    load(out.hub, "hub", [&](const YAML::Node& n) { return Hub(n); });
+    load(out.appliances, "appliances", [&](const YAML::Node& n) { return Appliances(n, desired); });
     return out;
   } catch (const std::exception& e) {
     return absl::InvalidArgumentError(absl::StrCat("observed.yaml: ", e.what()));

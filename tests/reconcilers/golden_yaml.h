@@ -11,13 +11,13 @@
 #include "absl/status/statusor.h"
 #include "model/accounts.h"
 #include "reconcilers/desired.h"
-#include "reconcilers/plan_text.h"
+#include "reconcilers/pass_plan.h"
 
 namespace wod::reconcilers::testing {
 
 absl::StatusOr<DesiredState> LoadDesiredYaml(const std::string& text);
-absl::StatusOr<ObservedLocation> LoadObservedYaml(const std::string& text,
-                                                  const DesiredState& desired,
-                                                  const model::AccountPolicy& policy);
+absl::StatusOr<PassObservation> LoadObservedYaml(const std::string& text,
+                                                 const DesiredState& desired,
+                                                 const model::AccountPolicy& policy);
 
 }  // namespace wod::reconcilers::testing

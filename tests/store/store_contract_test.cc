@@ -870,7 +870,7 @@ TEST_P(StoreContractTest, LeaseIsTakenRenewedAndRefusedToOthersWhileValid) {
 
 TEST_P(StoreContractTest, ExpiredLeaseIsTakenOverWithANewEpochThatFencesTheOldHolder) {
   ASSERT_OK_AND_ASSIGN(Lease old, store().AcquireLease("loc-a", "ctl-1", absl::Seconds(30), kNow));
-  SeatStatus status{kLoc, 1, 3, "Ready", {}, "", kNow};
+  SeatStatus status{kLoc, 1, 3, model::Phase::kReady, {}, "", kNow};
   ASSERT_OK(store().PutSeatStatus(status, "loc-a", old.epoch));
 
   ASSERT_OK_AND_ASSIGN(Lease taken, store().AcquireLease("loc-a", "ctl-2", absl::Seconds(30),
@@ -878,17 +878,17 @@ TEST_P(StoreContractTest, ExpiredLeaseIsTakenOverWithANewEpochThatFencesTheOldHo
   EXPECT_EQ(taken.epoch, old.epoch + 1);
   EXPECT_EQ(taken.holder, "ctl-2");
 
-  status.phase = "Failed";
+  status.phase = model::Phase::kFailed;
   EXPECT_THAT(store().PutSeatStatus(status, "loc-a", old.epoch),
               StatusIs(absl::StatusCode::kAborted, HasSubstr("'loc-a'")));
   ASSERT_OK_AND_ASSIGN(auto stored, store().ListSeatStatus());
   ASSERT_EQ(stored.size(), 1u);
-  EXPECT_EQ(stored[0].phase, "Ready") << "the fenced write did not land";
+  EXPECT_EQ(stored[0].phase, model::Phase::kReady) << "the fenced write did not land";
 
-  status.phase = "Vacating";
+  status.phase = model::Phase::kVacating;
   ASSERT_OK(store().PutSeatStatus(status, "loc-a", taken.epoch));
   ASSERT_OK_AND_ASSIGN(stored, store().ListSeatStatus());
-  EXPECT_EQ(stored[0].phase, "Vacating");
+  EXPECT_EQ(stored[0].phase, model::Phase::kVacating);
   // The old holder cannot come back while the new one holds it.
   EXPECT_THAT(store().AcquireLease("loc-a", "ctl-1", absl::Seconds(30), kNow + absl::Seconds(32)),
               StatusIs(absl::StatusCode::kFailedPrecondition, HasSubstr("'ctl-2'")));
@@ -900,8 +900,9 @@ TEST_P(StoreContractTest, ReleasedLeaseGoesToTheNextHolderWithANewEpoch) {
   EXPECT_THAT(store().AcquireLease("loc-a", "ctl-2", absl::Hours(1), kNow),
               StatusIs(absl::StatusCode::kFailedPrecondition));
   ASSERT_OK(store().ReleaseLease("loc-a", "ctl-1"));
-  EXPECT_THAT(store().PutSeatStatus({kLoc, 1, 1, "Ready", {}, "", kNow}, "loc-a", a.epoch),
-              StatusIs(absl::StatusCode::kAborted, HasSubstr("released")));
+  EXPECT_THAT(
+      store().PutSeatStatus({kLoc, 1, 1, model::Phase::kReady, {}, "", kNow}, "loc-a", a.epoch),
+      StatusIs(absl::StatusCode::kAborted, HasSubstr("released")));
   ASSERT_OK_AND_ASSIGN(Lease b, store().AcquireLease("loc-a", "ctl-2", absl::Hours(1), kNow));
   EXPECT_EQ(b.epoch, a.epoch + 1);
   ASSERT_OK(store().ReleaseLease("loc-a", "ctl-2"));
@@ -909,25 +910,27 @@ TEST_P(StoreContractTest, ReleasedLeaseGoesToTheNextHolderWithANewEpoch) {
 }
 
 TEST_P(StoreContractTest, SeatStatusIsUpsertedWithConditionsAndNeedsAnExistingLease) {
-  EXPECT_THAT(store().PutSeatStatus({kLoc, 1, 1, "Ready", {}, "", kNow}, "nope", 1),
+  EXPECT_THAT(store().PutSeatStatus({kLoc, 1, 1, model::Phase::kReady, {}, "", kNow}, "nope", 1),
               StatusIs(absl::StatusCode::kAborted));
   ASSERT_OK_AND_ASSIGN(Lease l, store().AcquireLease("loc-a", "ctl", absl::Minutes(1), kNow));
-  SeatStatus s1{kLoc,
-                1,
-                4,
-                "Provisioning",
-                {{"AccountReady", "True", "Created", "useradd student1", kNow},
-                 {"HubReady", "Unknown", "HubDown", "connection refused", kNow + absl::Seconds(1)}},
-                "hub: connection refused",
-                kNow + absl::Seconds(2)};
-  SeatStatus s2{kLoc, 2, 1, "Vacant", {}, "", kNow};
-  SeatStatus other{"loc-b", 1, 1, "Vacant", {}, "", kNow};
+  SeatStatus s1{
+      kLoc,
+      1,
+      4,
+      model::Phase::kProvisioning,
+      {{"AccountReady", model::ConditionStatus::kTrue, "Created", "useradd student1", kNow},
+       {"HubReady", model::ConditionStatus::kUnknown, "HubDown", "connection refused",
+        kNow + absl::Seconds(1)}},
+      "hub: connection refused",
+      kNow + absl::Seconds(2)};
+  SeatStatus s2{kLoc, 2, 1, model::Phase::kVacant, {}, "", kNow};
+  SeatStatus other{"loc-b", 1, 1, model::Phase::kVacant, {}, "", kNow};
   ASSERT_OK(store().PutSeatStatus(s2, "loc-a", l.epoch));
   ASSERT_OK(store().PutSeatStatus(s1, "loc-a", l.epoch));
   ASSERT_OK(store().PutSeatStatus(other, "loc-a", l.epoch));
-  s1.phase = "Ready";
+  s1.phase = model::Phase::kReady;
   s1.observed_generation = 5;
-  s1.conditions[1].status = "True";
+  s1.conditions[1].status = model::ConditionStatus::kTrue;
   s1.last_error = "";
   ASSERT_OK(store().PutSeatStatus(s1, "loc-a", l.epoch));
   ASSERT_OK_AND_ASSIGN(auto all, store().ListSeatStatus());
@@ -998,7 +1001,8 @@ TEST_P(StoreContractTest, WaitForChangeWakesOnDesiredChangesButNotOnStatusWrites
   LoadCatalog({MakeWorkshop("WKSHP-A", 1, 3, 3)});
   EXPECT_FALSE(store().WaitForChange(absl::ZeroDuration()));  // baseline
   ASSERT_OK_AND_ASSIGN(Lease l, store().AcquireLease("loc-a", "ctl", absl::Minutes(1), kNow));
-  ASSERT_OK(store().PutSeatStatus({kLoc, 1, 1, "Vacant", {}, "", kNow}, "loc-a", l.epoch));
+  ASSERT_OK(
+      store().PutSeatStatus({kLoc, 1, 1, model::Phase::kVacant, {}, "", kNow}, "loc-a", l.epoch));
   ASSERT_OK(store().AppendEvent({0, kNow, kLoc, 1, "account.create", "why", "what"}));
   ASSERT_OK(store().ApplyVerb(model::Verb::kCleanup, kLoc, 1, kNow));    // vacant: no change
   ASSERT_OK(store().UpsertCatalog({MakeWorkshop("WKSHP-A", 1, 3, 3)}));  // unchanged

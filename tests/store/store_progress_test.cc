@@ -63,8 +63,8 @@ class StoreProgressTest : public ::testing::TestWithParam<Backend> {
     s.location = kLoc;
     s.number = number;
     s.observed_generation = 2;
-    s.phase = "Ready";
-    s.conditions = {{"ContentReady", "True", "Converged", "", kNow}};
+    s.phase = model::Phase::kReady;
+    s.conditions = {{"ContentReady", model::ConditionStatus::kTrue, "Converged", "", kNow}};
     s.updated = kNow;
     return s;
   }
@@ -92,7 +92,7 @@ TEST_P(StoreProgressTest, SeatStatusKeepsLiveProgressAndLastActivityAndClearsThe
   s.progress_registration = 0;
   s.progress_json.clear();
   s.last_activity.reset();
-  s.phase = "Vacating";
+  s.phase = model::Phase::kVacating;
   ASSERT_OK(store().PutSeatStatus(s, kLease, l.epoch));
   ASSERT_OK_AND_ASSIGN(stored, store().ListSeatStatus(std::string(kLoc)));
   EXPECT_THAT(stored, ElementsAre(s, plain));
@@ -230,7 +230,7 @@ TEST_P(StoreProgressTest, MigratingFromVersion4KeepsSeatStatusWithoutProgress) {
   ASSERT_OK_AND_ASSIGN(auto stored, migrated->ListSeatStatus());
   ASSERT_EQ(stored.size(), 1u);
   EXPECT_EQ(stored[0].number, 7);
-  EXPECT_EQ(stored[0].phase, "Ready");
+  EXPECT_EQ(stored[0].phase, model::Phase::kReady);
   EXPECT_EQ(stored[0].updated, kNow);
   EXPECT_EQ(stored[0].progress_registration, 0);
   EXPECT_EQ(stored[0].progress_json, "");

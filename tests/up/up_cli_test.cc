@@ -127,7 +127,7 @@ class UpCli : public ::testing::Test {
     auto st = (*store)->ListSeatStatus(std::string("local"));
     if (!st.ok()) return "status: " + std::string(st.status().message());
     for (const auto& s : *st) {
-      if (s.number == seat) return s.phase;
+      if (s.number == seat) return model::PhaseName(s.phase);
     }
     return "none";
   }
