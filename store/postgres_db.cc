@@ -19,12 +19,15 @@
 #include "common/log.h"
 #include "common/random.h"
 #include "common/status.h"
+#include "store/connection_pool.h"
 #include "store/sql_db.h"
 
 namespace wod::store {
 namespace {
 
 constexpr int kMaxAttempts = 20;
+constexpr absl::Duration kRetryBase = absl::Microseconds(200);
+constexpr int kRetryMaxDoublings = 6;
 constexpr int kPoolSize = 16;
 constexpr char kChannel[] = "wod_desired";
 // At most one NOTIFY per this interval: a burst of registrations wakes controllers once.
@@ -122,6 +125,10 @@ class PgTx final : public SqlTx {
       pqxx::result result = tx_.exec_prepared(name, pqxx::prepare::make_dynamic_params(values));
       if (affected != nullptr) *affected = static_cast<int64_t>(result.affected_rows());
       if (rows != nullptr) {
+        auto names = std::make_shared<SqlColumnNames>();
+        for (pqxx::row::size_type c = 0; c < result.columns(); ++c) {
+          names->emplace_back(result.column_name(c));
+        }
         rows->reserve(result.size());
         for (const auto& row : result) {
           std::vector<std::optional<std::string>> out;
@@ -133,7 +140,7 @@ class PgTx final : public SqlTx {
               out.emplace_back(std::string(field.c_str(), field.size()));
             }
           }
-          rows->emplace_back(std::move(out));
+          rows->emplace_back(names, std::move(out));
         }
       }
       return absl::OkStatus();
@@ -167,10 +174,11 @@ class ChangeReceiver final : public pqxx::notification_receiver {
 class PostgresDb final : public SqlDb {
  public:
   PostgresDb(std::string url, std::unique_ptr<PgConn> first)
-      : url_(std::move(url)), password_(UrlPassword(url_)), self_(common::RandomToken(8)) {
-    idle_.push_back(std::move(first));
-    open_ = 1;
-  }
+      : url_(std::move(url)),
+        password_(UrlPassword(url_)),
+        self_(common::RandomToken(8)),
+        pool_(
+            kPoolSize, [this] { return Connect(url_, password_); }, std::move(first)) {}
 
   ~PostgresDb() override {
     {
@@ -213,14 +221,14 @@ class PostgresDb final : public SqlDb {
   absl::Status Transact(TxMode mode, const std::function<absl::Status(SqlTx&)>& fn) override {
     PgFailure last;
     for (int attempt = 0; attempt < kMaxAttempts; ++attempt) {
-      if (attempt > 0) Backoff(attempt);
-      ASSIGN_OR_RETURN(std::unique_ptr<PgConn> conn, Acquire());
+      if (attempt > 0) SleepBeforeRetry(attempt, kRetryBase, kRetryMaxDoublings);
+      ASSIGN_OR_RETURN(std::unique_ptr<PgConn> conn, pool_.Acquire());
       bool changed = false;
       last = mode == TxMode::kWrite
                  ? RunOnce<pqxx::work>(*conn, fn, &changed)
                  : RunOnce<pqxx::transaction<pqxx::repeatable_read, pqxx::read_only>>(*conn, fn,
                                                                                       &changed);
-      Release(last.broken ? nullptr : std::move(conn));
+      pool_.Release(last.broken ? nullptr : std::move(conn));
       if (last.status.ok() && changed) Announce();
       if (last.status.ok() || !last.retry) return last.status;
     }
@@ -312,45 +320,6 @@ class PostgresDb final : public SqlDb {
     } catch (...) {
       return Classify(password_);
     }
-  }
-
-  static void Backoff(int attempt) {
-    int cap_ms = 1 << std::min(attempt, 6);
-    std::this_thread::sleep_for(std::chrono::microseconds(
-        200 + common::RandomUniform(static_cast<uint32_t>(cap_ms) * 1000)));
-  }
-
-  absl::StatusOr<std::unique_ptr<PgConn>> Acquire() {
-    std::unique_lock<std::mutex> lock(mu_);
-    while (true) {
-      if (!idle_.empty()) {
-        auto conn = std::move(idle_.back());
-        idle_.pop_back();
-        return conn;
-      }
-      if (open_ < kPoolSize) {
-        ++open_;
-        lock.unlock();
-        auto conn = Connect(url_, password_);
-        if (!conn.ok()) {
-          lock.lock();
-          --open_;
-          cv_.notify_one();
-        }
-        return conn;
-      }
-      cv_.wait(lock);
-    }
-  }
-
-  void Release(std::unique_ptr<PgConn> conn) {
-    std::lock_guard<std::mutex> lock(mu_);
-    if (conn) {
-      idle_.push_back(std::move(conn));
-    } else {
-      --open_;
-    }
-    cv_.notify_one();
   }
 
   // A committed change: wake this process's waiter now, and have the notifier tell the
@@ -450,10 +419,7 @@ class PostgresDb final : public SqlDb {
   std::unique_ptr<ChangeReceiver> receiver_;
   bool foreign_change_ = false;
   bool waited_ = false;
-  std::mutex mu_;
-  std::condition_variable cv_;
-  std::vector<std::unique_ptr<PgConn>> idle_;
-  int open_ = 0;
+  ConnectionPool<PgConn> pool_;
 };
 
 }  // namespace

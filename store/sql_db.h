@@ -49,21 +49,61 @@ class SqlParam {
   std::string text_;
 };
 
-// One result row; values are kept as text (NULL as nullopt) and converted on access.
+// The column names of one result, shared by its rows.
+using SqlColumnNames = std::vector<std::string>;
+
+// One result row; values are kept as text (NULL as nullopt) and converted on access. Columns
+// are read by the name the statement gives them (write `expr AS name` for an expression, and
+// alias the columns of a join apart), or by position. Reading a name the statement does not
+// select is a bug of ours, like an index out of range: it aborts and names the column. A row
+// is read by one thread at a time (it remembers where the last name was found).
 class SqlRow {
  public:
-  explicit SqlRow(std::vector<std::optional<std::string>> values) : values_(std::move(values)) {}
-  size_t size() const { return values_.size(); }
-  bool IsNull(size_t i) const { return !values_.at(i).has_value(); }
+  SqlRow(std::shared_ptr<const SqlColumnNames> names,
+         std::vector<std::optional<std::string>> values);
+  size_t size() const { return values_->size(); }
   // NULL reads as "" / 0 / false; use IsNull or the Opt accessors to tell.
+  bool IsNull(size_t i) const { return !values_->at(i).has_value(); }
   const std::string& Text(size_t i) const;
   int64_t Int(size_t i) const;
   bool Bool(size_t i) const;  // accepts 1/0 (SQLite) and t/f (PostgreSQL)
   std::optional<int64_t> OptInt(size_t i) const;
 
+  bool IsNull(std::string_view name) const { return IsNull(Index(name)); }
+  const std::string& Text(std::string_view name) const { return Text(Index(name)); }
+  int64_t Int(std::string_view name) const { return Int(Index(name)); }
+  bool Bool(std::string_view name) const { return Bool(Index(name)); }
+  std::optional<int64_t> OptInt(std::string_view name) const { return OptInt(Index(name)); }
+
+  // The same row with every name read as `prefix` + name: one table's columns out of a join
+  // that selected them as `<prefix><column>`, so one parser reads a table alone or joined.
+  SqlRow WithPrefix(std::string prefix) const;
+
  private:
-  std::vector<std::optional<std::string>> values_;
+  size_t Index(std::string_view name) const;
+
+  std::shared_ptr<const SqlColumnNames> names_;
+  std::shared_ptr<const std::vector<std::optional<std::string>>> values_;  // shared by WithPrefix
+  std::string prefix_;
+  mutable size_t next_ = 0;  // where Index starts looking
 };
+
+// A statement parameter referred to by name in the statement's text (`:workshop`), so that a
+// statement can be put together from fragments without numbering its parameters.
+struct SqlNamedParam {
+  std::string_view name;
+  SqlParam value;
+};
+
+// `sql` with each `:name` replaced by a numbered placeholder ($1, $2, ... in order of first
+// use; one name is one placeholder however often it appears) and the values in that order.
+// `::` (a PostgreSQL cast) and text in quotes are left alone; parameters the text does not
+// use are left out. A name with no parameter is a bug of ours: Internal.
+struct SqlBound {
+  std::string sql;
+  std::vector<SqlParam> params;
+};
+absl::StatusOr<SqlBound> BindNamed(std::string_view sql, const std::vector<SqlNamedParam>& params);
 
 // One open transaction. Statements that fail leave the transaction unusable: return the
 // error from the Transact callback.
@@ -79,6 +119,10 @@ class SqlTx {
                                        const std::vector<SqlParam>& params = {}) = 0;
   // Runs several parameterless statements separated by semicolons (migrations).
   virtual absl::Status ExecScript(const std::string& sql) = 0;
+  // Query and Exec of a statement with named parameters (see BindNamed).
+  absl::StatusOr<std::vector<SqlRow>> QueryNamed(std::string_view sql,
+                                                 const std::vector<SqlNamedParam>& params);
+  absl::StatusOr<int64_t> ExecNamed(std::string_view sql, const std::vector<SqlNamedParam>& params);
   // Records that this transaction changes desired state: once it commits, WaitForChange
   // callers (in this process at once, in others soon after) are woken.
   virtual absl::Status MarkChanged() = 0;
@@ -113,6 +157,11 @@ inline constexpr absl::Duration kChangePollInterval = absl::Milliseconds(100);
 absl::StatusOr<std::unique_ptr<SqlDb>> OpenSqliteDb(const std::string& path);
 // `url` is a libpq connection URI. Connects once to fail early; then pools connections.
 absl::StatusOr<std::unique_ptr<SqlDb>> OpenPostgresDb(const std::string& url);
+
+// Sleeps before the `attempt`th rerun (1, 2, ...) of a transaction that met a transient
+// conflict: `base` plus a random part of up to 2^min(attempt, max_doublings) ms, so that the
+// transactions that conflicted spread out instead of meeting again.
+void SleepBeforeRetry(int attempt, absl::Duration base, int max_doublings);
 
 // Times are stored as microseconds since the Unix epoch (BIGINT); the infinities map to the
 // int64 limits so that they round-trip.

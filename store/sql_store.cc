@@ -12,6 +12,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
 #include "common/clock.h"
 #include "common/random.h"
 #include "common/status.h"
@@ -33,94 +34,99 @@ constexpr int kMaxSlotLookups = 1000;
 // PostgreSQL advisory lock held by catalog loads ("wod" + "cat").
 constexpr int64_t kCatalogLockKey = 0x776f645f636174;
 
-// Column lists, in the order the *FromRow parsers read them.
+// Column lists of the *FromRow parsers, which read them by these names.
 constexpr char kSeatColumns[] =
     "location, number, workshop, registration_id, password, reset_epoch, generation";
-constexpr char kSeatColumnsS[] =
-    "s.location, s.number, s.workshop, s.registration_id, s.password, s.reset_epoch, "
-    "s.generation";
-constexpr size_t kSeatWidth = 7;
 constexpr char kRegistrationColumns[] =
     "id, participant_id, workshop, location, seat, start_us, deadline_us, ended_us, state, "
     "token_hash, progress_json, token_nonce";
-constexpr char kRegistrationColumnsR[] =
-    "r.id, r.participant_id, r.workshop, r.location, r.seat, r.start_us, r.deadline_us, "
-    "r.ended_us, r.state, r.token_hash, r.progress_json, r.token_nonce";
-constexpr size_t kRegistrationWidth = 12;
-constexpr char kParticipantColumnsP[] = "p.id, p.email, p.name, p.company";
+constexpr char kParticipantColumns[] = "id, email, name, company";
 constexpr char kNotificationColumns[] =
     "id, idempotency_key, registration_id, kind, recipient, subject, text_body, html_body, "
     "state, attempts, next_attempt_us, last_error";
 
-model::Seat SeatFromRow(const SqlRow& row, size_t at = 0) {
+// `columns` (a list as above) of the table or CTE `alias` in a join, each selected as
+// `<alias>_<column>`: the parser then reads them with row.WithPrefix("<alias>_").
+std::string JoinedColumns(absl::string_view alias, absl::string_view columns) {
+  std::vector<std::string> out;
+  for (absl::string_view column : absl::StrSplit(columns, ", ")) {
+    out.push_back(absl::StrCat(alias, ".", column, " AS ", alias, "_", column));
+  }
+  return absl::StrJoin(out, ", ");
+}
+
+model::Seat SeatFromRow(const SqlRow& row) {
   model::Seat s;
-  s.location = row.Text(at);
-  s.number = static_cast<int>(row.Int(at + 1));
-  s.workshop = row.Text(at + 2);
-  s.registration_id = row.OptInt(at + 3);
-  s.password = row.Text(at + 4);
-  s.reset_epoch = row.Int(at + 5);
-  s.generation = row.Int(at + 6);
+  s.location = row.Text("location");
+  s.number = static_cast<int>(row.Int("number"));
+  s.workshop = row.Text("workshop");
+  s.registration_id = row.OptInt("registration_id");
+  s.password = row.Text("password");
+  s.reset_epoch = row.Int("reset_epoch");
+  s.generation = row.Int("generation");
   return s;
 }
 
-Registration RegistrationFromRow(const SqlRow& row, size_t at = 0) {
+Registration RegistrationFromRow(const SqlRow& row) {
   Registration r;
-  r.id = row.Int(at);
-  r.participant_id = row.Int(at + 1);
-  r.workshop = row.Text(at + 2);
-  r.location = row.Text(at + 3);
-  r.seat = static_cast<int>(row.Int(at + 4));
-  r.start = TimeFromDb(row.Int(at + 5));
-  r.deadline = TimeFromDb(row.Int(at + 6));
-  if (auto ended = row.OptInt(at + 7)) r.ended = TimeFromDb(*ended);
-  r.state = model::ParseRegistrationState(row.Text(at + 8)).value_or(RegistrationState::kFailed);
-  r.token_hash = row.Text(at + 9);
-  r.progress_json = row.Text(at + 10);
-  r.token_nonce = row.Text(at + 11);
+  r.id = row.Int("id");
+  r.participant_id = row.Int("participant_id");
+  r.workshop = row.Text("workshop");
+  r.location = row.Text("location");
+  r.seat = static_cast<int>(row.Int("seat"));
+  r.start = TimeFromDb(row.Int("start_us"));
+  r.deadline = TimeFromDb(row.Int("deadline_us"));
+  if (auto ended = row.OptInt("ended_us")) r.ended = TimeFromDb(*ended);
+  r.state = model::ParseRegistrationState(row.Text("state")).value_or(RegistrationState::kFailed);
+  r.token_hash = row.Text("token_hash");
+  r.progress_json = row.Text("progress_json");
+  r.token_nonce = row.Text("token_nonce");
   return r;
 }
 
-model::Participant ParticipantFromRow(const SqlRow& row, size_t at = 0) {
+model::Participant ParticipantFromRow(const SqlRow& row) {
   model::Participant p;
-  p.id = row.Int(at);
-  p.email = row.Text(at + 1);
-  p.name = row.Text(at + 2);
-  p.company = row.Text(at + 3);
+  p.id = row.Int("id");
+  p.email = row.Text("email");
+  p.name = row.Text("name");
+  p.company = row.Text("company");
   return p;
 }
 
 model::Notification NotificationFromRow(const SqlRow& row) {
   model::Notification n;
-  n.id = row.Int(0);
-  n.key = row.Text(1);
-  n.registration_id = row.OptInt(2);
-  n.kind = row.Text(3);
-  n.recipient = row.Text(4);
-  n.subject = row.Text(5);
-  n.text_body = row.Text(6);
-  n.html_body = row.Text(7);
-  n.state = model::ParseNotificationState(row.Text(8)).value_or(model::NotificationState::kFailed);
-  n.attempts = static_cast<int>(row.Int(9));
-  n.next_attempt = TimeFromDb(row.Int(10));
-  n.last_error = row.Text(11);
+  n.id = row.Int("id");
+  n.key = row.Text("idempotency_key");
+  n.registration_id = row.OptInt("registration_id");
+  n.kind = row.Text("kind");
+  n.recipient = row.Text("recipient");
+  n.subject = row.Text("subject");
+  n.text_body = row.Text("text_body");
+  n.html_body = row.Text("html_body");
+  n.state =
+      model::ParseNotificationState(row.Text("state")).value_or(model::NotificationState::kFailed);
+  n.attempts = static_cast<int>(row.Int("attempts"));
+  n.next_attempt = TimeFromDb(row.Int("next_attempt_us"));
+  n.last_error = row.Text("last_error");
   return n;
 }
 
 // seats LEFT JOIN registrations LEFT JOIN participants, read by SeatViewFromRow.
 std::string SeatViewSelect() {
-  return absl::StrCat("SELECT ", kSeatColumnsS, ", ", kRegistrationColumnsR, ", ",
-                      kParticipantColumnsP,
-                      " FROM seats s LEFT JOIN registrations r ON r.id = s.registration_id"
-                      " LEFT JOIN participants p ON p.id = r.participant_id");
+  static const std::string* const kSelect = new std::string(absl::StrCat(
+      "SELECT ", JoinedColumns("s", kSeatColumns), ", ", JoinedColumns("r", kRegistrationColumns),
+      ", ", JoinedColumns("p", kParticipantColumns),
+      " FROM seats s LEFT JOIN registrations r ON r.id = s.registration_id"
+      " LEFT JOIN participants p ON p.id = r.participant_id"));
+  return *kSelect;
 }
 
 SeatView SeatViewFromRow(const SqlRow& row) {
   SeatView v;
-  v.seat = SeatFromRow(row);
-  if (!row.IsNull(kSeatWidth)) {
-    v.registration = RegistrationFromRow(row, kSeatWidth);
-    v.participant = ParticipantFromRow(row, kSeatWidth + kRegistrationWidth);
+  v.seat = SeatFromRow(row.WithPrefix("s_"));
+  if (!row.IsNull("r_id")) {
+    v.registration = RegistrationFromRow(row.WithPrefix("r_"));
+    v.participant = ParticipantFromRow(row.WithPrefix("p_"));
   }
   return v;
 }
@@ -216,6 +222,510 @@ absl::StatusOr<SqlRow> OneRow(absl::StatusOr<std::vector<SqlRow>> rows) {
   return std::move((*rows)[0]);
 }
 
+// --- Register, step by step ---
+//
+// Register runs in one write transaction: upsert the participant (its row lock queues two
+// registrations of one email), read and check the workshop, check a seat CREATE names, then
+// claim a free capacity slot, insert the registration on a vacant seat, mark the seat
+// occupied and hand the slot to the registration. Capacity is counted in capacity_slots,
+// never in the workshop row: a counter there would stay locked until each registration's
+// commit was on disk and serialize the workshop.
+
+// A registration being made, as Register normalized the request.
+struct NewRegistration {
+  std::string email;
+  std::string workshop;
+  std::optional<int> seat;  // CREATE names the seat; otherwise the lowest vacant one
+  int64_t participant_id = 0;
+  absl::Time now;
+  absl::Duration duration;  // zero: the workshop's
+  std::string token_hash;
+  std::string token_nonce;
+};
+
+// What Register reads of the workshop and of the participant's active registration, under
+// the column names WorkshopFactsFromRow reads.
+struct WorkshopFacts {
+  bool exists = false;
+  bool active = false;
+  int64_t capacity = 0;
+  int64_t slot_count = 0;  // min(capacity, seats of the workshop)
+  model::SeatRange range;
+  std::string location;
+  int64_t duration_hours = 0;
+  std::optional<std::string> active_workshop;  // of the participant's active registration
+  absl::Time active_deadline;
+};
+
+// Of `w` (the workshop) and `a` (the participant's active registration), tables or CTEs.
+constexpr char kWorkshopFactsColumns[] =
+    "w.active, w.capacity, w.range_min, w.range_max, w.location, w.duration_hours, "
+    "w.slot_count, a.workshop AS active_workshop, a.deadline_us AS active_deadline_us";
+
+WorkshopFacts WorkshopFactsFromRow(const SqlRow& row) {
+  WorkshopFacts f;
+  f.exists = !row.IsNull("active");
+  f.active = row.Bool("active");
+  f.capacity = row.Int("capacity");
+  f.slot_count = row.Int("slot_count");
+  f.range = {static_cast<int>(row.Int("range_min")), static_cast<int>(row.Int("range_max"))};
+  f.location = row.Text("location");
+  f.duration_hours = row.Int("duration_hours");
+  if (!row.IsNull("active_workshop")) {
+    f.active_workshop = row.Text("active_workshop");
+    f.active_deadline = TimeFromDb(row.Int("active_deadline_us"));
+  }
+  return f;
+}
+
+// Where the registration goes once the workshop's checks passed.
+struct Target {
+  int64_t capacity = 0;
+  int64_t slot_count = 0;
+  model::SeatRange range;
+  std::string location;
+  absl::Time deadline;
+};
+
+// The workshop's checks, in the order their errors are reported.
+absl::StatusOr<Target> CheckWorkshop(const WorkshopFacts& f, const NewRegistration& reg) {
+  if (f.active_workshop) {
+    return absl::AlreadyExistsError(
+        absl::StrCat("'", reg.email, "' already has an active registration for workshop '",
+                     *f.active_workshop, "' until ", common::FormatTime(f.active_deadline)));
+  }
+  if (!f.exists) {
+    return absl::NotFoundError(absl::StrCat("workshop '", reg.workshop, "' not found"));
+  }
+  if (!f.active) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("workshop '", reg.workshop, "' is not active"));
+  }
+  const absl::Duration duration =
+      reg.duration > absl::ZeroDuration() ? reg.duration : absl::Hours(f.duration_hours);
+  if (duration <= absl::ZeroDuration()) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("workshop '", reg.workshop, "' has no duration"));
+  }
+  return Target{f.capacity, f.slot_count, f.range, f.location, ToMicros(reg.now + duration)};
+}
+
+absl::Status CapacityReached(const NewRegistration& reg, const Target& t) {
+  return absl::ResourceExhaustedError(
+      absl::StrCat("workshop '", reg.workshop, "' is full: capacity ", t.capacity, " reached"));
+}
+
+absl::Status NoFreeSeat(const NewRegistration& reg, const Target& t) {
+  return absl::ResourceExhaustedError(
+      absl::StrCat("workshop '", reg.workshop, "' is full: no free seat in range ", t.range.min,
+                   "-", t.range.max, " on location '", t.location, "'"));
+}
+
+absl::Status SeatOccupied(const std::string& location, int number) {
+  return absl::FailedPreconditionError(absl::StrCat(SeatName(location, number), " is occupied"));
+}
+
+// What the claim did, each part only when the one before it succeeded.
+struct Occupation {
+  std::optional<int64_t> slot_claimed;       // a free capacity slot; none: the workshop is full
+  std::optional<Registration> registration;  // inserted; none: no vacant seat to put it on
+  std::optional<model::Seat> seat;           // now occupied; none: taken meanwhile
+  bool slot_taken = false;                   // the claimed slot now held by the registration
+};
+
+// The columns of the one-statement claims (PostgreSQL), read by OccupationFromRow.
+const std::string& OccupationColumns() {
+  static const std::string* const kColumns = new std::string(
+      absl::StrCat(JoinedColumns("r", kRegistrationColumns), ", ", JoinedColumns("s", kSeatColumns),
+                   ", c.slot AS slot_taken, (SELECT slot FROM slot) AS slot_claimed"));
+  return *kColumns;
+}
+
+Occupation OccupationFromRow(const SqlRow& row) {
+  Occupation o;
+  o.slot_claimed = row.OptInt("slot_claimed");
+  if (!row.IsNull("r_id")) o.registration = RegistrationFromRow(row.WithPrefix("r_"));
+  if (!row.IsNull("s_location")) o.seat = SeatFromRow(row.WithPrefix("s_"));
+  o.slot_taken = !row.IsNull("slot_taken");
+  return o;
+}
+
+// Register's answer when the claim fell short; OK when it all happened.
+absl::Status CheckOccupation(const Occupation& o, const NewRegistration& reg, const Target& t) {
+  if (!o.slot_claimed) {
+    return t.slot_count < t.capacity ? NoFreeSeat(reg, t) : CapacityReached(reg, t);
+  }
+  if (!o.registration) return reg.seat ? SeatOccupied(t.location, *reg.seat) : NoFreeSeat(reg, t);
+  if (!o.seat) return SeatOccupied(t.location, o.registration->seat);
+  if (!o.slot_taken) {
+    return absl::InternalError(absl::StrCat("capacity slot ", *o.slot_claimed, " of workshop '",
+                                            reg.workshop, "' was taken meanwhile"));
+  }
+  return absl::OkStatus();
+}
+
+// Where a registration went: the checked workshop and what the claim did.
+struct Placement {
+  Target target;
+  Occupation occupation;
+};
+
+// The parameters the claim statements name.
+std::vector<SqlNamedParam> ClaimParams(const NewRegistration& reg, const Target& t) {
+  return {{"workshop", reg.workshop},       {"participant", reg.participant_id},
+          {"now_us", TimeToDb(reg.now)},    {"token_hash", reg.token_hash},
+          {"token_nonce", reg.token_nonce}, {"seat", reg.seat},
+          {"location", t.location},         {"deadline_us", TimeToDb(t.deadline)},
+          {"slot_count", t.slot_count},     {"range_min", t.range.min},
+          {"range_max", t.range.max}};
+}
+
+// The registration's INSERT, on the seat number `free.number` of `from`; `location` and
+// `deadline_us` are SQL expressions.
+std::string InsertRegistrationSql(absl::string_view location, absl::string_view deadline_us,
+                                  absl::string_view from) {
+  return absl::StrCat(R"sql(
+INSERT INTO registrations (participant_id, workshop, location, seat, start_us, deadline_us, state,
+                           token_hash, progress_json, token_nonce)
+SELECT :participant, :workshop, )sql",
+                      location, ", free.number, :now_us, ", deadline_us,
+                      R"sql(, 'active', :token_hash, '', :token_nonce
+FROM )sql",
+                      from, "\nRETURNING ", kRegistrationColumns);
+}
+
+// The seat CREATE names, as a one-row `number` for the claim.
+constexpr char kNamedSeat[] = "SELECT CAST(:seat AS INTEGER) AS number";
+
+// The SQL in which SQLite and PostgreSQL differ, chosen once per transaction (SqlOf(tx)); the
+// store's logic is written once against it.
+struct DialectSql {
+  // Row locks a SELECT takes. Empty on SQLite: its write transactions run one at a time
+  // (BEGIN IMMEDIATE), so nothing they read can change under them.
+  const char* for_update;
+  const char* for_share;
+  const char* for_key_share;
+  const char* for_key_share_of_w;  // the workshop row `w` of a join
+  // FOR UPDATE SKIP LOCKED: rows a concurrent claimer locked are passed over, not waited for.
+  const char* for_claim;
+  // Other write transactions run beside this one (PostgreSQL at READ COMMITTED): a row looked
+  // for may have changed while its lock was awaited, and a fresh statement sees what is left.
+  bool concurrent_writers;
+  // Keeps concurrent catalog loads, registrations and verbs off the rows a load rebuilds.
+  absl::Status (*lock_catalog)(SqlTx& tx);
+  // Claims a free capacity slot, inserts the registration on the seat `seat_sql` yields (one
+  // row with `number`, or none), occupies that seat and hands the slot to the registration.
+  absl::StatusOr<Occupation> (*occupy)(SqlTx& tx, const NewRegistration& reg, const Target& t,
+                                       absl::string_view seat_sql);
+  // Register without a named seat, from the workshop's checks on: on the lowest vacant seat.
+  absl::StatusOr<Placement> (*place_on_lowest_seat)(SqlTx& tx, const NewRegistration& reg);
+};
+
+const DialectSql& SqlOf(const SqlTx& tx);
+
+// The workshop and the participant's active registration. The workshop row is read FOR KEY
+// SHARE: registrations of one workshop share that lock and run in parallel, while a catalog
+// load (FOR UPDATE of every workshop row) waits for them and keeps new ones out until it has
+// rebuilt seats and slots. The active registration is read after the participant's lock, in
+// a snapshot that sees an earlier registration of the same email.
+absl::StatusOr<WorkshopFacts> ReadWorkshopFacts(SqlTx& tx, const NewRegistration& reg) {
+  ASSIGN_OR_RETURN(
+      auto rows, tx.QueryNamed(absl::StrCat("SELECT ", kWorkshopFactsColumns,
+                                            " FROM workshops w LEFT JOIN registrations a ON "
+                                            "a.participant_id = :participant AND a.state = "
+                                            "'active' WHERE w.id = :workshop",
+                                            SqlOf(tx).for_key_share_of_w),
+                               {{"workshop", reg.workshop}, {"participant", reg.participant_id}}));
+  if (!rows.empty()) return WorkshopFactsFromRow(rows[0]);
+  // Unknown workshop; an active registration is still reported first.
+  ASSIGN_OR_RETURN(rows, tx.QueryNamed("SELECT workshop AS active_workshop, deadline_us AS "
+                                       "active_deadline_us FROM registrations WHERE "
+                                       "participant_id = :participant AND state = 'active'",
+                                       {{"participant", reg.participant_id}}));
+  WorkshopFacts facts;
+  if (!rows.empty()) {
+    facts.active_workshop = rows[0].Text("active_workshop");
+    facts.active_deadline = TimeFromDb(rows[0].Int("active_deadline_us"));
+  }
+  return facts;
+}
+
+// CREATE's checks of the named seat: in the workshop's range, existing, of the workshop,
+// vacant. The seat row is locked first (PostgreSQL), so the answer holds until the
+// transaction ends.
+absl::Status CheckRequestedSeat(SqlTx& tx, const std::string& workshop,
+                                const model::SeatRange& range, const std::string& location,
+                                int number) {
+  if (!range.Contains(number)) {
+    return absl::FailedPreconditionError(absl::StrCat("seat ", number, " is outside the range ",
+                                                      range.min, "-", range.max, " of workshop '",
+                                                      workshop, "'"));
+  }
+  ASSIGN_OR_RETURN(auto rows, tx.QueryNamed(absl::StrCat("SELECT workshop, registration_id FROM "
+                                                         "seats WHERE location = :location AND "
+                                                         "number = :number",
+                                                         SqlOf(tx).for_update),
+                                            {{"location", location}, {"number", number}}));
+  if (rows.empty()) {
+    return absl::NotFoundError(absl::StrCat(SeatName(location, number), " not found"));
+  }
+  if (rows[0].Text("workshop") != workshop) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        SeatName(location, number), " belongs to workshop '", rows[0].Text("workshop"), "'"));
+  }
+  if (!rows[0].IsNull("registration_id")) return SeatOccupied(location, number);
+  return absl::OkStatus();
+}
+
+// CREATE: the named seat is locked and checked before a slot is claimed (a claimed slot is
+// skipped by concurrent registrations until this transaction ends, so failing after the
+// claim could make them see the workshop full). Waiting for the seat's lock cannot deadlock:
+// whoever holds it (a verb, or a registration that picked that seat) never waits for a lock a
+// registration holds. A full workshop still reports its capacity first, as when the count was
+// checked before the seat.
+absl::Status CheckNamedSeat(SqlTx& tx, const NewRegistration& reg, const Target& t) {
+  absl::Status seat_ok = CheckRequestedSeat(tx, reg.workshop, t.range, t.location, *reg.seat);
+  if (seat_ok.ok() || t.slot_count < t.capacity) return seat_ok;
+  ASSIGN_OR_RETURN(auto free_slots,
+                   tx.QueryNamed("SELECT slot FROM capacity_slots WHERE workshop = :workshop AND "
+                                 "slot <= :slot_count AND registration_id IS NULL LIMIT 1",
+                                 {{"workshop", reg.workshop}, {"slot_count", t.slot_count}}));
+  return free_slots.empty() ? CapacityReached(reg, t) : seat_ok;
+}
+
+// CREATE: on the seat it names, on either engine.
+absl::StatusOr<Placement> PlaceOnNamedSeat(SqlTx& tx, const NewRegistration& reg) {
+  Placement placed;
+  ASSIGN_OR_RETURN(WorkshopFacts facts, ReadWorkshopFacts(tx, reg));
+  ASSIGN_OR_RETURN(placed.target, CheckWorkshop(facts, reg));
+  RETURN_IF_ERROR(CheckNamedSeat(tx, reg, placed.target));
+  ASSIGN_OR_RETURN(placed.occupation, SqlOf(tx).occupy(tx, reg, placed.target, kNamedSeat));
+  return placed;
+}
+
+// --- Register on SQLite: write transactions run alone, so the claim is a few plain steps ---
+
+// The free capacity slot with the lowest number, the registration, the seat, the slot taken.
+// SQLite is told the indexes: without statistics its planner prefers the primary keys and
+// walks every taken row below the first free one.
+absl::StatusOr<Occupation> OccupyInSteps(SqlTx& tx, const NewRegistration& reg, const Target& t,
+                                         absl::string_view seat_sql) {
+  const std::vector<SqlNamedParam> params = ClaimParams(reg, t);
+  Occupation o;
+  ASSIGN_OR_RETURN(auto slots, tx.QueryNamed(R"sql(
+SELECT slot FROM capacity_slots INDEXED BY capacity_slots_free
+WHERE workshop = :workshop AND slot <= :slot_count AND registration_id IS NULL
+ORDER BY slot LIMIT 1)sql",
+                                             params));
+  if (slots.empty()) return o;
+  o.slot_claimed = slots[0].Int("slot");
+  ASSIGN_OR_RETURN(auto registrations,
+                   tx.QueryNamed(InsertRegistrationSql(":location", ":deadline_us",
+                                                       absl::StrCat("(", seat_sql, ") AS free")),
+                                 params));
+  if (registrations.size() != 1) return o;
+  o.registration = RegistrationFromRow(registrations[0]);
+  ASSIGN_OR_RETURN(auto seats, tx.QueryNamed(absl::StrCat(R"sql(
+UPDATE seats SET registration_id = :registration, generation = generation + 1
+WHERE location = :location AND number = :number AND registration_id IS NULL
+RETURNING )sql",
+                                                          kSeatColumns),
+                                             {{"registration", o.registration->id},
+                                              {"location", t.location},
+                                              {"number", o.registration->seat}}));
+  if (seats.size() == 1) o.seat = SeatFromRow(seats[0]);
+  ASSIGN_OR_RETURN(int64_t slots_taken, tx.ExecNamed(R"sql(
+UPDATE capacity_slots SET registration_id = :registration
+WHERE workshop = :workshop AND slot = :slot AND registration_id IS NULL)sql",
+                                                     {{"registration", o.registration->id},
+                                                      {"workshop", reg.workshop},
+                                                      {"slot", *o.slot_claimed}}));
+  o.slot_taken = slots_taken == 1;
+  return o;
+}
+
+// The lowest vacant seat of the range, picked inside the INSERT: an index seek on
+// seats_vacant.
+constexpr char kLowestVacantSeatSqlite[] = R"sql(
+SELECT number FROM seats INDEXED BY seats_vacant
+WHERE workshop = :workshop AND location = :location AND number >= :range_min
+  AND number <= :range_max AND registration_id IS NULL
+ORDER BY number LIMIT 1)sql";
+
+absl::StatusOr<Placement> PlaceOnLowestSeatInSteps(SqlTx& tx, const NewRegistration& reg) {
+  Placement placed;
+  ASSIGN_OR_RETURN(WorkshopFacts facts, ReadWorkshopFacts(tx, reg));
+  ASSIGN_OR_RETURN(placed.target, CheckWorkshop(facts, reg));
+  ASSIGN_OR_RETURN(placed.occupation,
+                   OccupyInSteps(tx, reg, placed.target, kLowestVacantSeatSqlite));
+  return placed;
+}
+
+absl::Status NoCatalogLock(SqlTx&) { return absl::OkStatus(); }
+
+// --- Register on PostgreSQL: one statement (a data-modifying WITH) does the claim ---
+//
+// Each round trip is time in which a registration is not yet waiting for a commit it could
+// share with others. Slots and seats are claimed with SKIP LOCKED: one a concurrent
+// registration claimed is passed over, not waited for. The WITH parts below follow the
+// steps: `slot` claims, `r` inserts the registration, `s` occupies the seat, `c` hands over
+// the slot; the final SELECT reports each part (NULLs for what did not happen).
+
+// `s` and `c`, after a `slot` and an `r`.
+constexpr char kOccupySeatAndSlotPostgres[] = R"sql(
+s AS (
+  UPDATE seats SET registration_id = r.id, generation = seats.generation + 1 FROM r
+  WHERE seats.location = r.location AND seats.number = r.seat AND seats.registration_id IS NULL
+  RETURNING seats.location, seats.number, seats.workshop, seats.registration_id, seats.password,
+            seats.reset_epoch, seats.generation),
+c AS (
+  UPDATE capacity_slots SET registration_id = r.id FROM r, slot
+  WHERE capacity_slots.workshop = r.workshop AND capacity_slots.slot = slot.slot
+    AND capacity_slots.registration_id IS NULL
+  RETURNING capacity_slots.slot)
+)sql";
+
+// Joined to one row whatever happened: the parts that did not happen are NULL.
+constexpr char kJoinOccupationPostgres[] =
+    "LEFT JOIN r ON TRUE LEFT JOIN s ON TRUE LEFT JOIN c ON TRUE";
+
+absl::StatusOr<Occupation> OccupyInOneStatement(SqlTx& tx, const NewRegistration& reg,
+                                                const Target& t, absl::string_view seat_sql) {
+  const std::string sql =
+      absl::StrCat(R"sql(
+WITH slot AS (
+  SELECT slot FROM capacity_slots
+  WHERE workshop = :workshop AND slot <= :slot_count AND registration_id IS NULL
+  ORDER BY slot LIMIT 1 FOR UPDATE SKIP LOCKED),
+r AS ()sql",
+                   InsertRegistrationSql(":location", ":deadline_us",
+                                         absl::StrCat("slot, (", seat_sql, ") AS free")),
+                   "),", kOccupySeatAndSlotPostgres, "SELECT ", OccupationColumns(),
+                   " FROM (SELECT 1) AS one ", kJoinOccupationPostgres);
+  ASSIGN_OR_RETURN(SqlRow row, OneRow(tx.QueryNamed(sql, ClaimParams(reg, t))));
+  return OccupationFromRow(row);
+}
+
+// The lowest vacant seat with the workshop's checks in the same statement: `go` is the
+// workshop row (`w`, FOR KEY SHARE as in ReadWorkshopFacts) when it passes the checks and the
+// participant has no active registration (`a`). Every claim is guarded by scalar subqueries
+// of `go`, evaluated before the scans they limit, so a refused registration locks nothing.
+// Slots are claimed from a random point on: any free slot will do, and concurrent
+// registrations then rarely meet each other's locked or just-taken rows.
+constexpr char kCheckAndClaimPostgres[] = R"sql(
+WITH w AS (
+  SELECT active, capacity, range_min, range_max, location, duration_hours, slot_count,
+         CASE WHEN :duration_given THEN :given_deadline_us
+              ELSE :now_us + duration_hours * CAST(3600000000 AS BIGINT) END AS deadline_us,
+         (:duration_given OR duration_hours > 0) AS has_duration,
+         CAST(1 + floor(random() * slot_count) AS INTEGER) AS start
+  FROM workshops WHERE id = :workshop FOR KEY SHARE),
+a AS (
+  SELECT workshop, deadline_us FROM registrations
+  WHERE participant_id = :participant AND state = 'active'),
+go AS (SELECT * FROM w WHERE active AND has_duration AND NOT EXISTS (SELECT 1 FROM a)),
+slot AS (
+  SELECT slot FROM (
+    SELECT slot FROM (
+      SELECT slot FROM capacity_slots
+      WHERE workshop = :workshop AND slot >= (SELECT start FROM go)
+        AND slot <= (SELECT slot_count FROM go) AND registration_id IS NULL
+      ORDER BY slot LIMIT 1 FOR UPDATE SKIP LOCKED) AS above
+    UNION ALL
+    SELECT slot FROM (
+      SELECT slot FROM capacity_slots
+      WHERE workshop = :workshop AND slot < (SELECT start FROM go)
+        AND slot <= (SELECT slot_count FROM go) AND registration_id IS NULL
+      ORDER BY slot LIMIT 1 FOR UPDATE SKIP LOCKED) AS below) AS either
+  LIMIT 1),
+free AS (
+  SELECT number FROM seats
+  WHERE workshop = :workshop AND location = (SELECT location FROM go)
+    AND number >= (SELECT range_min FROM go) AND number <= (SELECT range_max FROM go)
+    AND registration_id IS NULL AND EXISTS (SELECT 1 FROM slot)
+  ORDER BY number LIMIT 1 FOR UPDATE SKIP LOCKED),
+r AS ()sql";
+
+absl::StatusOr<Placement> PlaceOnLowestSeatInOneStatement(SqlTx& tx, const NewRegistration& reg) {
+  const bool duration_given = reg.duration > absl::ZeroDuration();
+  const std::string sql = absl::StrCat(
+      kCheckAndClaimPostgres,
+      InsertRegistrationSql("go.location", "go.deadline_us", "go, slot, free"), "),",
+      kOccupySeatAndSlotPostgres, "SELECT ", kWorkshopFactsColumns, ", ", OccupationColumns(), " ",
+      "FROM (SELECT 1) AS one LEFT JOIN w ON TRUE LEFT JOIN a ON TRUE ", kJoinOccupationPostgres);
+  ASSIGN_OR_RETURN(
+      SqlRow row,
+      OneRow(tx.QueryNamed(
+          sql, {{"workshop", reg.workshop},
+                {"participant", reg.participant_id},
+                {"now_us", TimeToDb(reg.now)},
+                {"duration_given", duration_given},
+                {"given_deadline_us",
+                 duration_given ? TimeToDb(ToMicros(reg.now + reg.duration)) : int64_t{0}},
+                {"token_hash", reg.token_hash},
+                {"token_nonce", reg.token_nonce}})));
+  Placement placed;
+  ASSIGN_OR_RETURN(placed.target, CheckWorkshop(WorkshopFactsFromRow(row), reg));
+  placed.occupation = OccupationFromRow(row);
+  return placed;
+}
+
+// Catalog loads run one at a time (two first loads would both insert the same rows), and
+// registrations and verbs hold their workshop row FOR KEY SHARE: holding them all FOR UPDATE
+// waits for those in flight and keeps new ones off the seats and capacity slots while they
+// are rebuilt.
+absl::Status LockCatalogPostgres(SqlTx& tx) {
+  RETURN_IF_ERROR(tx.Query("SELECT pg_advisory_xact_lock($1)", {kCatalogLockKey}).status());
+  return tx.Query("SELECT id FROM workshops ORDER BY id FOR UPDATE").status();
+}
+
+constexpr DialectSql kSqliteSql = {
+    .for_update = "",
+    .for_share = "",
+    .for_key_share = "",
+    .for_key_share_of_w = "",
+    .for_claim = "",
+    .concurrent_writers = false,
+    .lock_catalog = NoCatalogLock,
+    .occupy = OccupyInSteps,
+    .place_on_lowest_seat = PlaceOnLowestSeatInSteps,
+};
+
+constexpr DialectSql kPostgresSql = {
+    .for_update = " FOR UPDATE",
+    .for_share = " FOR SHARE",
+    .for_key_share = " FOR KEY SHARE",
+    .for_key_share_of_w = " FOR KEY SHARE OF w",
+    .for_claim = " FOR UPDATE SKIP LOCKED",
+    .concurrent_writers = true,
+    .lock_catalog = LockCatalogPostgres,
+    .occupy = OccupyInOneStatement,
+    .place_on_lowest_seat = PlaceOnLowestSeatInOneStatement,
+};
+
+const DialectSql& SqlOf(const SqlTx& tx) {
+  return tx.dialect() == Dialect::kPostgres ? kPostgresSql : kSqliteSql;
+}
+
+// The participant of `email`, inserted or with name and company updated. The upsert locks
+// the participant row: two registrations of one email run one at a time, and the second
+// sees the first's registration (on PostgreSQL each READ COMMITTED statement reads a
+// snapshot taken after the lock wait).
+absl::StatusOr<model::Participant> UpsertParticipant(SqlTx& tx, const std::string& email,
+                                                     const std::string& name,
+                                                     const std::string& company) {
+  ASSIGN_OR_RETURN(auto rows,
+                   tx.QueryNamed(absl::StrCat("INSERT INTO participants (email, "
+                                              "name, company) VALUES (:email, :name, "
+                                              ":company) ON CONFLICT (email) DO "
+                                              "UPDATE SET name = excluded.name, "
+                                              "company = excluded.company RETURNING ",
+                                              kParticipantColumns),
+                                 {{"email", email}, {"name", name}, {"company", company}}));
+  if (rows.size() != 1) return absl::InternalError("participant upsert returned no row");
+  return ParticipantFromRow(rows[0]);
+}
+
 class SqlStore final : public Store {
  public:
   explicit SqlStore(std::unique_ptr<SqlDb> db) : db_(std::move(db)) {}
@@ -239,17 +749,10 @@ class SqlStore final : public Store {
     CatalogChange change;
     RETURN_IF_ERROR(db_->Transact(TxMode::kWrite, [&](SqlTx& tx) -> absl::Status {
       change = CatalogChange{};
-      if (tx.dialect() == Dialect::kPostgres) {
-        // Catalog loads run one at a time (two first loads would both insert the same rows),
-        // and registrations and verbs hold their workshop row FOR KEY SHARE: holding them all
-        // FOR UPDATE waits for those in flight and keeps new ones off the seats and capacity
-        // slots while they are rebuilt.
-        RETURN_IF_ERROR(tx.Query("SELECT pg_advisory_xact_lock($1)", {kCatalogLockKey}).status());
-        RETURN_IF_ERROR(tx.Query("SELECT id FROM workshops ORDER BY id FOR UPDATE").status());
-      }
+      RETURN_IF_ERROR(SqlOf(tx).lock_catalog(tx));
       ASSIGN_OR_RETURN(auto hash_rows, tx.Query("SELECT id, spec_hash FROM workshops"));
       std::map<std::string, std::string> stored_hash;
-      for (const SqlRow& row : hash_rows) stored_hash[row.Text(0)] = row.Text(1);
+      for (const SqlRow& row : hash_rows) stored_hash[row.Text("id")] = row.Text("spec_hash");
 
       for (const model::Workshop* w : sorted) {
         std::string hash = WorkshopSpecHash(*w);
@@ -327,8 +830,9 @@ class SqlStore final : public Store {
       if (inserted == 1) return tx.MarkChanged();
       ASSIGN_OR_RETURN(
           auto rows,
-          tx.Query("SELECT fqdn FROM locations WHERE name = $1" + ForUpdate(tx), {location.name}));
-      if (rows.empty() || rows[0].Text(0) == location.fqdn) return absl::OkStatus();
+          tx.Query(absl::StrCat("SELECT fqdn FROM locations WHERE name = $1", SqlOf(tx).for_update),
+                   {location.name}));
+      if (rows.empty() || rows[0].Text("fqdn") == location.fqdn) return absl::OkStatus();
       RETURN_IF_ERROR(
           tx.Exec("UPDATE locations SET fqdn = $2, generation = generation + 1 WHERE name = $1",
                   {location.name, location.fqdn})
@@ -360,10 +864,15 @@ class SqlStore final : public Store {
     if (request.duration < absl::ZeroDuration()) {
       return absl::InvalidArgumentError("negative registration duration");
     }
-    const absl::Time now = ToMicros(request.now);
     const std::string token = request.token.empty() ? common::RandomToken() : request.token;
-    const std::string token_nonce = request.token.empty() ? "" : request.token_nonce;
-    const std::string token_hash = common::Sha256Hex(token);
+    NewRegistration reg;
+    reg.email = email;
+    reg.workshop = request.workshop;
+    reg.seat = request.seat;
+    reg.now = ToMicros(request.now);
+    reg.duration = request.duration;
+    reg.token_hash = common::Sha256Hex(token);
+    reg.token_nonce = request.token.empty() ? "" : request.token_nonce;
     // The seat keeps its password: the fresh random one its vacancy put in (the catalog load
     // or the CLEANUP/PURGE that ended the previous occupant), known to nobody until now and
     // already in the locked account's shadow entry. So a warm seat needs no hashing and no
@@ -371,296 +880,15 @@ class SqlStore final : public Store {
 
     RegisterResult result;
     RETURN_IF_ERROR(db_->Transact(TxMode::kWrite, [&](SqlTx& tx) -> absl::Status {
-      // The upsert locks the participant row: two registrations of one email run one at a
-      // time, and the second sees the first's registration below (on PostgreSQL each READ
-      // COMMITTED statement reads a snapshot taken after the lock wait).
-      ASSIGN_OR_RETURN(auto prows, tx.Query("INSERT INTO participants (email, name, company) "
-                                            "VALUES ($1, $2, $3) ON CONFLICT (email) DO UPDATE SET "
-                                            "name = excluded.name, company = excluded.company "
-                                            "RETURNING id, email, name, company",
-                                            {email, request.name, request.company}));
-      if (prows.size() != 1) return absl::InternalError("participant upsert returned no row");
-      model::Participant participant = ParticipantFromRow(prows[0]);
-
-      // The checks of the workshop columns (active, capacity, range_min, range_max, location,
-      // duration_hours, slot_count) and the participant's active registration (workshop,
-      // deadline_us) at `row[at..at+8]`, in the order the errors are reported.
-      struct Target {
-        int64_t capacity = 0;
-        int64_t slot_count = 0;  // min(capacity, seats of the workshop)
-        model::SeatRange range;
-        std::string location;
-        absl::Time deadline;
-      };
-      auto examine = [&](const SqlRow& row, size_t at) -> absl::StatusOr<Target> {
-        if (!row.IsNull(at + 7)) {
-          return absl::AlreadyExistsError(absl::StrCat(
-              "'", email, "' already has an active registration for workshop '", row.Text(at + 7),
-              "' until ", common::FormatTime(TimeFromDb(row.Int(at + 8)))));
-        }
-        if (row.IsNull(at)) {
-          return absl::NotFoundError(absl::StrCat("workshop '", request.workshop, "' not found"));
-        }
-        if (!row.Bool(at)) {
-          return absl::FailedPreconditionError(
-              absl::StrCat("workshop '", request.workshop, "' is not active"));
-        }
-        const absl::Duration duration = request.duration > absl::ZeroDuration()
-                                            ? request.duration
-                                            : absl::Hours(row.Int(at + 5));
-        if (duration <= absl::ZeroDuration()) {
-          return absl::FailedPreconditionError(
-              absl::StrCat("workshop '", request.workshop, "' has no duration"));
-        }
-        return Target{
-            row.Int(at + 1), row.Int(at + 6),
-            model::SeatRange{static_cast<int>(row.Int(at + 2)), static_cast<int>(row.Int(at + 3))},
-            row.Text(at + 4), ToMicros(now + duration)};
-      };
-      // The workshop row is read FOR KEY SHARE: registrations of one workshop share that lock
-      // and run in parallel, while a catalog load (FOR UPDATE of every workshop row) waits
-      // for them and keeps new ones out until it has rebuilt seats and slots. Capacity is
-      // counted in capacity_slots, never in this row: a counter here would stay locked until
-      // each registration's commit was on disk and serialize the workshop. The participant's
-      // active registration is read after the participant's lock, in a snapshot that sees an
-      // earlier registration of the same email.
-      const size_t kWorkshopWidth = 9;
-      Target target;
-      SqlRow row(std::vector<std::optional<std::string>>{});
-      if (tx.dialect() == Dialect::kPostgres && !request.seat) {
-        // The common case on PostgreSQL in one statement (each round trip is time in which
-        // this registration is not yet waiting for a commit it could share): the checks, the
-        // claim of a free capacity slot, the lowest vacant seat, the registration, the seat
-        // and the slot taken. Every claim is guarded by the checks (scalar subqueries of
-        // `go`, evaluated before the scans they limit), so a refused registration locks
-        // nothing. Slots are claimed from a random point on: any free slot will do, and
-        // concurrent registrations then rarely meet each other's locked or just-taken rows.
-        const bool given = request.duration > absl::ZeroDuration();
-        ASSIGN_OR_RETURN(
-            SqlRow fused,
-            OneRow(tx.Query(
-                absl::StrCat(
-                    "WITH w AS (SELECT active, capacity, range_min, range_max, location, "
-                    "duration_hours, slot_count, CASE WHEN $4 THEN $5 ELSE $3 + duration_hours "
-                    "* CAST(3600000000 AS BIGINT) END AS deadline_us, ($4 OR duration_hours > "
-                    "0) AS has_duration, CAST(1 + floor(random() * slot_count) AS INTEGER) AS "
-                    "start FROM workshops WHERE id = $1 FOR KEY SHARE), "
-                    "a AS (SELECT workshop, deadline_us FROM registrations WHERE "
-                    "participant_id = $2 AND state = 'active'), "
-                    "go AS (SELECT * FROM w WHERE active AND has_duration AND NOT EXISTS "
-                    "(SELECT 1 FROM a)), "
-                    "slot AS (SELECT slot FROM (SELECT slot FROM (SELECT slot FROM "
-                    "capacity_slots WHERE workshop = $1 AND slot >= (SELECT start FROM go) AND "
-                    "slot <= (SELECT "
-                    "slot_count FROM go) AND registration_id IS NULL ORDER BY slot LIMIT 1 FOR "
-                    "UPDATE SKIP LOCKED) AS above UNION ALL SELECT slot FROM (SELECT slot FROM "
-                    "capacity_slots WHERE workshop = $1 AND slot < (SELECT start FROM go) AND "
-                    "slot <= (SELECT "
-                    "slot_count FROM go) AND registration_id IS NULL ORDER BY slot LIMIT 1 FOR "
-                    "UPDATE SKIP LOCKED) AS below) AS either LIMIT 1), "
-                    "free AS (SELECT number FROM seats WHERE workshop = $1 AND location = "
-                    "(SELECT location FROM go) AND number >= (SELECT range_min FROM go) AND "
-                    "number <= (SELECT range_max FROM go) AND registration_id IS NULL AND "
-                    "EXISTS (SELECT 1 FROM slot) ORDER BY number LIMIT 1 FOR UPDATE SKIP "
-                    "LOCKED), "
-                    "r AS (INSERT INTO registrations (participant_id, workshop, location, seat, "
-                    "start_us, deadline_us, state, token_hash, progress_json, token_nonce) "
-                    "SELECT $2, $1, go.location, free.number, $3, go.deadline_us, 'active', $6, "
-                    "'', $7 FROM go, slot, free RETURNING ",
-                    kRegistrationColumns,
-                    "), s AS (UPDATE seats SET registration_id = r.id, "
-                    "generation = seats.generation + 1 FROM r WHERE seats.location = "
-                    "r.location AND seats.number = r.seat AND seats.registration_id IS NULL "
-                    "RETURNING seats.location, seats.number, seats.workshop, "
-                    "seats.registration_id, seats.password, seats.reset_epoch, "
-                    "seats.generation), "
-                    "c AS (UPDATE capacity_slots SET registration_id = r.id FROM r, slot WHERE "
-                    "capacity_slots.workshop = r.workshop AND capacity_slots.slot = slot.slot "
-                    "AND capacity_slots.registration_id IS NULL RETURNING "
-                    "capacity_slots.slot) "
-                    "SELECT w.active, w.capacity, w.range_min, w.range_max, w.location, "
-                    "w.duration_hours, w.slot_count, a.workshop, a.deadline_us, r.*, s.*, "
-                    "c.slot, (SELECT slot FROM slot) FROM (SELECT 1) AS one LEFT JOIN w ON TRUE "
-                    "LEFT JOIN a ON TRUE LEFT JOIN r ON TRUE LEFT JOIN s ON TRUE LEFT JOIN c ON "
-                    "TRUE"),
-                {request.workshop, participant.id, TimeToDb(now), given,
-                 given ? TimeToDb(ToMicros(now + request.duration)) : int64_t{0}, token_hash,
-                 token_nonce})));
-        ASSIGN_OR_RETURN(target, examine(fused, 0));
-        std::vector<std::optional<std::string>> rest;
-        for (size_t i = kWorkshopWidth; i < fused.size(); ++i) {
-          rest.push_back(fused.IsNull(i) ? std::nullopt : std::optional(fused.Text(i)));
-        }
-        row = SqlRow(std::move(rest));
-      } else {
-        ASSIGN_OR_RETURN(
-            auto wrows,
-            tx.Query(absl::StrCat("SELECT w.active, w.capacity, w.range_min, w.range_max, "
-                                  "w.location, w.duration_hours, w.slot_count, a.workshop, "
-                                  "a.deadline_us FROM workshops w LEFT JOIN registrations a ON "
-                                  "a.participant_id = $2 AND a.state = 'active' WHERE w.id = $1",
-                                  tx.dialect() == Dialect::kPostgres ? " FOR KEY SHARE OF w" : ""),
-                     {request.workshop, participant.id}));
-        if (wrows.empty()) {
-          // Unknown workshop; an active registration is still reported first.
-          ASSIGN_OR_RETURN(auto active,
-                           tx.Query("SELECT NULL, NULL, NULL, NULL, NULL, NULL, NULL, workshop, "
-                                    "deadline_us FROM registrations WHERE participant_id = $1 "
-                                    "AND state = 'active'",
-                                    {participant.id}));
-          if (!active.empty()) return examine(active[0], 0).status();
-          return absl::NotFoundError(absl::StrCat("workshop '", request.workshop, "' not found"));
-        }
-        ASSIGN_OR_RETURN(target, examine(wrows[0], 0));
-      }
-      const int64_t capacity = target.capacity;
-      const model::SeatRange range = target.range;
-      const std::string& location = target.location;
-      const int64_t slot_count = target.slot_count;
-      const absl::Time deadline = target.deadline;
-      const absl::Status capacity_reached = absl::ResourceExhaustedError(absl::StrCat(
-          "workshop '", request.workshop, "' is full: capacity ", capacity, " reached"));
-      const absl::Status no_free_seat = absl::ResourceExhaustedError(
-          absl::StrCat("workshop '", request.workshop, "' is full: no free seat in range ",
-                       range.min, "-", range.max, " on location '", location, "'"));
-
-      // CREATE: the named seat is locked and checked before a slot is claimed (a claimed slot
-      // is skipped by concurrent registrations until this transaction ends, so failing after
-      // the claim could make them see the workshop full). Waiting for the seat's lock cannot
-      // deadlock: whoever holds it (a verb, or a registration that picked that seat) never
-      // waits for a lock a registration holds. A full workshop still reports its capacity
-      // first, as when the count was checked before the seat.
-      if (request.seat) {
-        absl::Status seat_ok =
-            CheckRequestedSeat(tx, request.workshop, range, location, *request.seat);
-        if (!seat_ok.ok()) {
-          if (slot_count >= capacity) {
-            ASSIGN_OR_RETURN(auto free_rows,
-                             tx.Query("SELECT slot FROM capacity_slots WHERE workshop = $1 AND "
-                                      "slot <= $2 AND registration_id IS NULL LIMIT 1",
-                                      {request.workshop, slot_count}));
-            if (free_rows.empty()) return capacity_reached;
-          }
-          return seat_ok;
-        }
-      }
-
-      // SQLite, and CREATE on PostgreSQL: claims the lowest free capacity slot, inserts the
-      // registration on the seat `seat_sql` yields (one row with `number`, or none when there
-      // is no seat to take), occupies that seat and hands the slot to the registration.
-      // Returns one row: the registration's columns, the seat's, the slot taken, the slot
-      // claimed (NULLs for what did not happen). PostgreSQL claims with SKIP LOCKED (a slot
-      // claimed by a concurrent registration is passed over, not waited for) and does it in
-      // one statement (a data-modifying WITH); SQLite, which runs write transactions alone
-      // and has no such WITH, in up to four.
-      auto claim_and_occupy = [&](const std::string& seat_sql,
-                                  std::vector<SqlParam> params) -> absl::StatusOr<SqlRow> {
-        params.insert(params.end(), {participant.id, TimeToDb(now), TimeToDb(deadline), token_hash,
-                                     request.workshop, location, token_nonce});
-        const size_t n = params.size();
-        auto insert = [&](const std::string& from) {
-          return absl::StrCat(
-              "INSERT INTO registrations (participant_id, workshop, location, seat, start_us, "
-              "deadline_us, state, token_hash, progress_json, token_nonce) SELECT $",
-              n - 6, ", $", n - 2, ", $", n - 1, ", free.number, $", n - 5, ", $", n - 4,
-              ", 'active', $", n - 3, ", '', $", n, " FROM ", from, " RETURNING ",
-              kRegistrationColumns);
-        };
-        constexpr char kFreeSlot[] =
-            " WHERE workshop = $%d AND slot <= $%d AND registration_id IS NULL ORDER BY slot "
-            "LIMIT 1";
-        if (tx.dialect() == Dialect::kPostgres) {
-          params.push_back(slot_count);
-          return OneRow(tx.Query(
-              absl::StrCat(
-                  "WITH slot AS (SELECT slot FROM capacity_slots",
-                  absl::StrFormat(kFreeSlot, n - 2, n + 1), " FOR UPDATE SKIP LOCKED), r AS (",
-                  insert(absl::StrCat("slot, (", seat_sql, ") AS free")),
-                  "), s AS (UPDATE seats SET registration_id = r.id, "
-                  "generation = seats.generation + 1 FROM r WHERE seats.location = "
-                  "r.location AND seats.number = r.seat AND seats.registration_id IS NULL "
-                  "RETURNING seats.location, seats.number, seats.workshop, "
-                  "seats.registration_id, seats.password, seats.reset_epoch, "
-                  "seats.generation), c AS (UPDATE capacity_slots SET registration_id = r.id "
-                  "FROM r, slot WHERE capacity_slots.workshop = r.workshop AND "
-                  "capacity_slots.slot = slot.slot AND capacity_slots.registration_id IS NULL "
-                  "RETURNING capacity_slots.slot) SELECT r.*, s.*, c.slot, (SELECT slot FROM "
-                  "slot) FROM (SELECT 1) AS one LEFT JOIN r ON TRUE LEFT JOIN s ON TRUE LEFT "
-                  "JOIN c ON TRUE"),
-              params));
-        }
-        std::vector<std::optional<std::string>> joined(kRegistrationWidth + kSeatWidth + 2);
-        ASSIGN_OR_RETURN(auto slot_rows,
-                         tx.Query(absl::StrCat("SELECT slot FROM capacity_slots INDEXED BY "
-                                               "capacity_slots_free",
-                                               absl::StrFormat(kFreeSlot, 1, 2)),
-                                  {request.workshop, slot_count}));
-        if (slot_rows.empty()) return SqlRow(std::move(joined));
-        const int64_t slot = slot_rows[0].Int(0);
-        joined.back() = absl::StrCat(slot);
-        ASSIGN_OR_RETURN(auto rows,
-                         tx.Query(insert(absl::StrCat("(", seat_sql, ") AS free")), params));
-        if (rows.size() != 1) return SqlRow(std::move(joined));
-        const SqlRow& r = rows[0];
-        ASSIGN_OR_RETURN(
-            auto seat_rows,
-            tx.Query(absl::StrCat("UPDATE seats SET registration_id = $1, "
-                                  "generation = generation + 1 WHERE location = $2 AND "
-                                  "number = $3 AND registration_id IS NULL RETURNING ",
-                                  kSeatColumns),
-                     {r.Int(0), location, r.Int(4)}));
-        ASSIGN_OR_RETURN(int64_t slots_taken,
-                         tx.Exec("UPDATE capacity_slots SET registration_id = $1 WHERE "
-                                 "workshop = $2 AND slot = $3 AND registration_id IS NULL",
-                                 {r.Int(0), request.workshop, slot}));
-        for (size_t i = 0; i < kRegistrationWidth; ++i) {
-          if (!r.IsNull(i)) joined[i] = r.Text(i);
-        }
-        for (size_t i = 0; seat_rows.size() == 1 && i < kSeatWidth; ++i) {
-          if (!seat_rows[0].IsNull(i)) joined[kRegistrationWidth + i] = seat_rows[0].Text(i);
-        }
-        if (slots_taken == 1) joined[kRegistrationWidth + kSeatWidth] = absl::StrCat(slot);
-        return SqlRow(std::move(joined));
-      };
-      if (request.seat) {
-        ASSIGN_OR_RETURN(row,
-                         claim_and_occupy("SELECT CAST($1 AS INTEGER) AS number", {*request.seat}));
-      } else if (tx.dialect() == Dialect::kSqlite) {
-        // The lowest vacant seat, picked inside the INSERT: an index seek on seats_vacant.
-        // SQLite is told the index: without statistics its planner prefers the primary key
-        // and walks every occupied seat below the first vacant one.
-        ASSIGN_OR_RETURN(
-            row, claim_and_occupy("SELECT number FROM seats INDEXED BY seats_vacant WHERE "
-                                  "workshop = $1 AND location = $2 AND number >= $3 AND "
-                                  "number <= $4 AND registration_id IS NULL ORDER BY number "
-                                  "LIMIT 1",
-                                  {request.workshop, location, range.min, range.max}));
-      }
-      const size_t slot_taken = kRegistrationWidth + kSeatWidth;
-      if (row.size() != slot_taken + 2) {
-        return absl::InternalError("registration insert returned no row");
-      }
-      if (row.IsNull(slot_taken + 1)) {
-        return slot_count < capacity ? no_free_seat : capacity_reached;
-      }
-      if (row.IsNull(0)) {
-        if (!request.seat) return no_free_seat;
-        return absl::FailedPreconditionError(
-            absl::StrCat(SeatName(location, *request.seat), " is occupied"));
-      }
-      Registration registration = RegistrationFromRow(row);
-      if (row.IsNull(kRegistrationWidth)) {
-        return absl::FailedPreconditionError(
-            absl::StrCat(SeatName(location, registration.seat), " is occupied"));
-      }
-      if (row.IsNull(slot_taken)) {
-        return absl::InternalError(absl::StrCat("capacity slot ", row.Int(slot_taken + 1),
-                                                " of workshop '", request.workshop,
-                                                "' was taken meanwhile"));
-      }
-      result.registration = std::move(registration);
+      ASSIGN_OR_RETURN(model::Participant participant,
+                       UpsertParticipant(tx, email, request.name, request.company));
+      reg.participant_id = participant.id;
+      ASSIGN_OR_RETURN(Placement placed, reg.seat ? PlaceOnNamedSeat(tx, reg)
+                                                  : SqlOf(tx).place_on_lowest_seat(tx, reg));
+      RETURN_IF_ERROR(CheckOccupation(placed.occupation, reg, placed.target));
+      result.registration = std::move(*placed.occupation.registration);
       result.participant = std::move(participant);
-      result.seat = SeatFromRow(row, kRegistrationWidth);
+      result.seat = std::move(*placed.occupation.seat);
       result.token = token;
       return tx.MarkChanged();
     }));
@@ -769,7 +997,7 @@ class SqlStore final : public Store {
       ASSIGN_OR_RETURN(auto srows, tx.Query(absl::StrCat("SELECT ", kSeatColumns,
                                                          " FROM seats WHERE "
                                                          "location = $1 AND number = $2",
-                                                         ForUpdate(tx)),
+                                                         SqlOf(tx).for_update),
                                             {location, number}));
       if (srows.empty()) {
         return absl::NotFoundError(absl::StrCat(SeatName(location, number), " not found"));
@@ -806,7 +1034,7 @@ class SqlStore final : public Store {
                                                   " is held by registration ", registration_id,
                                                   ", which is not active"));
         }
-        RETURN_IF_ERROR(ReleaseSlot(tx, reg_rows[0].Text(2), registration_id));
+        RETURN_IF_ERROR(ReleaseSlot(tx, reg_rows[0].Text("workshop"), registration_id));
         ASSIGN_OR_RETURN(seat_rows,
                          tx.Query(absl::StrCat("UPDATE seats SET registration_id = NULL, "
                                                "password = $1, generation = generation + 1 "
@@ -827,10 +1055,10 @@ class SqlStore final : public Store {
     new_deadline = ToMicros(new_deadline);
     Registration out;
     RETURN_IF_ERROR(db_->Transact(TxMode::kWrite, [&](SqlTx& tx) -> absl::Status {
-      ASSIGN_OR_RETURN(auto rows,
-                       tx.Query(absl::StrCat("SELECT ", kRegistrationColumns,
-                                             " FROM registrations WHERE id = $1", ForUpdate(tx)),
-                                {registration_id}));
+      ASSIGN_OR_RETURN(auto rows, tx.Query(absl::StrCat("SELECT ", kRegistrationColumns,
+                                                        " FROM registrations WHERE id = $1",
+                                                        SqlOf(tx).for_update),
+                                           {registration_id}));
       if (rows.empty()) {
         return absl::NotFoundError(absl::StrCat("registration ", registration_id, " not found"));
       }
@@ -1114,14 +1342,14 @@ class SqlStore final : public Store {
                               "VALUES ($1, '', 0, $2) ON CONFLICT (name) DO NOTHING",
                               {name, TimeToDb(absl::InfinitePast())})
                           .status());
-      ASSIGN_OR_RETURN(auto rows, tx.Query("SELECT holder, epoch, expires_us FROM leases "
-                                           "WHERE name = $1" +
-                                               ForUpdate(tx),
+      ASSIGN_OR_RETURN(auto rows, tx.Query(absl::StrCat("SELECT holder, epoch, expires_us FROM "
+                                                        "leases WHERE name = $1",
+                                                        SqlOf(tx).for_update),
                                            {name}));
       if (rows.empty()) return absl::InternalError(absl::StrCat("lease '", name, "' vanished"));
-      const std::string current = rows[0].Text(0);
-      int64_t epoch = rows[0].Int(1);
-      const absl::Time expires = TimeFromDb(rows[0].Int(2));
+      const std::string current = rows[0].Text("holder");
+      int64_t epoch = rows[0].Int("epoch");
+      const absl::Time expires = TimeFromDb(rows[0].Int("expires_us"));
       if (current != holder) {
         if (!current.empty() && expires > now) {
           return absl::FailedPreconditionError(absl::StrCat(
@@ -1182,7 +1410,6 @@ class SqlStore final : public Store {
       out.clear();
       // PostgreSQL: rows another claimer has locked are skipped, not waited for. SQLite: the
       // write transaction runs alone.
-      const char* lock = tx.dialect() == Dialect::kPostgres ? " FOR UPDATE SKIP LOCKED" : "";
       ASSIGN_OR_RETURN(
           auto rows,
           tx.Query(absl::StrCat("UPDATE notifications SET claimed_until_us = $1, "
@@ -1190,7 +1417,7 @@ class SqlStore final : public Store {
                                 "notifications WHERE state = 'pending' AND next_attempt_us <= $2 "
                                 "AND (claimed_until_us IS NULL OR claimed_until_us <= $2) "
                                 "ORDER BY next_attempt_us, id LIMIT $3",
-                                lock, ") RETURNING ", kNotificationColumns),
+                                SqlOf(tx).for_claim, ") RETURNING ", kNotificationColumns),
                    {TimeToDb(now + claim_ttl), TimeToDb(now), int64_t{limit}}));
       for (const SqlRow& row : rows) out.push_back(NotificationFromRow(row));
       return absl::OkStatus();
@@ -1285,13 +1512,14 @@ class SqlStore final : public Store {
   absl::StatusOr<bool> RevokeApiToken(const std::string& name) override {
     bool changed = false;
     RETURN_IF_ERROR(db_->Transact(TxMode::kWrite, [&](SqlTx& tx) -> absl::Status {
-      ASSIGN_OR_RETURN(
-          auto rows,
-          tx.Query("SELECT revoked FROM api_tokens WHERE name = $1" + ForUpdate(tx), {name}));
+      ASSIGN_OR_RETURN(auto rows, tx.Query(absl::StrCat("SELECT revoked FROM api_tokens WHERE "
+                                                        "name = $1",
+                                                        SqlOf(tx).for_update),
+                                           {name}));
       if (rows.empty()) {
         return absl::NotFoundError(absl::StrCat("no token named '", name, "'"));
       }
-      changed = !rows[0].Bool(0);
+      changed = !rows[0].Bool("revoked");
       if (!changed) return absl::OkStatus();
       return tx.Exec("UPDATE api_tokens SET revoked = $1 WHERE name = $2", {true, name}).status();
     }));
@@ -1377,42 +1605,6 @@ class SqlStore final : public Store {
   }
 
  private:
-  static std::string ForUpdate(const SqlTx& tx) {
-    return tx.dialect() == Dialect::kPostgres ? " FOR UPDATE" : "";
-  }
-  static std::string ForKeyShare(const SqlTx& tx) {
-    return tx.dialect() == Dialect::kPostgres ? " FOR KEY SHARE" : "";
-  }
-
-  // CREATE's checks of the named seat: in the workshop's range, existing, of the workshop,
-  // vacant. The seat row is locked first (PostgreSQL), so the answer holds until the
-  // transaction ends.
-  static absl::Status CheckRequestedSeat(SqlTx& tx, const std::string& workshop,
-                                         const model::SeatRange& range, const std::string& location,
-                                         int number) {
-    if (!range.Contains(number)) {
-      return absl::FailedPreconditionError(absl::StrCat("seat ", number, " is outside the range ",
-                                                        range.min, "-", range.max, " of workshop '",
-                                                        workshop, "'"));
-    }
-    ASSIGN_OR_RETURN(auto srows, tx.Query(absl::StrCat("SELECT workshop, registration_id FROM "
-                                                       "seats WHERE location = $1 AND number = $2",
-                                                       ForUpdate(tx)),
-                                          {location, number}));
-    if (srows.empty()) {
-      return absl::NotFoundError(absl::StrCat(SeatName(location, number), " not found"));
-    }
-    if (srows[0].Text(0) != workshop) {
-      return absl::FailedPreconditionError(absl::StrCat(
-          SeatName(location, number), " belongs to workshop '", srows[0].Text(0), "'"));
-    }
-    if (!srows[0].IsNull(1)) {
-      return absl::FailedPreconditionError(
-          absl::StrCat(SeatName(location, number), " is occupied"));
-    }
-    return absl::OkStatus();
-  }
-
   // Ends the hold of `registration_id` (of `workshop`) on its capacity slot. Slots numbered
   // above the workshop's slot_count exist only while capacity was lowered below the number
   // of active registrations, and the invariant is: while any of them is held, every slot up
@@ -1425,22 +1617,24 @@ class SqlStore final : public Store {
   // nobody holding a high slot waits for a lower one, and no verb waits for a free slot, so
   // verbs and registrations cannot deadlock here.
   static absl::Status ReleaseSlot(SqlTx& tx, const std::string& workshop, int64_t registration_id) {
-    ASSIGN_OR_RETURN(
-        auto wrows,
-        tx.Query("SELECT slot_count FROM workshops WHERE id = $1" + ForKeyShare(tx), {workshop}));
+    const DialectSql& sql = SqlOf(tx);
+    ASSIGN_OR_RETURN(auto wrows, tx.Query(absl::StrCat("SELECT slot_count FROM workshops WHERE "
+                                                       "id = $1",
+                                                       sql.for_key_share),
+                                          {workshop}));
     if (wrows.empty()) {
       return absl::InternalError(absl::StrCat("workshop '", workshop, "' vanished"));
     }
-    const int64_t slot_count = wrows[0].Int(0);
-    ASSIGN_OR_RETURN(auto own, tx.Query("SELECT slot FROM capacity_slots WHERE workshop = $1 AND "
-                                        "registration_id = $2" +
-                                            ForUpdate(tx),
+    const int64_t slot_count = wrows[0].Int("slot_count");
+    ASSIGN_OR_RETURN(auto own, tx.Query(absl::StrCat("SELECT slot FROM capacity_slots WHERE "
+                                                     "workshop = $1 AND registration_id = $2",
+                                                     sql.for_update),
                                         {workshop, registration_id}));
     if (own.empty()) {
       return absl::InternalError(
           absl::StrCat("registration ", registration_id, " holds no capacity slot"));
     }
-    const int64_t slot = own[0].Int(0);
+    const int64_t slot = own[0].Int("slot");
     if (slot > slot_count) {
       return tx
           .Exec("DELETE FROM capacity_slots WHERE workshop = $1 AND slot = $2", {workshop, slot})
@@ -1450,19 +1644,20 @@ class SqlStore final : public Store {
         "SELECT slot FROM capacity_slots WHERE workshop = $1 AND slot > $2 AND "
         "registration_id IS NOT NULL ORDER BY slot DESC LIMIT 1";
     for (int attempt = 0; attempt < kMaxSlotLookups; ++attempt) {
-      ASSIGN_OR_RETURN(auto high, tx.Query(kHighHeld + ForUpdate(tx), {workshop, slot_count}));
+      ASSIGN_OR_RETURN(auto high,
+                       tx.Query(absl::StrCat(kHighHeld, sql.for_update), {workshop, slot_count}));
       if (!high.empty()) {
         RETURN_IF_ERROR(tx.Exec("DELETE FROM capacity_slots WHERE workshop = $1 AND slot = $2",
                                 {workshop, slot})
                             .status());
         return tx
             .Exec("UPDATE capacity_slots SET slot = $3 WHERE workshop = $1 AND slot = $2",
-                  {workshop, high[0].Int(0), slot})
+                  {workshop, high[0].Int("slot"), slot})
             .status();
       }
-      if (tx.dialect() == Dialect::kSqlite) break;
-      // PostgreSQL: the highest one may have been released or renumbered by a verb that
-      // committed while this one waited for its lock; a fresh statement sees what is left.
+      // The highest one may have been released or renumbered by a verb that committed while
+      // this one waited for its lock; a fresh statement sees what is left.
+      if (!sql.concurrent_writers) break;
       ASSIGN_OR_RETURN(auto any, tx.Query(kHighHeld, {workshop, slot_count}));
       if (any.empty()) break;
       if (attempt + 1 == kMaxSlotLookups) {
@@ -1662,19 +1857,19 @@ class SqlStore final : public Store {
 
   // Fencing: the write goes through only while `lease_name` is still at `lease_epoch`.
   static absl::Status CheckFence(SqlTx& tx, const std::string& lease_name, int64_t lease_epoch) {
-    const char* lock = tx.dialect() == Dialect::kPostgres ? " FOR SHARE" : "";
-    ASSIGN_OR_RETURN(
-        auto rows, tx.Query(absl::StrCat("SELECT holder, epoch FROM leases WHERE name = $1", lock),
-                            {lease_name}));
+    ASSIGN_OR_RETURN(auto rows, tx.Query(absl::StrCat("SELECT holder, epoch FROM leases WHERE "
+                                                      "name = $1",
+                                                      SqlOf(tx).for_share),
+                                         {lease_name}));
     if (rows.empty()) {
       return absl::AbortedError(absl::StrCat("lease '", lease_name, "' does not exist"));
     }
-    if (rows[0].Int(1) != lease_epoch) {
+    if (rows[0].Int("epoch") != lease_epoch) {
       return absl::AbortedError(absl::StrCat("lease '", lease_name, "' is at epoch ",
-                                             rows[0].Int(1), ", not ", lease_epoch,
+                                             rows[0].Int("epoch"), ", not ", lease_epoch,
                                              ": another holder took it over"));
     }
-    if (rows[0].Text(0).empty()) {
+    if (rows[0].Text("holder").empty()) {
       return absl::AbortedError(absl::StrCat("lease '", lease_name, "' was released"));
     }
     return absl::OkStatus();

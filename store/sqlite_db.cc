@@ -9,14 +9,13 @@
 #include <condition_variable>
 #include <mutex>
 #include <optional>
-#include <thread>
 #include <unordered_map>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
-#include "common/random.h"
 #include "common/status.h"
+#include "store/connection_pool.h"
 #include "store/sql_db.h"
 
 namespace wod::store {
@@ -24,6 +23,8 @@ namespace {
 
 constexpr int kBusyTimeoutMs = 10'000;
 constexpr int kMaxAttempts = 10;
+constexpr absl::Duration kRetryBase = absl::Microseconds(500);
+constexpr int kRetryMaxDoublings = 7;
 constexpr int kPoolSize = 8;
 
 // SQLite numbers parameters ?NNN; the store writes them $NNN like PostgreSQL.
@@ -87,29 +88,38 @@ class SqliteConn {
   }
 
   ~SqliteConn() {
-    for (auto& [sql, stmt] : stmts_) sqlite3_finalize(stmt);
+    for (auto& [sql, prepared] : stmts_) sqlite3_finalize(prepared.stmt);
     sqlite3_close(db_);
   }
 
   sqlite3* db() { return db_; }
 
+  // A prepared statement and the names of its result columns.
+  struct Prepared {
+    sqlite3_stmt* stmt = nullptr;
+    std::shared_ptr<const SqlColumnNames> names;
+  };
+
   // Statements are prepared once per connection and reused.
-  absl::StatusOr<sqlite3_stmt*> Prepare(const std::string& sql) {
+  absl::StatusOr<const Prepared*> Prepare(const std::string& sql) {
     auto it = stmts_.find(sql);
-    if (it != stmts_.end()) return it->second;
+    if (it != stmts_.end()) return &it->second;
     std::string text = ToSqlitePlaceholders(sql);
     sqlite3_stmt* stmt = nullptr;
     int rc = sqlite3_prepare_v3(db_, text.c_str(), static_cast<int>(text.size()),
                                 SQLITE_PREPARE_PERSISTENT, &stmt, nullptr);
     if (rc != SQLITE_OK) return SqliteStatus(db_, rc, "prepare");
-    stmts_.emplace(sql, stmt);
-    return stmt;
+    auto names = std::make_shared<SqlColumnNames>();
+    for (int c = 0; c < sqlite3_column_count(stmt); ++c) {
+      names->emplace_back(sqlite3_column_name(stmt, c));
+    }
+    return &stmts_.emplace(sql, Prepared{stmt, std::move(names)}).first->second;
   }
 
  private:
   explicit SqliteConn(sqlite3* db) : db_(db) {}
   sqlite3* db_;
-  std::unordered_map<std::string, sqlite3_stmt*> stmts_;
+  std::unordered_map<std::string, Prepared> stmts_;
 };
 
 class SqliteTx final : public SqlTx {
@@ -154,7 +164,8 @@ class SqliteTx final : public SqlTx {
 
   absl::Status Run(const std::string& sql, const std::vector<SqlParam>& params,
                    std::vector<SqlRow>* rows) {
-    ASSIGN_OR_RETURN(sqlite3_stmt * stmt, conn_.Prepare(sql));
+    ASSIGN_OR_RETURN(const SqliteConn::Prepared* prepared, conn_.Prepare(sql));
+    sqlite3_stmt* stmt = prepared->stmt;
     // Resets the statement whatever happens, so the cached statement holds no read lock.
     struct Resetter {
       sqlite3_stmt* stmt;
@@ -198,7 +209,7 @@ class SqliteTx final : public SqlTx {
           values.emplace_back(std::string(text, sqlite3_column_bytes(stmt, c)));
         }
       }
-      rows->emplace_back(std::move(values));
+      rows->emplace_back(prepared->names, std::move(values));
     }
   }
 
@@ -209,11 +220,12 @@ class SqliteTx final : public SqlTx {
 
 class SqliteDb final : public SqlDb {
  public:
+  // ":memory:" is a database of its own per connection: it gets one connection.
   SqliteDb(std::string path, std::unique_ptr<SqliteConn> first)
-      : path_(std::move(path)), max_open_(path_ == ":memory:" ? 1 : kPoolSize) {
-    idle_.push_back(std::move(first));
-    open_ = 1;
-  }
+      : path_(std::move(path)),
+        pool_(
+            path_ == ":memory:" ? 1 : kPoolSize, [this] { return SqliteConn::Open(path_); },
+            std::move(first)) {}
 
   Dialect dialect() const override { return Dialect::kSqlite; }
 
@@ -245,17 +257,17 @@ class SqliteDb final : public SqlDb {
   absl::Status Transact(TxMode mode, const std::function<absl::Status(SqlTx&)>& fn) override {
     absl::Status last;
     for (int attempt = 0; attempt < kMaxAttempts; ++attempt) {
-      if (attempt > 0) Backoff(attempt);
+      if (attempt > 0) SleepBeforeRetry(attempt, kRetryBase, kRetryMaxDoublings);
       // Writers of this process queue on a mutex rather than in SQLite's busy handler, which
       // polls with sleeps; other processes are still kept out by the database lock.
       std::unique_lock<std::mutex> write_lock(write_mu_, std::defer_lock);
       if (mode == TxMode::kWrite) write_lock.lock();
-      ASSIGN_OR_RETURN(std::unique_ptr<SqliteConn> conn, Acquire());
+      ASSIGN_OR_RETURN(std::unique_ptr<SqliteConn> conn, pool_.Acquire());
       bool reusable = true;
       bool retry = false;
       bool changed = false;
       last = RunOnce(*conn, mode, fn, &reusable, &retry, &changed);
-      Release(reusable ? std::move(conn) : nullptr);
+      pool_.Release(reusable ? std::move(conn) : nullptr);
       if (last.ok() && changed) {
         {
           std::lock_guard<std::mutex> lock(change_mu_);
@@ -298,45 +310,6 @@ class SqliteDb final : public SqlDb {
     return status;
   }
 
-  static void Backoff(int attempt) {
-    int cap_ms = 1 << std::min(attempt, 7);
-    std::this_thread::sleep_for(std::chrono::microseconds(
-        500 + common::RandomUniform(static_cast<uint32_t>(cap_ms) * 1000)));
-  }
-
-  absl::StatusOr<std::unique_ptr<SqliteConn>> Acquire() {
-    std::unique_lock<std::mutex> lock(mu_);
-    while (true) {
-      if (!idle_.empty()) {
-        auto conn = std::move(idle_.back());
-        idle_.pop_back();
-        return conn;
-      }
-      if (open_ < max_open_) {
-        ++open_;
-        lock.unlock();
-        auto conn = SqliteConn::Open(path_);
-        if (!conn.ok()) {
-          lock.lock();
-          --open_;
-          cv_.notify_one();
-        }
-        return conn;
-      }
-      cv_.wait(lock);
-    }
-  }
-
-  void Release(std::unique_ptr<SqliteConn> conn) {
-    std::lock_guard<std::mutex> lock(mu_);
-    if (conn) {
-      idle_.push_back(std::move(conn));
-    } else {
-      --open_;
-    }
-    cv_.notify_one();
-  }
-
   uint64_t LocalGeneration() {
     std::lock_guard<std::mutex> lock(change_mu_);
     return local_gen_;
@@ -353,11 +326,7 @@ class SqliteDb final : public SqlDb {
   }
 
   const std::string path_;
-  const int max_open_;
-  std::mutex mu_;
-  std::condition_variable cv_;
-  std::vector<std::unique_ptr<SqliteConn>> idle_;
-  int open_ = 0;
+  ConnectionPool<SqliteConn> pool_;
   std::mutex write_mu_;
   // Changes committed through this store; waiters wait on change_cv_.
   std::mutex change_mu_;
