@@ -134,14 +134,12 @@ struct Controller::Impl {
         lease_name("controller/" + options.location),
         backoff(options.backoff, options.jitter) {}
 
-  // Step 1: the desired state of this location, in one read of each table it needs. Failed
-  // (purged) registrations are loaded with it: content of theirs found anywhere is wiped
-  // without a harvest, and the plan must not read the store to find that out.
+  // Step 1: the desired state of this location, in one read of each table it needs (the
+  // seats alone: the plan needs no occupant's row).
   absl::StatusOr<DesiredState> LoadDesired() {
-    ASSIGN_OR_RETURN(auto seat_views, store->ListSeats(options.location));
+    ASSIGN_OR_RETURN(auto seats, store->ListLocationSeats(options.location));
     ASSIGN_OR_RETURN(auto workshops, store->ListWorkshops());
     ASSIGN_OR_RETURN(auto locations, store->ListLocations());
-    ASSIGN_OR_RETURN(auto failed, store->ListRegistrations(model::RegistrationState::kFailed));
     DesiredState desired;
     desired.location.name = options.location;
     for (const auto& l : locations) {
@@ -153,7 +151,7 @@ struct Controller::Impl {
       }
       desired.workshops.emplace(w.id, std::move(w));
     }
-    for (auto& v : seat_views) desired.seats.push_back(std::move(v.seat));
+    desired.seats = std::move(seats);
     std::sort(desired.seats.begin(), desired.seats.end(),
               [](const model::Seat& a, const model::Seat& b) { return a.number < b.number; });
     for (const auto& seat : desired.seats) {
@@ -163,10 +161,27 @@ struct Controller::Impl {
       desired.variables[seat.number] = model::SeatVariables(
           *w, desired.location, seat.number, seat.password, options.operator_variables);
     }
-    for (const auto& r : failed) {
-      if (r.location == options.location) desired.purged_registrations.insert(r.id);
-    }
     return desired;
+  }
+
+  // Step 2b: which of the registrations whose content was found on a seat they no longer
+  // occupy were purged (their content is wiped without a harvest). Read after observing and
+  // before planning, so the plan reads nothing; a pass with no stale content reads nothing.
+  absl::Status LoadPurged(const PassObservation& observed, DesiredState& desired) {
+    if (!observed.content.observed.ok()) return absl::OkStatus();
+    std::vector<int64_t> stale;
+    for (const auto& c : observed.content.observed->seats) {
+      if (!c.deployed()) continue;
+      const model::Seat* seat = desired.FindSeat(c.seat);
+      if (seat != nullptr && seat->registration_id == c.registration_id) continue;
+      stale.push_back(c.registration_id);
+    }
+    if (stale.empty()) return absl::OkStatus();
+    ASSIGN_OR_RETURN(auto registrations, store->ListRegistrationsByIds(stale));
+    for (const auto& r : registrations) {
+      if (r.state == model::RegistrationState::kFailed) desired.purged_registrations.insert(r.id);
+    }
+    return absl::OkStatus();
   }
 
   // Step 2: every domain at once; one failing does not stop the others. Each that cannot be
@@ -400,13 +415,15 @@ absl::StatusOr<PassResult> Controller::RunPass(bool apply) {
   const absl::Time wall_start = absl::Now();
 
   // 1. Load the desired state of this location.
-  ASSIGN_OR_RETURN(const DesiredState desired, m.LoadDesired());
+  ASSIGN_OR_RETURN(DesiredState desired, m.LoadDesired());
   result.seats = static_cast<int>(desired.seats.size());
 
-  // 2. Observe every domain in bulk.
+  // 2. Observe every domain in bulk, then read which stale content belongs to purged
+  // registrations.
   const absl::Time observe_start = absl::Now();
   const PassObservation observed = m.Observe(desired);
   result.observe_time = absl::Now() - observe_start;
+  RETURN_IF_ERROR(m.LoadPurged(observed, desired));
 
   // 3. Plan: pure, the same function `wod drift --live` and the golden tests run.
   const absl::Time plan_start = absl::Now();

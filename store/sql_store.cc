@@ -914,6 +914,21 @@ class SqlStore final : public Store {
     return out;
   }
 
+  absl::StatusOr<std::vector<model::Seat>> ListLocationSeats(const std::string& location) override {
+    std::vector<model::Seat> out;
+    RETURN_IF_ERROR(db_->Transact(TxMode::kRead, [&](SqlTx& tx) -> absl::Status {
+      ASSIGN_OR_RETURN(auto rows, tx.Query(absl::StrCat("SELECT ", kSeatColumns,
+                                                        " FROM seats WHERE location = $1"
+                                                        " ORDER BY number"),
+                                           {location}));
+      out.clear();
+      out.reserve(rows.size());
+      for (const SqlRow& row : rows) out.push_back(SeatFromRow(row));
+      return absl::OkStatus();
+    }));
+    return out;
+  }
+
   absl::StatusOr<SeatView> GetSeat(const std::string& location, int number) override {
     SeatView out;
     RETURN_IF_ERROR(db_->Transact(TxMode::kRead, [&](SqlTx& tx) -> absl::Status {
@@ -953,6 +968,35 @@ class SqlStore final : public Store {
         ASSIGN_OR_RETURN(rows, tx.Query(sql + " ORDER BY id"));
       }
       for (const SqlRow& row : rows) out.push_back(RegistrationFromRow(row));
+      return absl::OkStatus();
+    }));
+    return out;
+  }
+
+  absl::StatusOr<std::vector<Registration>> ListRegistrationsByIds(
+      const std::vector<int64_t>& ids) override {
+    std::vector<Registration> out;
+    if (ids.empty()) return out;
+    // In chunks, under every engine's limit of parameters per statement.
+    constexpr size_t kChunk = 500;
+    RETURN_IF_ERROR(db_->Transact(TxMode::kRead, [&](SqlTx& tx) -> absl::Status {
+      out.clear();
+      for (size_t begin = 0; begin < ids.size(); begin += kChunk) {
+        const size_t end = std::min(ids.size(), begin + kChunk);
+        std::vector<std::string> marks;
+        std::vector<SqlParam> params;
+        for (size_t i = begin; i < end; ++i) {
+          marks.push_back(absl::StrCat("$", i - begin + 1));
+          params.push_back(ids[i]);
+        }
+        ASSIGN_OR_RETURN(auto rows, tx.Query(absl::StrCat("SELECT ", kRegistrationColumns,
+                                                          " FROM registrations WHERE id IN (",
+                                                          absl::StrJoin(marks, ", "), ")"),
+                                             params));
+        for (const SqlRow& row : rows) out.push_back(RegistrationFromRow(row));
+      }
+      std::sort(out.begin(), out.end(),
+                [](const Registration& a, const Registration& b) { return a.id < b.id; });
       return absl::OkStatus();
     }));
     return out;

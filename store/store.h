@@ -21,6 +21,7 @@
 #include "absl/status/statusor.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "common/status.h"
 #include "model/status.h"
 #include "model/types.h"
 
@@ -169,6 +170,15 @@ class Store {
   virtual absl::StatusOr<RegisterResult> Register(const RegisterRequest& request) = 0;
   virtual absl::StatusOr<std::vector<SeatView>> ListSeats(
       const std::optional<std::string>& location = std::nullopt) = 0;
+  // The seats of one location alone, by number, without their occupants: what a pass loads
+  // (the default, for fakes, reads ListSeats).
+  virtual absl::StatusOr<std::vector<model::Seat>> ListLocationSeats(const std::string& location) {
+    ASSIGN_OR_RETURN(auto views, ListSeats(location));
+    std::vector<model::Seat> out;
+    out.reserve(views.size());
+    for (auto& v : views) out.push_back(std::move(v.seat));
+    return out;
+  }
   virtual absl::StatusOr<SeatView> GetSeat(const std::string& location, int number) = 0;
   virtual absl::StatusOr<model::Registration> GetRegistration(int64_t id) = 0;
   virtual absl::StatusOr<model::Registration> GetRegistrationByToken(const std::string& token) = 0;
@@ -185,6 +195,21 @@ class Store {
       const std::string& email) {
     (void)email;
     return absl::UnimplementedError("registration by email is not supported by this store");
+  }
+  // The registrations among `ids` that exist, oldest first (ids not found are left out; the
+  // default, for fakes, reads them one by one).
+  virtual absl::StatusOr<std::vector<model::Registration>> ListRegistrationsByIds(
+      const std::vector<int64_t>& ids) {
+    std::vector<model::Registration> out;
+    for (int64_t id : ids) {
+      auto r = GetRegistration(id);
+      if (r.ok()) {
+        out.push_back(*std::move(r));
+      } else if (r.status().code() != absl::StatusCode::kNotFound) {
+        return r.status();
+      }
+    }
+    return out;
   }
   // Registrations, oldest first, optionally only those in `state`.
   virtual absl::StatusOr<std::vector<model::Registration>> ListRegistrations(

@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <string_view>
 #include <system_error>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -157,14 +158,36 @@ absl::StatusOr<model::ObservedContent> RealContentDriver::Observe() {
         fmt::format("cannot list homes: {}", std::string(entries.status().message())));
   }
   const uint64_t pass = ++observe_count_;
-  model::ObservedContent out;
-  out.seats.reserve(entries->size());
+  struct Home {
+    const DirEntry* entry;
+    int seat;
+    SeatCache* cache;  // updated in place; the map is not changed while homes are observed
+  };
+  std::vector<Home> homes;
+  homes.reserve(entries->size());
   for (const DirEntry& e : *entries) {
     const std::optional<int> seat = options_.policy.SeatOfName(e.name);
-    if (!seat) continue;               // not a seat's home: not ours to look at
-    SeatCache& cache = cache_[*seat];  // updated in place
-    out.seats.push_back(ObserveHome(base->get(), e, *seat, cache));
-    cache.seen = pass;
+    if (!seat) continue;  // not a seat's home: not ours to look at
+    homes.push_back(Home{&e, *seat, &cache_[*seat]});
+  }
+  model::ObservedContent out;
+  out.seats.resize(homes.size());
+  // Each home is a handful of fstatat calls, so a large backend is observed by two threads
+  // (the machines of this kind have two cores); each home's cache entry is touched by one.
+  auto observe_range = [&](size_t begin, size_t end) {
+    for (size_t i = begin; i < end; ++i) {
+      out.seats[i] = ObserveHome(base->get(), *homes[i].entry, homes[i].seat, *homes[i].cache);
+      homes[i].cache->seen = pass;
+    }
+  };
+  constexpr size_t kParallelFrom = 256;
+  if (homes.size() >= kParallelFrom && std::thread::hardware_concurrency() > 1) {
+    const size_t half = homes.size() / 2;
+    std::thread other(observe_range, half, homes.size());
+    observe_range(0, half);
+    other.join();
+  } else {
+    observe_range(0, homes.size());
   }
   // Homes gone since, and homes without a manifest of ours, keep nothing.
   std::erase_if(cache_, [pass](const auto& entry) {

@@ -20,23 +20,34 @@ std::string TempName(std::string_view base) {
   return fmt::format(".{}.wod-tmp-{}-{}", base, getpid(), temp_counter.fetch_add(1));
 }
 
-// Splits a relative path into its directory part ("" when none) and its last component.
+// The directory that holds a relative path's last component, opened without following links
+// (`at` is dir_fd itself when the path has no directory part), and that component.
 // InvalidArgument for an absolute path or an empty, "." or ".." last component; OpenDirAt checks
 // the directory part.
-absl::StatusOr<std::pair<std::string_view, std::string>> SplitLast(std::string_view relpath) {
+struct Parent {
+  UniqueFd dir;  // empty when the parent is dir_fd
+  int at = -1;
+  std::string last;
+};
+
+absl::StatusOr<Parent> OpenParent(int dir_fd, std::string_view relpath) {
   if (relpath.empty()) return absl::InvalidArgumentError("empty path");
   if (relpath.front() == '/') {
     return absl::InvalidArgumentError(fmt::format("path '{}' is not relative", relpath));
   }
   const size_t slash = relpath.rfind('/');
-  std::string last(slash == std::string_view::npos ? relpath : relpath.substr(slash + 1));
-  if (last.empty() || last == "." || last == "..") {
+  Parent p;
+  p.last = std::string(slash == std::string_view::npos ? relpath : relpath.substr(slash + 1));
+  if (p.last.empty() || p.last == "." || p.last == "..") {
     return absl::InvalidArgumentError(
         fmt::format("path '{}' has an empty, '.' or '..' part", relpath));
   }
-  return std::make_pair(
-      slash == std::string_view::npos ? std::string_view() : relpath.substr(0, slash),
-      std::move(last));
+  p.at = dir_fd;
+  if (slash != std::string_view::npos) {
+    ASSIGN_OR_RETURN(p.dir, OpenDirAt(dir_fd, relpath.substr(0, slash)));
+    p.at = p.dir.get();
+  }
+  return p;
 }
 
 absl::Status WriteAll(int fd, std::string_view data, std::string_view path) {
@@ -73,16 +84,9 @@ FileStamp StampOf(const struct stat& st) {
 }
 
 absl::StatusOr<struct stat> StatAt(int dir_fd, std::string_view relpath) {
-  ASSIGN_OR_RETURN(auto split, SplitLast(relpath));
-  const auto& [dir_path, last] = split;
-  UniqueFd dir;
-  int at = dir_fd;
-  if (!dir_path.empty()) {
-    ASSIGN_OR_RETURN(dir, OpenDirAt(dir_fd, dir_path));
-    at = dir.get();
-  }
+  ASSIGN_OR_RETURN(const Parent parent, OpenParent(dir_fd, relpath));
   struct stat st;
-  if (fstatat(at, last.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) {
+  if (fstatat(parent.at, parent.last.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) {
     return ErrnoStatus(errno, "cannot stat", relpath);
   }
   return st;
@@ -90,16 +94,10 @@ absl::StatusOr<struct stat> StatAt(int dir_fd, std::string_view relpath) {
 
 absl::StatusOr<std::string> ReadFileAt(int dir_fd, std::string_view relpath, size_t max_bytes,
                                        struct stat* st_out) {
-  ASSIGN_OR_RETURN(auto split, SplitLast(relpath));
-  const auto& [dir_path, last] = split;
-  UniqueFd dir;
-  int at = dir_fd;
-  if (!dir_path.empty()) {
-    ASSIGN_OR_RETURN(dir, OpenDirAt(dir_fd, dir_path));
-    at = dir.get();
-  }
+  ASSIGN_OR_RETURN(const Parent parent, OpenParent(dir_fd, relpath));
   // O_NONBLOCK: a fifo planted under a notebook's name must not hang the pass.
-  UniqueFd fd(openat(at, last.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK));
+  UniqueFd fd(
+      openat(parent.at, parent.last.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK));
   if (!fd.ok()) return ErrnoStatus(errno, "cannot open", relpath);
   struct stat st;
   if (fstat(fd.get(), &st) != 0) return ErrnoStatus(errno, "cannot stat", relpath);

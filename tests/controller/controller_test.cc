@@ -141,6 +141,40 @@ TEST_F(ControllerTest, RegistrationBecomesReadyAndCleanupHarvestsOnce) {
   EXPECT_TRUE(c == nullptr || !c->deployed());
 }
 
+// PURGE: the registration failed, so its content is wiped without a harvest. Which stale
+// content belongs to a purged registration is read after observing, for the ids found in
+// homes; a CLEANUP on another seat in the same pass is still harvested.
+TEST_F(ControllerTest, APurgedRegistrationsContentIsWipedWithoutAHarvestACleanedOneIsHarvested) {
+  ASSERT_GT(Converge(), 0);
+  auto reg = [&](const std::string& email) {
+    store::RegisterRequest req;
+    req.workshop = "WKSHP-Busybox-Web";
+    req.email = email;
+    req.now = clock_.Now();
+    return store_->Register(req);
+  };
+  ASSERT_OK_AND_ASSIGN(auto purged, reg("purged@example.com"));
+  ASSERT_OK_AND_ASSIGN(auto cleaned, reg("cleaned@example.com"));
+  ASSERT_GT(Converge(), 0);
+  ASSERT_OK(
+      store_->ApplyVerb(model::Verb::kPurge, "local", purged.seat.number, clock_.Now()).status());
+  ASSERT_OK(store_->ApplyVerb(model::Verb::kCleanup, "local", cleaned.seat.number, clock_.Now())
+                .status());
+  ASSERT_OK_AND_ASSIGN(auto pass, controller_->RunPass());
+  EXPECT_EQ(pass.harvests, 1);
+  ASSERT_GT(Converge(), 0);
+  ASSERT_OK_AND_ASSIGN(auto p, store_->GetRegistration(purged.registration.id));
+  EXPECT_EQ(p.state, model::RegistrationState::kFailed);
+  EXPECT_TRUE(p.progress_json.empty()) << "a purged registration was harvested";
+  ASSERT_OK_AND_ASSIGN(auto c, store_->GetRegistration(cleaned.registration.id));
+  EXPECT_FALSE(c.progress_json.empty()) << "a cleaned-up registration was not harvested";
+  ASSERT_OK_AND_ASSIGN(auto content, content_.Observe());
+  for (int seat : {purged.seat.number, cleaned.seat.number}) {
+    const auto* home = content.Find(seat);
+    EXPECT_TRUE(home == nullptr || !home->deployed()) << "seat " << seat << " was not wiped";
+  }
+}
+
 // CLEANUP of Ada's seat in a pass that cannot observe the accounts: content is harvested and
 // wiped, but her account stays unlocked with her files and processes. Bo takes the same seat
 // before the next pass. Nothing but the account's occupant marker shows the handover now; the

@@ -290,6 +290,38 @@ TEST_F(RealContentTest, ObserveLooksOnlyAtSeatHomes) {
   EXPECT_THAT(seats, ElementsAre(3, 12));
 }
 
+// A large backend's homes are observed by two threads: the result is the same as home by
+// home (every home once, by seat, each with its own content) and the caches stay per seat.
+TEST_F(RealContentTest, ObserveOfManyHomesSeesEachHomeOnceWithItsOwnContent) {
+  std::vector<int> deployed;
+  for (int seat = 100; seat < 400; ++seat) {
+    env_->AddHome(seat);
+    if (seat % 7 == 0) {
+      ASSERT_OK(driver().Apply(DeployOwn(/*registration=*/seat * 10, 0, seat)));
+      deployed.push_back(seat);
+    }
+  }
+  RealContentDriver& real = env_->real_driver();
+  for (int round = 0; round < 2; ++round) {
+    ASSERT_OK_AND_ASSIGN(model::ObservedContent seen, driver().Observe());
+    ASSERT_EQ(seen.seats.size(), 301u);  // the fixture's seat 3 too
+    for (size_t i = 1; i < seen.seats.size(); ++i) {
+      ASSERT_LT(seen.seats[i - 1].seat, seen.seats[i].seat);
+    }
+    for (const auto& c : seen.seats) {
+      const bool expect = c.seat != kSeat && c.seat % 7 == 0;
+      EXPECT_EQ(c.deployed(), expect) << "seat " << c.seat;
+      if (expect) {
+        EXPECT_EQ(c.registration_id, c.seat * 10) << "seat " << c.seat;
+        EXPECT_TRUE(c.files_intact) << "seat " << c.seat;
+        EXPECT_EQ(c.notebooks.size(), 2u) << "seat " << c.seat;
+      }
+    }
+    // Parsed once in the first round, from the cache in the second.
+    EXPECT_EQ(real.stats().manifest_parses, static_cast<int64_t>(deployed.size()));
+  }
+}
+
 TEST_F(RealContentTest, ManifestOfAnotherOwnerIsNotTrusted) {
   ASSERT_OK(driver().Apply(DeployOwn()));
   HomeOptions options;

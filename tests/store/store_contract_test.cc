@@ -847,6 +847,47 @@ TEST_P(StoreContractTest, ListRegistrationsIsOldestFirstAndFiltersByState) {
   EXPECT_EQ(ended[0].id, ids[1]);
 }
 
+TEST_P(StoreContractTest, ListLocationSeatsIsTheLocationsSeatsByNumberAsListSeatsHasThem) {
+  LoadCatalog({MakeWorkshop("WKSHP-A", 1, 3, 3), MakeWorkshop("WKSHP-B", 1, 1, 1, "loc-b")});
+  ASSERT_OK(store().Register(Req("WKSHP-A", "a@example.com")).status());
+  ASSERT_OK_AND_ASSIGN(auto views, store().ListSeats(std::string(kLoc)));
+  ASSERT_OK_AND_ASSIGN(auto seats, store().ListLocationSeats(kLoc));
+  ASSERT_EQ(seats.size(), 3u);
+  for (size_t i = 0; i < seats.size(); ++i) {
+    EXPECT_EQ(seats[i], views[i].seat) << "seat " << i + 1;
+    EXPECT_EQ(seats[i].number, static_cast<int>(i) + 1);
+  }
+  EXPECT_TRUE(seats[0].registration_id);
+  ASSERT_OK_AND_ASSIGN(auto b, store().ListLocationSeats("loc-b"));
+  ASSERT_EQ(b.size(), 1u);
+  EXPECT_EQ(b[0].workshop, "WKSHP-B");
+  ASSERT_OK_AND_ASSIGN(auto none, store().ListLocationSeats("loc-nope"));
+  EXPECT_TRUE(none.empty());
+}
+
+TEST_P(StoreContractTest, ListRegistrationsByIdsReturnsThoseThatExistOldestFirstInAnyNumber) {
+  LoadCatalog({MakeWorkshop("WKSHP-A", 1, 3, 3)});
+  ASSERT_OK_AND_ASSIGN(RegisterResult a, store().Register(Req("WKSHP-A", "a@example.com")));
+  ASSERT_OK_AND_ASSIGN(RegisterResult b, store().Register(Req("WKSHP-A", "b@example.com")));
+  ASSERT_OK(store().ApplyVerb(model::Verb::kPurge, kLoc, b.seat.number, kNow).status());
+  ASSERT_OK_AND_ASSIGN(
+      auto got, store().ListRegistrationsByIds({b.registration.id, 424242, a.registration.id}));
+  ASSERT_EQ(got.size(), 2u);
+  EXPECT_EQ(got[0].id, a.registration.id);
+  EXPECT_EQ(got[0].state, model::RegistrationState::kActive);
+  EXPECT_EQ(got[1].id, b.registration.id);
+  EXPECT_EQ(got[1].state, model::RegistrationState::kFailed);
+  ASSERT_OK_AND_ASSIGN(auto empty, store().ListRegistrationsByIds({}));
+  EXPECT_TRUE(empty.empty());
+  // More ids than one statement takes (the store reads them in chunks).
+  std::vector<int64_t> many;
+  for (int64_t i = 0; i < 1200; ++i) many.push_back(100000 + i);
+  many.push_back(a.registration.id);
+  ASSERT_OK_AND_ASSIGN(auto found, store().ListRegistrationsByIds(many));
+  ASSERT_EQ(found.size(), 1u);
+  EXPECT_EQ(found[0].id, a.registration.id);
+}
+
 // --- leases and fencing ---
 
 TEST_P(StoreContractTest, LeaseIsTakenRenewedAndRefusedToOthersWhileValid) {
