@@ -57,6 +57,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "absl/time/clock.h"
+#include "bench/machine_facts.h"
 #include "common/clock.h"
 #include "common/subprocess.h"
 #include "drivers/accounts/accounts_real.h"
@@ -161,6 +162,7 @@ class Bench {
     if (mkdtemp(tmpl) == nullptr) Fail("mkdtemp");
     dir_ = tmpl;
     fs::permissions(dir_, fs::perms(0755));
+    PrintMachineFacts(dir_.string());
     store_url_ = "sqlite:" + (dir_ / "wod.db").string();
 
     // The workshop: Shell101's notebooks (real content to render), on seats 1..kSeats.

@@ -2,20 +2,22 @@
 // (a fresh database on the server of WOD_TEST_PG_URL; skipped with a message when unset).
 // Two shapes: every thread registering into one workshop (the worst case: all registrations
 // contend for the same workshop row, capacity slots and lowest seats), and the threads spread
-// over 8 workshops (a catalog's usual shape). Each run starts from an empty database with enough seats for all its registrations.
-// At the end, one JSON object per result on its own line:
+// over 8 workshops (a catalog's usual shape). Each run starts from an empty database with enough
+// seats for all its registrations. At the end, one JSON object per result on its own line:
 //   {"bench": "register_sqlite_8threads", "value": N, "unit": "registrations/s", "target": 2000}
 #include <benchmark/benchmark.h>
 
 #include <atomic>
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 #include <map>
 #include <memory>
 #include <string>
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "bench/machine_facts.h"
 #include "store/store.h"
 #include "tests/store/scratch_db.h"
 
@@ -117,6 +119,7 @@ class RecordingReporter : public benchmark::ConsoleReporter {
 int main(int argc, char** argv) {
   using namespace wod::store;
   benchmark::Initialize(&argc, argv);
+  wod::bench::PrintMachineFacts(std::filesystem::temp_directory_path().string());
   if (const char* url = std::getenv("WOD_TEST_PG_URL"); url != nullptr && *url != '\0') {
     g_pg_url = url;
   } else {
