@@ -69,8 +69,8 @@ constexpr char kDocument[] = R"json({
     },
     "/api/v1/registrations": {
       "post": {
-        "summary": "Register for a workshop: occupies the lowest free seat",
-        "description": "Strict body: an unknown field, a missing one or a wrong type is a 400 naming the field. Rate limited per client address.",
+        "summary": "Register for a workshop: occupies a free seat on the live location with the most free seats of the workshop",
+        "description": "Strict body: an unknown field, a missing one or a wrong type is a 400 naming the field. Rate limited per client address. 409 full: no seat left. 503 no_backend (with Retry-After): the workshop has free seats only on locations whose controller is not running; nothing was stored.",
         "requestBody": {
           "required": true,
           "content": {"application/json": {"schema": {"$ref": "#/components/schemas/RegistrationRequest"}}}
@@ -183,6 +183,43 @@ constexpr char kDocument[] = R"json({
         }
       }
     },
+    "/api/v1/locations": {
+      "get": {
+        "summary": "Every location (backend) with its state, hub, controller lease, last pass, liveness and seats (operator or admin)",
+        "description": "live: the location's controller holds its lease and finished a pass within 60 s; registrations go only to live, active locations (a location whose controller never reported a pass counts as live).",
+        "security": [{"bearer": []}],
+        "responses": {
+          "200": {"description": "the locations", "content": {"application/json": {"schema": {
+            "type": "object", "required": ["locations"],
+            "properties": {"locations": {"type": "array", "items": {"$ref": "#/components/schemas/Location"}}}
+          }}}},
+          "401": {"$ref": "#/components/responses/Error"},
+          "503": {"$ref": "#/components/responses/Error"}
+        }
+      }
+    },
+    "/api/v1/locations/{name}": {
+      "patch": {
+        "summary": "Set a location's fqdn, hub URL or state (admin). draining: no new registrations, running seats live to their deadline; disabled: also not counted as capacity",
+        "security": [{"bearer": []}],
+        "parameters": [{"name": "name", "in": "path", "required": true, "schema": {"type": "string"}}],
+        "requestBody": {"required": true, "content": {"application/json": {"schema": {
+          "type": "object", "additionalProperties": false,
+          "properties": {
+            "fqdn": {"type": "string", "description": "external host name (WODBEEXTFQDN); empty to clear"},
+            "hub_url": {"type": "string", "description": "http(s) URL of the location's JupyterHub; empty: the API's hub_public_url"},
+            "state": {"type": "string", "enum": ["active", "draining", "disabled"]}
+          }
+        }}}},
+        "responses": {
+          "200": {"description": "the location as now set", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Location"}}}},
+          "400": {"$ref": "#/components/responses/Error"},
+          "401": {"$ref": "#/components/responses/Error"},
+          "403": {"$ref": "#/components/responses/Error"},
+          "404": {"$ref": "#/components/responses/Error"}
+        }
+      }
+    },
     "/api/v1/drift": {
       "get": {
         "summary": "Differences between desired and observed state as the controllers last saw them (operator or admin)",
@@ -291,7 +328,7 @@ constexpr char kDocument[] = R"json({
           "type": "object",
           "required": ["code", "message"],
           "properties": {
-            "code": {"type": "string", "enum": ["invalid_json", "invalid_body", "duplicate_field", "unknown_field", "missing_field", "wrong_type", "invalid_field", "terms_not_accepted", "email_denied", "already_registered", "full", "workshop_not_found", "workshop_inactive", "rate_limited", "unsupported_media_type", "body_too_large", "not_found", "bad_request", "store_unavailable", "unavailable", "internal", "unauthenticated", "forbidden", "seat_not_found", "registration_not_found", "registration_not_active"]},
+            "code": {"type": "string", "enum": ["invalid_json", "invalid_body", "duplicate_field", "unknown_field", "missing_field", "wrong_type", "invalid_field", "terms_not_accepted", "email_denied", "already_registered", "full", "workshop_not_found", "workshop_inactive", "rate_limited", "unsupported_media_type", "body_too_large", "not_found", "bad_request", "store_unavailable", "unavailable", "no_backend", "location_not_found", "internal", "unauthenticated", "forbidden", "seat_not_found", "registration_not_found", "registration_not_active"]},
             "message": {"type": "string"},
             "field": {"type": "string", "description": "the request field at fault"},
             "deadline": {"type": "string", "format": "date-time", "description": "already_registered: when the existing registration ends"}
@@ -360,6 +397,24 @@ constexpr char kDocument[] = R"json({
         "properties": {
           "location": {"type": "string"}, "seat": {"type": "integer"}, "workshop": {"type": "string"},
           "generation": {"type": "integer"}, "reset_epoch": {"type": "integer"}, "occupied": {"type": "boolean"}
+        }
+      },
+      "Location": {
+        "type": "object",
+        "required": ["name", "state", "fqdn", "hub_url", "generation", "live", "lease", "last_pass", "seats"],
+        "properties": {
+          "name": {"type": "string"},
+          "state": {"type": "string", "enum": ["active", "draining", "disabled"]},
+          "fqdn": {"type": "string"},
+          "hub_url": {"type": "string"},
+          "generation": {"type": "integer"},
+          "live": {"type": "boolean"},
+          "lease": {"type": ["object", "null"], "properties": {
+            "holder": {"type": "string"}, "epoch": {"type": "integer"}, "expires": {"type": "string", "format": "date-time"}}},
+          "last_pass": {"type": ["object", "null"], "properties": {
+            "time": {"type": "string", "format": "date-time"}, "duration_ms": {"type": "integer"}, "passes": {"type": "integer"}}},
+          "seats": {"type": "object", "properties": {
+            "total": {"type": "integer"}, "occupied": {"type": "integer"}, "free": {"type": "integer"}, "failed": {"type": "integer"}}}
         }
       },
       "AdminSeat": {

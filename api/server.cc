@@ -18,6 +18,7 @@
 #include "common/log.h"
 #include "common/random.h"
 #include "model/participant_token.h"
+#include "model/validate.h"
 #include "store/drift_json.h"
 
 namespace wod::api {
@@ -299,6 +300,8 @@ Server::Server(store::Store* store, ServerConfig config, const common::Clock* cl
   AddRoute("POST", "/api/v1/seats/{location}/{n}:purge", &Server::HandleSeatPurge);
   AddRoute("POST", "/api/v1/registrations/{id}:extend", &Server::HandleExtend);
   AddRoute("GET", "/api/v1/drift", &Server::HandleDrift);
+  AddRoute("GET", "/api/v1/locations", &Server::HandleListLocations);
+  AddRoute("PATCH", "/api/v1/locations/{name}", &Server::HandlePatchLocation);
   AddRoute("GET", "/api/v1/events", &Server::HandleEvents);
   AddRoute("GET", "/api/v1/whoami", &Server::HandleWhoami);
   AddRoute("GET", "/api/v1/registrations.csv", &Server::HandleRegistrationsCsv);
@@ -356,6 +359,8 @@ void Server::AddRoute(const std::string& method, const std::string& path, Handle
     http_->Get(pattern, fn);
   } else if (method == "POST") {
     http_->Post(pattern, fn);
+  } else if (method == "PATCH") {
+    http_->Patch(pattern, fn);
   }
 }
 
@@ -577,6 +582,18 @@ void Server::HandleRegister(const httplib::Request& req, httplib::Response& res)
       }
       case absl::StatusCode::kResourceExhausted:
         return fail(MakeError(409, "full", "the workshop has no seat left"), "full");
+      case absl::StatusCode::kUnavailable:
+        if (store::IsNoBackend(s)) {
+          // Seats exist, on backends that are down: nothing was stored; retry after a pass
+          // period, by when another backend may be back or the dead one taken over.
+          WOD_LOG(kWarning, "api", "register: {}", std::string(s.message()));
+          res.set_header("Retry-After", "15");
+          return fail(MakeError(503, "no_backend",
+                                "no backend is running for this workshop right now; try again "
+                                "in a minute"),
+                      "no_backend");
+        }
+        return fail(StoreError(s, "register"), "error");
       case absl::StatusCode::kNotFound: {
         ApiError e = MakeError(404, "workshop_not_found", "no such workshop");
         e.field = "workshop";
@@ -682,6 +699,92 @@ void Server::HandleListSeats(const httplib::Request& req, httplib::Response& res
     list.push_back(std::move(j));
   }
   WriteJson(res, 200, json{{"seats", std::move(list)}});
+}
+
+// --- locations ---
+
+json LocationJson(const store::LocationHealth& h) {
+  const model::Location& l = h.location;
+  return json{
+      {"name", l.name},
+      {"state", model::LocationStateName(l.state)},
+      {"fqdn", l.fqdn},
+      {"hub_url", l.hub_url},
+      {"generation", l.generation},
+      {"live", h.live},
+      {"lease", h.lease_holder.empty() ? json(nullptr)
+                                       : json{{"holder", h.lease_holder},
+                                              {"epoch", h.lease_epoch},
+                                              {"expires", common::FormatTime(h.lease_expires)}}},
+      {"last_pass", h.last_pass
+                        ? json{{"time", common::FormatTime(*h.last_pass)},
+                               {"duration_ms", absl::ToInt64Milliseconds(h.last_pass_duration)},
+                               {"passes", h.passes}}
+                        : json(nullptr)},
+      {"seats", json{{"total", h.seats},
+                     {"occupied", h.occupied},
+                     {"free", h.seats - h.occupied},
+                     {"failed", h.failed}}},
+  };
+}
+
+void Server::HandleListLocations(const httplib::Request& req, httplib::Response& res) {
+  if (!Authorize(req, res, Role::kOperator)) return;
+  auto health = store_->ListLocationHealth(clock_->Now());
+  if (!health.ok()) return WriteError(res, StoreError(health.status(), "list locations"));
+  json list = json::array();
+  for (const auto& h : *health) list.push_back(LocationJson(h));
+  WriteJson(res, 200, json{{"locations", std::move(list)}});
+}
+
+void Server::HandlePatchLocation(const httplib::Request& req, httplib::Response& res) {
+  if (!Authorize(req, res, Role::kAdmin)) return;
+  const std::string name = req.matches[1];
+  if (auto e = CheckJsonContentType(req)) return WriteError(res, *e);
+  json body;
+  if (auto e = ParseJsonBody(req.body, &body)) return WriteError(res, *e);
+  static constexpr FieldSpec kFields[] = {{"fqdn", JsonType::kString, false},
+                                          {"hub_url", JsonType::kString, false},
+                                          {"state", JsonType::kString, false}};
+  if (auto e = CheckFields(body, kFields)) return WriteError(res, *e);
+  store::LocationPatch patch;
+  if (body.contains("fqdn")) patch.fqdn = body["fqdn"].get<std::string>();
+  if (body.contains("hub_url")) patch.hub_url = body["hub_url"].get<std::string>();
+  if (body.contains("state")) {
+    patch.state = model::ParseLocationState(body["state"].get<std::string>());
+    if (!patch.state) {
+      return WriteError(res, BadRequest("invalid_field", "state",
+                                        "'state' must be active, draining or disabled"));
+    }
+  }
+  if (patch.fqdn) {
+    if (auto s = model::ValidateFqdn(*patch.fqdn); !s.ok()) {
+      return WriteError(res, BadRequest("invalid_field", "fqdn", std::string(s.message())));
+    }
+  }
+  if (patch.hub_url) {
+    if (auto s = model::ValidateHubUrl(*patch.hub_url); !s.ok()) {
+      return WriteError(res, BadRequest("invalid_field", "hub_url", std::string(s.message())));
+    }
+  }
+  auto changed = store_->UpdateLocation(name, patch);
+  if (!changed.ok()) {
+    if (changed.status().code() == absl::StatusCode::kNotFound) {
+      return WriteError(res, MakeError(404, "location_not_found", "no such location"));
+    }
+    return WriteError(res, StoreError(changed.status(), "update location"));
+  }
+  WOD_LOG(kInfo, "api", "location '{}' set: state {}, fqdn '{}', hub '{}'", name,
+          model::LocationStateName(changed->state), changed->fqdn, changed->hub_url);
+  auto health = store_->ListLocationHealth(clock_->Now());
+  if (health.ok()) {
+    for (const auto& h : *health) {
+      if (h.location.name == name) return WriteJson(res, 200, LocationJson(h));
+    }
+  }
+  store::LocationHealth only;
+  only.location = *changed;
+  WriteJson(res, 200, LocationJson(only));
 }
 
 void Server::HandleSeatReset(const httplib::Request& req, httplib::Response& res) {

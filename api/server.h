@@ -84,6 +84,8 @@ class Server {
   void HandleSeatPurge(const httplib::Request& req, httplib::Response& res);
   void HandleExtend(const httplib::Request& req, httplib::Response& res);
   void HandleDrift(const httplib::Request& req, httplib::Response& res);
+  void HandleListLocations(const httplib::Request& req, httplib::Response& res);
+  void HandlePatchLocation(const httplib::Request& req, httplib::Response& res);
   void HandleEvents(const httplib::Request& req, httplib::Response& res);
   // The caller's role, and registrations as CSV (the dashboard; api/registrations_csv.h).
   void HandleWhoami(const httplib::Request& req, httplib::Response& res);

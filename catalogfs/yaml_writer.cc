@@ -115,7 +115,9 @@ std::string WorkshopToYaml(const model::Workshop& w) {
   text("videoLink", w.video_link);
   text("notebook", w.notebook);
   text("location", w.location);
-  text("alternateLocation", w.alternate_location);
+  if (!w.alternate_locations.empty()) {
+    absl::StrAppend(&out, "alternateLocation: ", FlowList(w.alternate_locations), "\n");
+  }
   if (!w.appliances.empty()) {
     out += "appliances:\n";
     for (const model::Appliance& a : w.appliances) {

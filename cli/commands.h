@@ -19,6 +19,7 @@ std::string DefaultStoreUrl();
 void AddCatalogCommand(CLI::App& app, GlobalOptions& global, int* exit_code);
 void AddRegisterCommand(CLI::App& app, GlobalOptions& global, int* exit_code);
 void AddSeatsCommand(CLI::App& app, GlobalOptions& global, int* exit_code);
+void AddLocationCommand(CLI::App& app, GlobalOptions& global, int* exit_code);
 void AddVerbCommand(CLI::App& app, GlobalOptions& global, int* exit_code);
 void AddContentCommand(CLI::App& app, GlobalOptions& global, int* exit_code);
 void AddServeCommand(CLI::App& app, GlobalOptions& global, int* exit_code);

@@ -24,6 +24,7 @@ int main(int argc, char** argv) {
   wod::cli::AddCatalogCommand(app, global, &exit_code);
   wod::cli::AddRegisterCommand(app, global, &exit_code);
   wod::cli::AddSeatsCommand(app, global, &exit_code);
+  wod::cli::AddLocationCommand(app, global, &exit_code);
   wod::cli::AddVerbCommand(app, global, &exit_code);
   wod::cli::AddContentCommand(app, global, &exit_code);
   wod::cli::AddServeCommand(app, global, &exit_code);

@@ -401,6 +401,37 @@ class WorkshopParser {
     workshop_.range = *r;
   }
 
+  // WoD's files write `alternateLocation: ['fqdn']`; a single name is accepted too.
+  void ParseAlternateLocations(const YAML::Node& v, int line) {
+    auto& out = workshop_.alternate_locations;
+    if (v.IsNull()) return;
+    if (v.IsScalar()) {
+      if (!IsText(v.Scalar(), "alternateLocation", line)) return;
+      if (!v.Scalar().empty()) out = {v.Scalar()};
+      return;
+    }
+    if (!v.IsSequence()) {
+      Error(line, "alternateLocation",
+            absl::StrCat("expected a location name or a list of them, got ", Describe(v)));
+      return;
+    }
+    for (const auto& item : v) {
+      const int item_line = LineOfNode(item, line);
+      if (!item.IsScalar()) {
+        Error(item_line, "alternateLocation",
+              absl::StrCat("expected a list of location names, got ", Describe(item),
+                           " inside the list"));
+        out.clear();
+        return;
+      }
+      if (!IsText(item.Scalar(), "alternateLocation", item_line)) {
+        out.clear();
+        return;
+      }
+      out.push_back(item.Scalar());
+    }
+  }
+
   void ParseCategory(const YAML::Node& v, int line) {
     if (v.IsNull()) return;
     if (v.IsScalar()) {  // older files: `category: 'Open Source'`
@@ -588,7 +619,8 @@ class WorkshopParser {
         {"videoLink", text(&w.video_link)},
         {"notebook", text(&w.notebook)},
         {"location", text(&w.location)},
-        {"alternateLocation", text(&w.alternate_location)},
+        {"alternateLocation",
+         [this](const std::string&, const YAML::Node& v, int l) { ParseAlternateLocations(v, l); }},
         {"appliances",
          [this](const std::string&, const YAML::Node& v, int l) { ParseAppliances(v, l); }},
         {"variables", [this, &w](const std::string& key, const YAML::Node& v,
@@ -696,10 +728,8 @@ std::vector<Finding> CheckCatalog(const std::vector<CatalogEntry>& entries) {
     std::string what;  // for messages: "range [1,6]" or "host ports 20000-20005 of ..."
   };
   std::map<std::string, std::vector<Claim>> seats, ports;
-  for (size_t i = 0; i < entries.size(); ++i) {
-    const Workshop& w = entries[i].workshop;
-    if (skip[i] || !RangeIsValid(w.range)) continue;
-    seats[w.location].push_back(
+  auto claim_on = [&](const std::string& location, const Workshop& w, size_t i) {
+    seats[location].push_back(
         {w.range.min, w.range.max, i, "range", absl::StrCat("range ", RangeText(w.range))});
     for (size_t a = 0; a < w.appliances.size(); ++a) {
       const Appliance& app = w.appliances[a];
@@ -709,13 +739,19 @@ std::vector<Finding> CheckCatalog(const std::vector<CatalogEntry>& entries) {
         if (port.host_base < 1 || hi > 65535 || port.container < 1 || port.container > 65535) {
           continue;  // already an error of that workshop
         }
-        ports[w.location].push_back(
+        ports[location].push_back(
             {port.host_base, static_cast<int>(hi), i,
              absl::StrCat("appliances[", a, "].ports[", p, "].hostBase"),
              absl::StrCat("host ports ", port.host_base, "-", hi, " of appliance ", Quote(app.name),
                           " port ", port.container)});
       }
     }
+  };
+  for (size_t i = 0; i < entries.size(); ++i) {
+    const Workshop& w = entries[i].workshop;
+    if (skip[i] || !RangeIsValid(w.range)) continue;
+    // The range (and its host ports) exists on the workshop's location and on each alternate.
+    for (const std::string& location : w.Locations()) claim_on(location, w, i);
   }
 
   // Reports each overlapping pair once, on the file of the workshop that must change: the

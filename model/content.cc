@@ -76,7 +76,10 @@ TemplateVariables SeatVariables(const Workshop& workshop, const Location& locati
 
   vars["STDID"] = std::to_string(seat);
   vars["PASSSTU"] = std::string(password);
-  vars["WODBEEXTFQDN"] = location.fqdn;
+  // The location's fqdn (`wod location set --fqdn`) when set; else the operator's value
+  // (config `variables:`), which an empty fqdn must not erase.
+  if (!location.fqdn.empty()) vars["WODBEEXTFQDN"] = location.fqdn;
+  const std::string fqdn = vars["WODBEEXTFQDN"];
 
   std::optional<int> http_port;
   std::optional<int> first_port;
@@ -101,7 +104,7 @@ TemplateVariables SeatVariables(const Workshop& workshop, const Location& locati
     vars["HTTPPORT"] = std::to_string(*http_port);
     vars["HTTPPORT-" + workshop.id] = std::to_string(*http_port);
   }
-  if (!workshop.appliances.empty()) vars["IP-" + workshop.id] = location.fqdn;
+  if (!workshop.appliances.empty()) vars["IP-" + workshop.id] = fqdn;
   return vars;
 }
 

@@ -1,8 +1,37 @@
 #include "model/types.h"
 
+#include <algorithm>
+
 #include "absl/strings/ascii.h"
 
 namespace wod::model {
+
+std::vector<std::string> Workshop::Locations() const {
+  std::vector<std::string> out = {location};
+  for (const auto& l : alternate_locations) {
+    if (std::find(out.begin(), out.end(), l) == out.end()) out.push_back(l);
+  }
+  return out;
+}
+
+const char* LocationStateName(LocationState s) {
+  switch (s) {
+    case LocationState::kActive:
+      return "active";
+    case LocationState::kDraining:
+      return "draining";
+    case LocationState::kDisabled:
+      return "disabled";
+  }
+  return "unknown";
+}
+
+std::optional<LocationState> ParseLocationState(std::string_view s) {
+  if (s == "active") return LocationState::kActive;
+  if (s == "draining") return LocationState::kDraining;
+  if (s == "disabled") return LocationState::kDisabled;
+  return std::nullopt;
+}
 
 const char* RegistrationStateName(RegistrationState s) {
   switch (s) {

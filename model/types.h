@@ -73,16 +73,30 @@ struct Workshop {
   std::string video_link;
   std::string notebook;
   // wod's own fields
-  std::string location;            // backend; empty in a file means the default location
-  std::string alternate_location;  // used when `location` is unavailable
+  std::string location;  // backend; empty in a file means the default location
+  // Other locations the workshop's range also exists on (WoD's `alternateLocation`, a name or
+  // a list): registrations are routed to the live one with the most free seats.
+  std::vector<std::string> alternate_locations;
   std::vector<Appliance> appliances;
   std::map<std::string, std::string> variables;  // extra template variables
   bool operator==(const Workshop&) const = default;
+  // `location` then each alternate not already named, in the file's order.
+  std::vector<std::string> Locations() const;
 };
+
+// What an operator allows on a location. kDraining: no new registrations, running seats live
+// to their deadline; kDisabled: also not counted as capacity.
+enum class LocationState { kActive, kDraining, kDisabled };
+const char* LocationStateName(LocationState state);  // "active", "draining", "disabled"
+std::optional<LocationState> ParseLocationState(std::string_view name);
 
 struct Location {
   std::string name;  // [a-z0-9][a-z0-9-]*
   std::string fqdn;  // external name participants reach (WODBEEXTFQDN)
+  // The JupyterHub participants of this location log in to (the participant page's "Open
+  // workshop" link and the mails); empty: the API's configured fallback.
+  std::string hub_url;
+  LocationState state = LocationState::kActive;
   int64_t generation = 0;
   bool operator==(const Location&) const = default;
 };

@@ -174,6 +174,49 @@ absl::Status ValidateLocationName(std::string_view name) {
   return ValidateDnsLikeName("location", name);
 }
 
+absl::Status ValidateFqdn(std::string_view fqdn) {
+  if (fqdn.empty()) return absl::OkStatus();
+  auto bad = [&](std::string_view why) {
+    return absl::InvalidArgumentError(absl::StrCat("fqdn ", Quote(fqdn), " ", AV(why)));
+  };
+  if (fqdn.size() > 253) return bad("is longer than 253 characters");
+  const std::vector<std::string> labels = absl::StrSplit(std::string(fqdn), '.');
+  for (const std::string& label : labels) {
+    if (label.empty() || label.size() > 63) return bad("has an empty or too long label");
+    for (char c : label) {
+      if (!absl::ascii_isalnum(static_cast<unsigned char>(c)) && c != '-') {
+        return bad("may hold only letters, digits, '-' and '.'");
+      }
+    }
+    if (label.front() == '-' || label.back() == '-')
+      return bad("has a label starting or ending with '-'");
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ValidateHubUrl(std::string_view url) {
+  if (url.empty()) return absl::OkStatus();
+  auto bad = [&](std::string_view why) {
+    return absl::InvalidArgumentError(absl::StrCat("hub URL ", Quote(url), " ", AV(why)));
+  };
+  if (url.size() > 2048) return bad("is longer than 2048 characters");
+  for (char c : url) {
+    if (static_cast<unsigned char>(c) <= 0x20 || c == 0x7f || c == '"' || c == '<' || c == '>') {
+      return bad("holds a space, a quote, an angle bracket or a control character");
+    }
+  }
+  std::string_view rest = url;
+  if (rest.starts_with("https://")) {
+    rest.remove_prefix(8);
+  } else if (rest.starts_with("http://")) {
+    rest.remove_prefix(7);
+  } else {
+    return bad("does not start with http:// or https://");
+  }
+  if (rest.empty() || rest.front() == '/' || rest.front() == ':') return bad("names no host");
+  return absl::OkStatus();
+}
+
 absl::Status ValidateApplianceName(std::string_view name) {
   return ValidateDnsLikeName("appliance", name);
 }
@@ -458,11 +501,18 @@ std::vector<Problem> ValidateWorkshop(const Workshop& w) {
   if (absl::Status s = ValidateLocationName(w.location); !s.ok()) {
     error("location", std::string(s.message()));
   }
-  if (!w.alternate_location.empty()) {
-    if (absl::Status s = ValidateLocationName(w.alternate_location); !s.ok()) {
-      error("alternateLocation", std::string(s.message()));
-    } else if (w.alternate_location == w.location) {
-      warning("alternateLocation", absl::StrCat("is the same as location ", Quote(w.location)));
+  std::set<std::string> alternates;
+  for (size_t i = 0; i < w.alternate_locations.size(); ++i) {
+    const std::string& alt = w.alternate_locations[i];
+    const std::string field = w.alternate_locations.size() == 1
+                                  ? "alternateLocation"
+                                  : absl::StrCat("alternateLocation[", i, "]");
+    if (absl::Status s = ValidateLocationName(alt); !s.ok()) {
+      error(field, std::string(s.message()));
+    } else if (alt == w.location) {
+      warning(field, absl::StrCat("is the same as location ", Quote(w.location)));
+    } else if (!alternates.insert(alt).second) {
+      warning(field, absl::StrCat(Quote(alt), " is named twice"));
     }
   }
 

@@ -45,6 +45,11 @@ absl::Status ValidateImageReference(std::string_view image);  // [host[:port]/]p
 // `hostvars[inventory_hostname]['NAME']`, as in WoD's notebooks).
 absl::Status ValidateVariableName(std::string_view name);
 absl::Status ValidateEnvName(std::string_view name);  // [A-Za-z_][A-Za-z0-9_]*
+// A location's external name: empty, or a host name ([A-Za-z0-9.-], labels of 1-63, <= 253).
+absl::Status ValidateFqdn(std::string_view fqdn);
+// A location's hub URL: empty, or http(s)://host[:port][/path] with no space or control
+// character, <= 2048 characters.
+absl::Status ValidateHubUrl(std::string_view url);
 
 // Trims surrounding whitespace and lowercases: the form participants' emails are stored in.
 std::string NormalizeEmail(std::string_view email);

@@ -384,6 +384,34 @@ constexpr char kTokenNoncePostgres[] = R"sql(
 ALTER TABLE registrations ADD COLUMN token_nonce TEXT NOT NULL DEFAULT '';
 )sql";
 
+// Version 7: several backends. A location has an operator's state (active, draining,
+// disabled) and the hub URL its participants log in to; a workshop's range exists on its
+// location and on each alternate (workshop_locations, rebuilt with the catalog). Existing
+// workshops are on their one location.
+constexpr char kLocationsSqlite[] = R"sql(
+ALTER TABLE locations ADD COLUMN state TEXT NOT NULL DEFAULT 'active'
+  CHECK (state IN ('active', 'draining', 'disabled'));
+ALTER TABLE locations ADD COLUMN hub_url TEXT NOT NULL DEFAULT '';
+CREATE TABLE workshop_locations (
+  workshop TEXT NOT NULL REFERENCES workshops (id),
+  location TEXT NOT NULL REFERENCES locations (name),
+  PRIMARY KEY (workshop, location)
+) WITHOUT ROWID;
+INSERT INTO workshop_locations (workshop, location) SELECT id, location FROM workshops;
+)sql";
+
+constexpr char kLocationsPostgres[] = R"sql(
+ALTER TABLE locations ADD COLUMN state TEXT NOT NULL DEFAULT 'active'
+  CHECK (state IN ('active', 'draining', 'disabled'));
+ALTER TABLE locations ADD COLUMN hub_url TEXT NOT NULL DEFAULT '';
+CREATE TABLE workshop_locations (
+  workshop TEXT NOT NULL REFERENCES workshops (id),
+  location TEXT NOT NULL REFERENCES locations (name),
+  PRIMARY KEY (workshop, location)
+);
+INSERT INTO workshop_locations (workshop, location) SELECT id, location FROM workshops;
+)sql";
+
 constexpr char kCreateMigrationsTable[] =
     "CREATE TABLE IF NOT EXISTS schema_migrations ("
     " version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_us BIGINT NOT NULL)";
@@ -405,6 +433,7 @@ const std::vector<Migration>& Migrations() {
       {4, "api token roles", kTokenRolesSqlite, kTokenRolesPostgres},
       {5, "live progress", kLiveProgressSqlite, kLiveProgressPostgres},
       {6, "participant token nonce", kTokenNonceSqlite, kTokenNoncePostgres},
+      {7, "locations of several backends", kLocationsSqlite, kLocationsPostgres},
   };
   return *kMigrations;
 }

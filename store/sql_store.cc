@@ -19,6 +19,22 @@
 #include "store/workshop_json.h"
 
 namespace wod::store {
+
+namespace {
+constexpr char kNoBackendPayload[] = "wod/no_backend";
+}  // namespace
+
+absl::Status NoBackendError(std::string message) {
+  absl::Status s = absl::UnavailableError(std::move(message));
+  s.SetPayload(kNoBackendPayload, absl::Cord("1"));
+  return s;
+}
+
+bool IsNoBackend(const absl::Status& status) {
+  return status.code() == absl::StatusCode::kUnavailable &&
+         status.GetPayload(kNoBackendPayload).has_value();
+}
+
 namespace {
 
 using model::Registration;
@@ -41,6 +57,7 @@ constexpr char kRegistrationColumns[] =
     "id, participant_id, workshop, location, seat, start_us, deadline_us, ended_us, state, "
     "token_hash, progress_json, token_nonce";
 constexpr char kParticipantColumns[] = "id, email, name, company";
+constexpr char kLocationColumns[] = "name, fqdn, hub_url, state, generation";
 constexpr char kNotificationColumns[] =
     "id, idempotency_key, registration_id, kind, recipient, subject, text_body, html_body, "
     "state, attempts, next_attempt_us, last_error";
@@ -65,6 +82,17 @@ model::Seat SeatFromRow(const SqlRow& row) {
   s.reset_epoch = row.Int("reset_epoch");
   s.generation = row.Int("generation");
   return s;
+}
+
+model::Location LocationFromRow(const SqlRow& row) {
+  model::Location l;
+  l.name = row.Text("name");
+  l.fqdn = row.Text("fqdn");
+  l.hub_url = row.Text("hub_url");
+  // The column's CHECK allows only the three names.
+  l.state = model::ParseLocationState(row.Text("state")).value_or(model::LocationState::kActive);
+  l.generation = row.Int("generation");
+  return l;
 }
 
 Registration RegistrationFromRow(const SqlRow& row) {
@@ -372,12 +400,62 @@ struct Placement {
 
 // The parameters the claim statements name.
 std::vector<SqlNamedParam> ClaimParams(const NewRegistration& reg, const Target& t) {
-  return {{"workshop", reg.workshop},       {"participant", reg.participant_id},
-          {"now_us", TimeToDb(reg.now)},    {"token_hash", reg.token_hash},
-          {"token_nonce", reg.token_nonce}, {"seat", reg.seat},
-          {"location", t.location},         {"deadline_us", TimeToDb(t.deadline)},
-          {"slot_count", t.slot_count},     {"range_min", t.range.min},
-          {"range_max", t.range.max}};
+  return {{"workshop", reg.workshop},
+          {"participant", reg.participant_id},
+          {"now_us", TimeToDb(reg.now)},
+          {"token_hash", reg.token_hash},
+          {"token_nonce", reg.token_nonce},
+          {"seat", reg.seat},
+          {"location", t.location},
+          {"deadline_us", TimeToDb(t.deadline)},
+          {"slot_count", t.slot_count},
+          {"range_min", t.range.min},
+          {"range_max", t.range.max},
+          {"primary", t.location},
+          {"live_since_us", TimeToDb(reg.now - kLocationLiveFor)}};
+}
+
+// A live location: its controller holds the lease and finished a pass within
+// kLocationLiveFor, or it never reported one (see kLocationLiveFor). `l` is the locations row.
+// Registrations go to live locations that are also active (not draining or disabled).
+constexpr char kLiveLocationSql[] = R"sql(
+  (NOT EXISTS (SELECT 1 FROM pass_stats p WHERE p.location = l.name)
+       OR EXISTS (SELECT 1 FROM pass_stats p JOIN leases le ON le.name = p.lease_name
+                  WHERE p.location = l.name AND p.last_pass_us >= :live_since_us
+                    AND le.holder <> '' AND le.expires_us > :now_us)))sql";
+
+// The location a registration goes to: among the workshop's live locations with a vacant seat
+// in its range, the one with the most (ties: the workshop's own location, then by name).
+// `range_min`/`range_max`/`primary` are SQL expressions.
+std::string RouteSql(absl::string_view range_min, absl::string_view range_max,
+                     absl::string_view primary) {
+  return absl::StrCat(R"sql(
+SELECT s.location AS location FROM seats s JOIN locations l ON l.name = s.location
+WHERE s.workshop = :workshop AND s.registration_id IS NULL
+  AND s.number >= )sql",
+                      range_min, " AND s.number <= ", range_max, " AND l.state = 'active' AND ",
+                      kLiveLocationSql, R"sql(
+GROUP BY s.location
+ORDER BY count(*) DESC, CASE WHEN s.location = )sql",
+                      primary, " THEN 0 ELSE 1 END, s.location LIMIT 1");
+}
+
+// Why no live location could take the registration: the workshop's free seats are all on
+// active locations whose controller is not live (NoBackend, retry soon), or there are none
+// (full). Read after the claim fell short, so a successful registration never pays for it.
+absl::Status NoLiveSeat(SqlTx& tx, const NewRegistration& reg, const Target& t) {
+  ASSIGN_OR_RETURN(auto rows, tx.QueryNamed(R"sql(
+SELECT DISTINCT s.location FROM seats s JOIN locations l ON l.name = s.location
+WHERE s.workshop = :workshop AND s.registration_id IS NULL AND s.number >= :range_min
+  AND s.number <= :range_max AND l.state = 'active' ORDER BY s.location)sql",
+                                            ClaimParams(reg, t)));
+  if (rows.empty()) return NoFreeSeat(reg, t);
+  std::vector<std::string> names;
+  for (const SqlRow& row : rows) names.push_back(absl::StrCat("'", row.Text("location"), "'"));
+  return NoBackendError(absl::StrCat("workshop '", reg.workshop,
+                                     "' has free seats only on locations whose controller is "
+                                     "not running (",
+                                     absl::StrJoin(names, ", "), "); try again shortly"));
 }
 
 // The registration's INSERT, on the seat number `free.number` of `from`; `location` and
@@ -556,6 +634,20 @@ absl::StatusOr<Placement> PlaceOnLowestSeatInSteps(SqlTx& tx, const NewRegistrat
   Placement placed;
   ASSIGN_OR_RETURN(WorkshopFacts facts, ReadWorkshopFacts(tx, reg));
   ASSIGN_OR_RETURN(placed.target, CheckWorkshop(facts, reg));
+  ASSIGN_OR_RETURN(auto route, tx.QueryNamed(RouteSql(":range_min", ":range_max", ":primary"),
+                                             ClaimParams(reg, placed.target)));
+  if (route.empty()) {
+    // Capacity is reported first, as when a live location had a seat.
+    ASSIGN_OR_RETURN(auto free_slots,
+                     tx.QueryNamed("SELECT slot FROM capacity_slots WHERE workshop = :workshop AND "
+                                   "slot <= :slot_count AND registration_id IS NULL LIMIT 1",
+                                   ClaimParams(reg, placed.target)));
+    if (free_slots.empty() && placed.target.slot_count >= placed.target.capacity) {
+      return CapacityReached(reg, placed.target);
+    }
+    return NoLiveSeat(tx, reg, placed.target);
+  }
+  placed.target.location = route[0].Text("location");
   ASSIGN_OR_RETURN(placed.occupation,
                    OccupyInSteps(tx, reg, placed.target, kLowestVacantSeatSqlite));
   return placed;
@@ -611,8 +703,11 @@ r AS ()sql",
 // participant has no active registration (`a`). Every claim is guarded by scalar subqueries
 // of `go`, evaluated before the scans they limit, so a refused registration locks nothing.
 // Slots are claimed from a random point on: any free slot will do, and concurrent
-// registrations then rarely meet each other's locked or just-taken rows.
-constexpr char kCheckAndClaimPostgres[] = R"sql(
+// registrations then rarely meet each other's locked or just-taken rows. `loc` is the
+// location the registration is routed to (RouteSql).
+const std::string& CheckAndClaimPostgres() {
+  static const std::string* const kSql = new std::string(
+      absl::StrCat(R"sql(
 WITH w AS (
   SELECT active, capacity, range_min, range_max, location, duration_hours, slot_count,
          CASE WHEN :duration_given THEN :given_deadline_us
@@ -624,6 +719,10 @@ a AS (
   SELECT workshop, deadline_us FROM registrations
   WHERE participant_id = :participant AND state = 'active'),
 go AS (SELECT * FROM w WHERE active AND has_duration AND NOT EXISTS (SELECT 1 FROM a)),
+loc AS ()sql",
+                   RouteSql("(SELECT range_min FROM go)", "(SELECT range_max FROM go)",
+                            "(SELECT location FROM go)"),
+                   R"sql(),
 slot AS (
   SELECT slot FROM (
     SELECT slot FROM (
@@ -640,18 +739,21 @@ slot AS (
   LIMIT 1),
 free AS (
   SELECT number FROM seats
-  WHERE workshop = :workshop AND location = (SELECT location FROM go)
+  WHERE workshop = :workshop AND location = (SELECT location FROM loc)
     AND number >= (SELECT range_min FROM go) AND number <= (SELECT range_max FROM go)
     AND registration_id IS NULL AND EXISTS (SELECT 1 FROM slot)
   ORDER BY number LIMIT 1 FOR UPDATE SKIP LOCKED),
-r AS ()sql";
+r AS ()sql"));
+  return *kSql;
+}
 
 absl::StatusOr<Placement> PlaceOnLowestSeatInOneStatement(SqlTx& tx, const NewRegistration& reg) {
   const bool duration_given = reg.duration > absl::ZeroDuration();
   const std::string sql = absl::StrCat(
-      kCheckAndClaimPostgres,
-      InsertRegistrationSql("go.location", "go.deadline_us", "go, slot, free"), "),",
-      kOccupySeatAndSlotPostgres, "SELECT ", kWorkshopFactsColumns, ", ", OccupationColumns(), " ",
+      CheckAndClaimPostgres(),
+      InsertRegistrationSql("(SELECT location FROM loc)", "go.deadline_us", "go, slot, free"), "),",
+      kOccupySeatAndSlotPostgres, "SELECT ", kWorkshopFactsColumns, ", ", OccupationColumns(),
+      ", (SELECT location FROM loc) AS routed_location ",
       "FROM (SELECT 1) AS one LEFT JOIN w ON TRUE LEFT JOIN a ON TRUE ", kJoinOccupationPostgres);
   ASSIGN_OR_RETURN(
       SqlRow row,
@@ -663,10 +765,19 @@ absl::StatusOr<Placement> PlaceOnLowestSeatInOneStatement(SqlTx& tx, const NewRe
                 {"given_deadline_us",
                  duration_given ? TimeToDb(ToMicros(reg.now + reg.duration)) : int64_t{0}},
                 {"token_hash", reg.token_hash},
-                {"token_nonce", reg.token_nonce}})));
+                {"token_nonce", reg.token_nonce},
+                {"live_since_us", TimeToDb(reg.now - kLocationLiveFor)}})));
   Placement placed;
   ASSIGN_OR_RETURN(placed.target, CheckWorkshop(WorkshopFactsFromRow(row), reg));
   placed.occupation = OccupationFromRow(row);
+  if (row.IsNull("routed_location")) {
+    // No live location has a vacant seat: capacity first, as when one had.
+    if (!placed.occupation.slot_claimed && placed.target.slot_count >= placed.target.capacity) {
+      return CapacityReached(reg, placed.target);
+    }
+    return NoLiveSeat(tx, reg, placed.target);
+  }
+  placed.target.location = row.Text("routed_location");
   return placed;
 }
 
@@ -761,7 +872,9 @@ class SqlStore final : public Store {
           change.unchanged.push_back(w->id);
           continue;
         }
-        RETURN_IF_ERROR(EnsureLocation(tx, w->location));
+        for (const std::string& location : w->Locations()) {
+          RETURN_IF_ERROR(EnsureLocation(tx, location));
+        }
         std::vector<SqlParam> params = {w->id,        WorkshopToJson(*w), hash,
                                         w->active,    w->capacity,        w->range.min,
                                         w->range.max, w->location,        w->duration_hours};
@@ -781,6 +894,7 @@ class SqlStore final : public Store {
                               .status());
           change.updated.push_back(w->id);
         }
+        RETURN_IF_ERROR(SetWorkshopLocations(tx, *w));
       }
       bool seats_moved = false;
       RETURN_IF_ERROR(RebuildSeatPool(tx, &change, &seats_moved));
@@ -824,30 +938,86 @@ class SqlStore final : public Store {
     return db_->Transact(TxMode::kWrite, [&](SqlTx& tx) -> absl::Status {
       // Insert-or-nothing first: two first upserts of one name must not race two inserts.
       ASSIGN_OR_RETURN(int64_t inserted,
-                       tx.Exec("INSERT INTO locations (name, fqdn, generation) VALUES ($1, $2, 1) "
-                               "ON CONFLICT (name) DO NOTHING",
-                               {location.name, location.fqdn}));
+                       tx.Exec("INSERT INTO locations (name, fqdn, hub_url, state, generation) "
+                               "VALUES ($1, $2, $3, $4, 1) ON CONFLICT (name) DO NOTHING",
+                               {location.name, location.fqdn, location.hub_url,
+                                model::LocationStateName(location.state)}));
       if (inserted == 1) return tx.MarkChanged();
-      ASSIGN_OR_RETURN(
-          auto rows,
-          tx.Query(absl::StrCat("SELECT fqdn FROM locations WHERE name = $1", SqlOf(tx).for_update),
-                   {location.name}));
-      if (rows.empty() || rows[0].Text("fqdn") == location.fqdn) return absl::OkStatus();
-      RETURN_IF_ERROR(
-          tx.Exec("UPDATE locations SET fqdn = $2, generation = generation + 1 WHERE name = $1",
-                  {location.name, location.fqdn})
-              .status());
-      return tx.MarkChanged();
+      LocationPatch patch;
+      patch.fqdn = location.fqdn;
+      patch.hub_url = location.hub_url;
+      patch.state = location.state;
+      return PatchLocation(tx, location.name, patch).status();
     });
+  }
+
+  absl::StatusOr<model::Location> UpdateLocation(const std::string& name,
+                                                 const LocationPatch& patch) override {
+    model::Location out;
+    RETURN_IF_ERROR(db_->Transact(TxMode::kWrite, [&](SqlTx& tx) -> absl::Status {
+      ASSIGN_OR_RETURN(out, PatchLocation(tx, name, patch));
+      return absl::OkStatus();
+    }));
+    return out;
   }
 
   absl::StatusOr<std::vector<model::Location>> ListLocations() override {
     std::vector<model::Location> out;
     RETURN_IF_ERROR(db_->Transact(TxMode::kRead, [&](SqlTx& tx) -> absl::Status {
       out.clear();
+      ASSIGN_OR_RETURN(auto rows, tx.Query(absl::StrCat("SELECT ", kLocationColumns,
+                                                        " FROM locations ORDER BY name")));
+      for (const SqlRow& row : rows) out.push_back(LocationFromRow(row));
+      return absl::OkStatus();
+    }));
+    return out;
+  }
+
+  absl::StatusOr<std::vector<LocationHealth>> ListLocationHealth(absl::Time now) override {
+    std::vector<LocationHealth> out;
+    RETURN_IF_ERROR(db_->Transact(TxMode::kRead, [&](SqlTx& tx) -> absl::Status {
+      out.clear();
       ASSIGN_OR_RETURN(auto rows,
-                       tx.Query("SELECT name, fqdn, generation FROM locations ORDER BY name"));
-      for (const SqlRow& row : rows) out.push_back({row.Text(0), row.Text(1), row.Int(2)});
+                       tx.QueryNamed(absl::StrCat(R"sql(
+SELECT )sql",
+                                                  JoinedColumns("l", kLocationColumns),
+                                                  R"sql(,
+  le.holder AS holder, le.epoch AS epoch, le.expires_us AS expires_us,
+  p.last_pass_us AS last_pass_us, p.last_duration_us AS last_duration_us, p.passes AS passes,
+  (SELECT count(*) FROM seats s WHERE s.location = l.name) AS seats,
+  (SELECT count(*) FROM seats s WHERE s.location = l.name
+     AND s.registration_id IS NOT NULL) AS occupied,
+  (SELECT count(*) FROM seat_status st WHERE st.location = l.name
+     AND st.phase = 'Failed') AS failed,
+  CASE WHEN )sql",
+                                                  kLiveLocationSql, R"sql(
+       AND EXISTS (SELECT 1 FROM pass_stats p2 WHERE p2.location = l.name)
+       THEN 1 ELSE 0 END AS live
+FROM locations l
+LEFT JOIN leases le ON le.name = 'controller/' || l.name
+LEFT JOIN pass_stats p ON p.location = l.name
+ORDER BY l.name)sql"),
+                                     {{"now_us", TimeToDb(now)},
+                                      {"live_since_us", TimeToDb(now - kLocationLiveFor)}}));
+      for (const SqlRow& row : rows) {
+        LocationHealth h;
+        h.location = LocationFromRow(row.WithPrefix("l_"));
+        if (!row.IsNull("holder")) {
+          h.lease_holder = row.Text("holder");
+          h.lease_epoch = row.Int("epoch");
+          h.lease_expires = TimeFromDb(row.Int("expires_us"));
+        }
+        if (!row.IsNull("last_pass_us")) {
+          h.last_pass = TimeFromDb(row.Int("last_pass_us"));
+          h.last_pass_duration = absl::Microseconds(row.Int("last_duration_us"));
+          h.passes = row.Int("passes");
+        }
+        h.live = row.Int("live") == 1;
+        h.seats = static_cast<int>(row.Int("seats"));
+        h.occupied = static_cast<int>(row.Int("occupied"));
+        h.failed = static_cast<int>(row.Int("failed"));
+        out.push_back(std::move(h));
+      }
       return absl::OkStatus();
     }));
     return out;
@@ -1721,9 +1891,40 @@ class SqlStore final : public Store {
   // 1..slot_count present; no free slot above it; held slots above it (capacity lowered
   // below the active registrations) moved down into free numbers while there are any, which
   // restores the invariant ReleaseSlot keeps. Writes nothing when everything matches.
+  // Applies `patch` to the location `name` (locked while changed), bumping its generation when
+  // anything changed; a new state re-counts capacity.
+  static absl::StatusOr<model::Location> PatchLocation(SqlTx& tx, const std::string& name,
+                                                       const LocationPatch& patch) {
+    ASSIGN_OR_RETURN(auto rows,
+                     tx.Query(absl::StrCat("SELECT ", kLocationColumns,
+                                           " FROM locations WHERE name = $1", SqlOf(tx).for_update),
+                              {name}));
+    if (rows.empty()) return absl::NotFoundError(absl::StrCat("location '", name, "' not found"));
+    const model::Location before = LocationFromRow(rows[0]);
+    model::Location after = before;
+    if (patch.fqdn) after.fqdn = *patch.fqdn;
+    if (patch.hub_url) after.hub_url = *patch.hub_url;
+    if (patch.state) after.state = *patch.state;
+    if (after == before) return before;
+    after.generation = before.generation + 1;
+    RETURN_IF_ERROR(tx.Exec("UPDATE locations SET fqdn = $2, hub_url = $3, state = $4, "
+                            "generation = $5 WHERE name = $1",
+                            {name, after.fqdn, after.hub_url, model::LocationStateName(after.state),
+                             after.generation})
+                        .status());
+    if (after.state != before.state) {
+      RETURN_IF_ERROR(SqlOf(tx).lock_catalog(tx));
+      RETURN_IF_ERROR(SyncSlots(tx));
+    }
+    RETURN_IF_ERROR(tx.MarkChanged());
+    return after;
+  }
+
   static absl::Status SyncSlots(SqlTx& tx) {
     ASSIGN_OR_RETURN(auto seat_counts,
-                     tx.Query("SELECT workshop, count(*) FROM seats GROUP BY workshop"));
+                     tx.Query("SELECT s.workshop, count(*) FROM seats s JOIN locations l ON "
+                              "l.name = s.location WHERE l.state <> 'disabled' GROUP BY "
+                              "s.workshop"));
     std::map<std::string, int64_t> seats_of;
     for (const SqlRow& row : seat_counts) seats_of[row.Text(0)] = row.Int(1);
     ASSIGN_OR_RETURN(auto slot_rows,
@@ -1824,14 +2025,27 @@ class SqlStore final : public Store {
         .status();
   }
 
+  // The locations a workshop's range exists on: its location and each alternate.
+  static absl::Status SetWorkshopLocations(SqlTx& tx, const model::Workshop& w) {
+    RETURN_IF_ERROR(tx.Exec("DELETE FROM workshop_locations WHERE workshop = $1", {w.id}).status());
+    for (const std::string& location : w.Locations()) {
+      RETURN_IF_ERROR(tx.Exec("INSERT INTO workshop_locations (workshop, location) VALUES ($1, $2)",
+                              {w.id, location})
+                          .status());
+    }
+    return absl::OkStatus();
+  }
+
   // Makes the seats table match the ranges of the active workshops: one seat per number of
-  // each range, on the workshop's location. Where ranges overlap (the catalog lint rejects
-  // that, but the store must not trip on it) the seat goes to the first workshop by id.
-  // Occupied seats are left exactly as they are.
+  // each range, on each of the workshop's locations. Where ranges overlap (the catalog lint
+  // rejects that, but the store must not trip on it) the seat goes to the first workshop by
+  // id. Occupied seats are left exactly as they are.
   static absl::Status RebuildSeatPool(SqlTx& tx, CatalogChange* change, bool* moved) {
-    ASSIGN_OR_RETURN(auto wrows, tx.Query("SELECT id, location, range_min, range_max FROM "
-                                          "workshops WHERE active = $1 ORDER BY id",
-                                          {true}));
+    ASSIGN_OR_RETURN(auto wrows,
+                     tx.Query("SELECT w.id, wl.location, w.range_min, w.range_max FROM "
+                              "workshops w JOIN workshop_locations wl ON wl.workshop = w.id "
+                              "WHERE w.active = $1 ORDER BY w.id, wl.location",
+                              {true}));
     std::map<std::pair<std::string, int>, std::string> wanted;
     for (const SqlRow& row : wrows) {
       for (int64_t n = row.Int(2); n <= row.Int(3); ++n) {

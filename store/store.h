@@ -53,6 +53,39 @@ struct RegisterRequest {
   std::string token_nonce;
 };
 
+// How long a location stays live after its controller's last finished pass (while it also
+// holds the location's lease): four default resync periods. Registrations are routed only to
+// live locations; a location whose controller never reported a pass (a new one, or a store
+// used without controllers) counts as live, so its registrations wait for it as before.
+inline constexpr absl::Duration kLocationLiveFor = absl::Seconds(60);
+
+// Register's refusal when the workshop has free seats only on locations whose controller is
+// not live: Unavailable (retry soon), told apart from a store outage by IsNoBackend.
+absl::Status NoBackendError(std::string message);
+bool IsNoBackend(const absl::Status& status);
+
+// A location as an operator sees it: its desired settings and what its controller reported.
+struct LocationHealth {
+  model::Location location;
+  std::string lease_holder;  // "" when no controller holds it
+  int64_t lease_epoch = 0;
+  absl::Time lease_expires = absl::InfinitePast();
+  std::optional<absl::Time> last_pass;  // none: no controller has reported a pass
+  absl::Duration last_pass_duration = absl::ZeroDuration();
+  int64_t passes = 0;
+  bool live = false;  // as Register routes: lease held and a pass within kLocationLiveFor
+  int seats = 0;
+  int occupied = 0;
+  int failed = 0;  // seats whose status phase is Failed
+};
+
+// What `wod location set` / PATCH /api/v1/locations/{name} change; unset fields stay.
+struct LocationPatch {
+  std::optional<std::string> fqdn;
+  std::optional<std::string> hub_url;
+  std::optional<model::LocationState> state;
+};
+
 struct RegisterResult {
   model::Registration registration;
   model::Participant participant;
@@ -157,6 +190,19 @@ class Store {
   virtual absl::StatusOr<model::Workshop> GetWorkshop(const std::string& id) = 0;
   virtual absl::Status UpsertLocation(const model::Location& location) = 0;
   virtual absl::StatusOr<std::vector<model::Location>> ListLocations() = 0;
+  // Changes a location's settings. NotFound: no such location. A state change re-counts the
+  // capacity of the workshops on it (a disabled location's seats are not capacity).
+  virtual absl::StatusOr<model::Location> UpdateLocation(const std::string& name,
+                                                         const LocationPatch& patch) {
+    (void)name;
+    (void)patch;
+    return absl::UnimplementedError("locations cannot be changed in this store");
+  }
+  // Every location with its controller's lease, last pass and seat counts, by name.
+  virtual absl::StatusOr<std::vector<LocationHealth>> ListLocationHealth(absl::Time now) {
+    (void)now;
+    return absl::UnimplementedError("location health is not reported by this store");
+  }
 
   // --- registrations and seats ---
   // One transaction: one active registration per email, capacity check, lowest free seat of

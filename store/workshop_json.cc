@@ -66,7 +66,7 @@ std::string WorkshopToJson(const model::Workshop& w) {
       {"video_link", w.video_link},
       {"notebook", w.notebook},
       {"location", w.location},
-      {"alternate_location", w.alternate_location},
+      {"alternate_locations", w.alternate_locations},
       {"appliances", appliances},
       {"variables", w.variables},
   };
@@ -92,7 +92,13 @@ absl::StatusOr<model::Workshop> WorkshopFromJson(const std::string& text) {
       Get(j, "presenter", &w.presenter) && Get(j, "role", &w.role) && Get(j, "avatar", &w.avatar) &&
       Get(j, "replay_link", &w.replay_link) && Get(j, "video_link", &w.video_link) &&
       Get(j, "notebook", &w.notebook) && Get(j, "location", &w.location) &&
-      Get(j, "alternate_location", &w.alternate_location) && Get(j, "variables", &w.variables);
+      Get(j, "alternate_locations", &w.alternate_locations) && Get(j, "variables", &w.variables);
+  // Specs stored before alternates were a list hold one name (or "").
+  std::string single_alternate;
+  if (ok && Get(j, "alternate_location", &single_alternate) && !single_alternate.empty() &&
+      w.alternate_locations.empty()) {
+    w.alternate_locations = {single_alternate};
+  }
   if (auto it = j.find("range"); ok && it != j.end() && it->is_object()) {
     ok = Get(*it, "min", &w.range.min) && Get(*it, "max", &w.range.max);
   }

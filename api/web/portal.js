@@ -282,6 +282,13 @@
         renderSeats(current);
         return;
       }
+      case 'no_backend': {
+        const wait = Number(r.headers.get('Retry-After')) || 15;
+        formMessage('warn', 'Seats are free, but the machines that run this workshop are ' +
+          'not answering right now, so nothing was registered. ' +
+          `Try again in ${plural(wait, 'second', 'seconds')}; your details are kept in the form.`);
+        return;
+      }
       case 'rate_limited': {
         const wait = Number(r.headers.get('Retry-After')) || 60;
         formMessage('bad', `Too many registrations from your network. Wait ${plural(wait, 'second', 'seconds')} and try again.`);

@@ -113,12 +113,15 @@ const std::vector<RouteCase>& BearerRoutes() {
       {"POST", "/api/v1/seats/loc-a/1:cleanup", true},
       {"POST", "/api/v1/seats/loc-a/1:purge", true},
       {"POST", "/api/v1/registrations/1:extend", true},
+      {"GET", "/api/v1/locations", false},
+      {"PATCH", "/api/v1/locations/loc-a", true},
   };
   return *routes;
 }
 
 httplib::Result Send(httplib::Client& c, const RouteCase& r, const httplib::Headers& headers) {
   if (r.method == "GET") return c.Get(r.path, headers);
+  if (r.method == "PATCH") return c.Patch(r.path, headers, R"({"state": "draining"})", kJson);
   const std::string body = absl::StrContains(r.path, ":extend") ? R"({"minutes": 30})" : "";
   return c.Post(r.path, headers, body, kJson);
 }
@@ -160,6 +163,80 @@ TEST_F(AdminApiTest, OperatorReadsButIsForbiddenToActAndChangesNothing) {
   ASSERT_OK(reg);
   EXPECT_EQ(reg->state, model::RegistrationState::kActive);
   EXPECT_EQ(reg->deadline, clock_.Now() + absl::Hours(4));
+}
+
+// Locations over HTTP: the list says who runs each and whether it is live; PATCH changes one
+// (admin), answers 400 naming a bad field and 404 for an unknown name; a draining location
+// takes no registration, and when a dead backend holds the only free seats a registration is
+// 503 no_backend with Retry-After and stores nothing.
+TEST_F(AdminApiTest, LocationsAreListedPatchedAndRoutingRefusesDeadBackendsWithNoBackend) {
+  auto res = client().Get("/api/v1/locations", Bearer(kOperatorToken));
+  ASSERT_TRUE(res);
+  ASSERT_EQ(res->status, 200) << res->body;
+  json list = json::parse(res->body)["locations"];
+  ASSERT_EQ(list.size(), 1u);
+  EXPECT_EQ(list[0]["name"], "loc-a");
+  EXPECT_EQ(list[0]["state"], "active");
+  EXPECT_EQ(list[0]["seats"]["total"], 3);
+  EXPECT_EQ(list[0]["live"], false);
+  EXPECT_TRUE(list[0]["last_pass"].is_null());
+
+  res = client().Patch("/api/v1/locations/loc-a", Bearer(kAdminToken),
+                       R"({"fqdn": "east.example.com", "hub_url": "https://east.example.com/hub"})",
+                       kJson);
+  ASSERT_TRUE(res);
+  ASSERT_EQ(res->status, 200) << res->body;
+  EXPECT_EQ(json::parse(res->body)["fqdn"], "east.example.com");
+  ASSERT_OK_AND_ASSIGN(auto locations, store_->ListLocations());
+  EXPECT_EQ(locations[0].hub_url, "https://east.example.com/hub");
+  for (const auto& [body, field] : std::vector<std::pair<std::string, std::string>>{
+           {R"({"state": "sleeping"})", "state"},
+           {R"j({"hub_url": "javascript:alert(1)"})j", "hub_url"},
+           {R"({"fqdn": "a b"})", "fqdn"},
+           {R"({"colour": "red"})", "colour"}}) {
+    res = client().Patch("/api/v1/locations/loc-a", Bearer(kAdminToken), body, kJson);
+    ASSERT_TRUE(res);
+    EXPECT_EQ(res->status, 400) << body;
+    EXPECT_EQ(ErrorOf(res).value("field", ""), field) << body;
+  }
+  res = client().Patch("/api/v1/locations/loc-nope", Bearer(kAdminToken), R"({"state": "active"})",
+                       kJson);
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 404);
+  EXPECT_EQ(ErrorOf(res).value("code", ""), "location_not_found");
+
+  // The controller of loc-a reported a pass long ago and let its lease lapse: dead.
+  ASSERT_OK_AND_ASSIGN(auto lease,
+                       store_->AcquireLease(kLease, "ctl", absl::Seconds(15), clock_.Now()));
+  ASSERT_OK(store_->RecordPass("loc-a", absl::Milliseconds(3), clock_.Now(), kLease, lease.epoch));
+  clock_.Advance(absl::Minutes(5));
+  res = client().Post("/api/v1/registrations",
+                      testing::RegistrationBody("WKSHP-Alpha", "late@example.com"), kJson);
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 503) << res->body;
+  EXPECT_EQ(ErrorOf(res).value("code", ""), "no_backend");
+  EXPECT_EQ(res->get_header_value("Retry-After"), "15");
+  EXPECT_THAT(store_->GetActiveRegistrationByEmail("late@example.com"),
+              wod::testing::StatusIs(absl::StatusCode::kNotFound));
+  res = client().Get("/api/v1/locations", Bearer(kOperatorToken));
+  ASSERT_TRUE(res);
+  list = json::parse(res->body)["locations"];
+  EXPECT_EQ(list[0]["live"], false);
+  EXPECT_EQ(list[0]["lease"]["holder"], "ctl");
+  EXPECT_EQ(list[0]["last_pass"]["passes"], 1);
+
+  // Back, then drained: full, not no_backend (drained on purpose).
+  ASSERT_OK_AND_ASSIGN(lease, store_->AcquireLease(kLease, "ctl", absl::Seconds(15), clock_.Now()));
+  ASSERT_OK(store_->RecordPass("loc-a", absl::Milliseconds(3), clock_.Now(), kLease, lease.epoch));
+  res = client().Patch("/api/v1/locations/loc-a", Bearer(kAdminToken), R"({"state": "draining"})",
+                       kJson);
+  ASSERT_TRUE(res);
+  ASSERT_EQ(res->status, 200) << res->body;
+  EXPECT_EQ(json::parse(res->body)["live"], true);
+  res = client().Post("/api/v1/registrations",
+                      testing::RegistrationBody("WKSHP-Alpha", "late@example.com"), kJson);
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 409) << res->body;
 }
 
 TEST_F(AdminApiTest, SeatsListOccupantPhaseAndConditionsButNeverAPasswordOrTokenHash) {

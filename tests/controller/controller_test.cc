@@ -175,6 +175,42 @@ TEST_F(ControllerTest, APurgedRegistrationsContentIsWipedWithoutAHarvestACleaned
   }
 }
 
+// {{ WODBEEXTFQDN }} (and IP-<workshop>) render the location's fqdn when one is set
+// (`wod location set --fqdn`), and the operator's configured value when not: an empty fqdn
+// must not erase it. Through real passes of the controller into the homes it deploys.
+TEST_F(ControllerTest, TheExternalNameIsTheLocationsFqdnElseTheOperatorsValue) {
+  ControllerOptions options;
+  options.location = "local";
+  options.holder = "test-fqdn";
+  options.jitter = [] { return 1.0; };
+  options.operator_variables = {{"WODBEEXTFQDN", "ops.example.com"}};
+  controller_->ReleaseLease();
+  controller_ = std::make_unique<Controller>(
+      store_.get(), Drivers{&accounts_, hub_.get(), &content_, appliances_.get()}, options,
+      &clock_);
+  ASSERT_OK(controller_->AcquireLease());
+  ASSERT_GT(Converge(), 0);
+  store::RegisterRequest req;
+  req.workshop = "WKSHP-Busybox-Web";
+  req.email = "ada@example.com";
+  req.now = clock_.Now();
+  ASSERT_OK_AND_ASSIGN(auto reg, store_->Register(req));
+  const int seat = reg.seat.number;
+  ASSERT_GT(Converge(), 0);
+  auto readme = [&] {
+    return content_.ReadFile(seat, "WKSHP-Busybox-Web/0-ReadMeFirst.ipynb").value_or("");
+  };
+  EXPECT_THAT(readme(), ::testing::HasSubstr("on **ops.example.com**"));
+
+  store::LocationPatch patch;
+  patch.fqdn = "east.example.com";
+  ASSERT_OK(store_->UpdateLocation("local", patch).status());
+  ASSERT_OK(store_->ApplyVerb(model::Verb::kReset, "local", seat, clock_.Now()).status());
+  ASSERT_GT(Converge(), 0);
+  EXPECT_THAT(readme(), ::testing::HasSubstr("on **east.example.com**"));
+  EXPECT_THAT(readme(), ::testing::Not(::testing::HasSubstr("ops.example.com")));
+}
+
 // CLEANUP of Ada's seat in a pass that cannot observe the accounts: content is harvested and
 // wiped, but her account stays unlocked with her files and processes. Bo takes the same seat
 // before the next pass. Nothing but the account's occupant marker shows the handover now; the

@@ -335,6 +335,37 @@ TEST(CatalogQuirksTest, UnknownKeyFarFromAnyKnownKeyHasNoSuggestion) {
   EXPECT_THAT(p.findings[0].message, Not(HasSubstr("did you mean")));
 }
 
+// WoD's own files write the alternates as a list (`alternateLocation: ['fqdn']`).
+TEST(CatalogQuirksTest, AlternateLocationIsANameOrAListOfNames) {
+  Parsed list = Parse(std::string(kBase) +
+                      "location: 'east'\n"
+                      "alternateLocation: ['west', 'north']\n");
+  ASSERT_TRUE(list.workshop.has_value()) << ::testing::PrintToString(Formatted(list.findings));
+  EXPECT_THAT(list.workshop->alternate_locations, ElementsAre("west", "north"));
+  EXPECT_THAT(list.workshop->Locations(), ElementsAre("east", "west", "north"));
+
+  Parsed block = Parse(std::string(kBase) +
+                       "location: 'east'\n"
+                       "alternateLocation:\n"
+                       "  - west\n");
+  ASSERT_TRUE(block.workshop.has_value()) << ::testing::PrintToString(Formatted(block.findings));
+  EXPECT_THAT(block.workshop->alternate_locations, ElementsAre("west"));
+
+  Parsed empty = Parse(std::string(kBase) + "alternateLocation: []\n");
+  ASSERT_TRUE(empty.workshop.has_value());
+  EXPECT_TRUE(empty.workshop->alternate_locations.empty());
+
+  Parsed nested = Parse(std::string(kBase) + "alternateLocation: [[west]]\n");
+  EXPECT_THAT(nested.findings, Contains(IsFinding(Severity::kError, 7, "alternateLocation",
+                                                  "expected a list of location names")));
+  Parsed map = Parse(std::string(kBase) + "alternateLocation: {a: b}\n");
+  EXPECT_THAT(map.findings, Contains(IsFinding(Severity::kError, 7, "alternateLocation",
+                                               "a location name or a list")));
+  Parsed bad = Parse(std::string(kBase) + "location: east\nalternateLocation: [west, 'No Way']\n");
+  EXPECT_FALSE(bad.workshop.has_value());
+  EXPECT_THAT(Formatted(bad.findings), Contains(HasSubstr("alternateLocation[1]")));
+}
+
 TEST(CatalogQuirksTest, KeysOfOlderFilesAreRead) {
   Parsed p = Parse(std::string(kBase) +
                    "location: 'backend-1'\n"
@@ -345,7 +376,7 @@ TEST(CatalogQuirksTest, KeysOfOlderFilesAreRead) {
                    "multiappliance: false\n");
   ASSERT_TRUE(p.workshop.has_value()) << ::testing::PrintToString(Formatted(p.findings));
   EXPECT_EQ(p.workshop->location, "backend-1");
-  EXPECT_EQ(p.workshop->alternate_location, "backend-2");
+  EXPECT_THAT(p.workshop->alternate_locations, ElementsAre("backend-2"));
   EXPECT_EQ(p.workshop->video_link, "https://example.com/v/1");
   EXPECT_EQ(p.workshop->notebook, "WKSHP-Test.ipynb");
   EXPECT_TRUE(p.workshop->monoappliance);
@@ -686,6 +717,19 @@ TEST(CatalogWideTest, OverlapOfTwoActiveWorkshopsIsAnErrorNamingBoth) {
                                        ":5) on location 'local': a seat belongs to one workshop");
   // Both workshops are valid on their own, so both stay in the catalog; HasErrors() decides.
   EXPECT_EQ(c.entries.size(), 2u);
+}
+
+// A workshop's range exists on its location and on each alternate: it may not overlap another
+// workshop's range on any of them, and ranges on locations it is not on do not matter.
+TEST(CatalogWideTest, AnAlternateLocationsRangeIsCheckedForOverlapOnThatLocation) {
+  TempDir dir;
+  dir.Write("WKSHP-A.yml", Yml("A", true, "[1,6]", "location: east\nalternateLocation: [west]\n"));
+  std::string b = dir.Write("WKSHP-B.yml", Yml("B", true, "[6,9]", "location: west\n"));
+  dir.Write("WKSHP-C.yml", Yml("C", true, "[1,6]", "location: north\n"));
+  Catalog c = LoadCatalog({dir.path()}, "east");
+  ASSERT_THAT(c.findings, ElementsAre(AllOf(Field(&Finding::file, b),
+                                            IsFinding(Severity::kError, 5, "range", ""))));
+  EXPECT_THAT(c.findings[0].message, HasSubstr("on location 'west'"));
 }
 
 TEST(CatalogWideTest, OverlapWithAnInactiveWorkshopIsAWarningOnTheInactiveOne) {

@@ -272,7 +272,7 @@ TEST(ValidateWorkshopTest, ReportsEachProblemOnItsField) {
        Severity::kError, "category[1]", "empty"},
       {"bad location", [](Workshop& w) { w.location = "Main Site"; }, Severity::kError, "location",
        "location name 'Main Site'"},
-      {"same alternate", [](Workshop& w) { w.alternate_location = "local"; }, Severity::kWarning,
+      {"same alternate", [](Workshop& w) { w.alternate_locations = {"local"}; }, Severity::kWarning,
        "alternateLocation", "same as location"},
       {"reserved variable", [](Workshop& w) { w.variables["STDID"] = "x"; }, Severity::kError,
        "variables.STDID", "cannot be redefined"},

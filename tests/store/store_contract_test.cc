@@ -79,7 +79,7 @@ model::Workshop RichWorkshop() {
   w.replay_link = "https://example.com/replay";
   w.video_link = "https://example.com/video";
   w.notebook = "0-ReadMeFirst.ipynb";
-  w.alternate_location = "loc-b";
+  w.alternate_locations = {"loc-b", "loc-c"};
   model::Appliance a;
   a.name = "redis";
   a.image = "redis:7";
@@ -397,16 +397,43 @@ TEST_P(StoreContractTest, InvalidCatalogsAreRejectedWithoutWritingAnything) {
   EXPECT_TRUE(SeatsByNumber().empty());
 }
 
+model::Location Loc(const std::string& name, const std::string& fqdn, int64_t generation = 0) {
+  model::Location l;
+  l.name = name;
+  l.fqdn = fqdn;
+  l.generation = generation;
+  return l;
+}
+
 TEST_P(StoreContractTest, UpsertLocationBumpsGenerationOnlyOnChange) {
-  ASSERT_OK(store().UpsertLocation({"loc-x", "x.example.com", 0}));
-  ASSERT_OK(store().UpsertLocation({"loc-x", "x.example.com", 0}));
+  ASSERT_OK(store().UpsertLocation(Loc("loc-x", "x.example.com")));
+  ASSERT_OK(store().UpsertLocation(Loc("loc-x", "x.example.com")));
   ASSERT_OK_AND_ASSIGN(auto locations, store().ListLocations());
   ASSERT_EQ(locations.size(), 1u);
-  EXPECT_EQ(locations[0], (model::Location{"loc-x", "x.example.com", 1}));
-  ASSERT_OK(store().UpsertLocation({"loc-x", "y.example.com", 0}));
+  EXPECT_EQ(locations[0], Loc("loc-x", "x.example.com", 1));
+  ASSERT_OK(store().UpsertLocation(Loc("loc-x", "y.example.com")));
   ASSERT_OK_AND_ASSIGN(locations, store().ListLocations());
-  EXPECT_EQ(locations[0], (model::Location{"loc-x", "y.example.com", 2}));
-  EXPECT_THAT(store().UpsertLocation({"", "", 0}), StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_EQ(locations[0], Loc("loc-x", "y.example.com", 2));
+  EXPECT_THAT(store().UpsertLocation(Loc("", "")), StatusIs(absl::StatusCode::kInvalidArgument));
+}
+
+TEST_P(StoreContractTest, UpdateLocationChangesOnlyTheFieldsGivenAndNamesAnUnknownLocation) {
+  ASSERT_OK(store().UpsertLocation(Loc("loc-x", "x.example.com")));
+  LocationPatch patch;
+  patch.hub_url = "https://hub-x.example.com";
+  patch.state = model::LocationState::kDraining;
+  ASSERT_OK_AND_ASSIGN(model::Location changed, store().UpdateLocation("loc-x", patch));
+  EXPECT_EQ(changed.fqdn, "x.example.com");
+  EXPECT_EQ(changed.hub_url, "https://hub-x.example.com");
+  EXPECT_EQ(changed.state, model::LocationState::kDraining);
+  EXPECT_EQ(changed.generation, 2);
+  ASSERT_OK_AND_ASSIGN(auto locations, store().ListLocations());
+  ASSERT_EQ(locations.size(), 1u);
+  EXPECT_EQ(locations[0], changed);
+  ASSERT_OK_AND_ASSIGN(model::Location same, store().UpdateLocation("loc-x", patch));
+  EXPECT_EQ(same.generation, 2) << "an unchanged location keeps its generation";
+  EXPECT_THAT(store().UpdateLocation("loc-nope", patch),
+              StatusIs(absl::StatusCode::kNotFound, HasSubstr("'loc-nope'")));
 }
 
 // --- registration ---
@@ -886,6 +913,144 @@ TEST_P(StoreContractTest, ListRegistrationsByIdsReturnsThoseThatExistOldestFirst
   ASSERT_OK_AND_ASSIGN(auto found, store().ListRegistrationsByIds(many));
   ASSERT_EQ(found.size(), 1u);
   EXPECT_EQ(found[0].id, a.registration.id);
+}
+
+// --- several locations: routing by liveness ---
+
+// A workshop on loc-a with loc-b and loc-c as alternates: its range exists on all three.
+model::Workshop Spread(int min, int max, int capacity) {
+  model::Workshop w = MakeWorkshop("WKSHP-S", min, max, capacity);
+  w.alternate_locations = {"loc-b", "loc-c"};
+  return w;
+}
+
+class RoutingTest : public StoreContractTest {
+ protected:
+  // loc's controller holds its lease (for a minute from `now`) and finished a pass at `now`.
+  void Alive(const std::string& loc, absl::Time now) {
+    ASSERT_OK_AND_ASSIGN(Lease lease, store().AcquireLease("controller/" + loc, "ctl-" + loc,
+                                                           absl::Minutes(1), now));
+    ASSERT_OK(
+        store().RecordPass(loc, absl::Milliseconds(5), now, "controller/" + loc, lease.epoch));
+  }
+  std::map<std::string, int> OccupiedPerLocation() {
+    std::map<std::string, int> out;
+    auto seats = store().ListSeats();
+    EXPECT_OK(seats);
+    if (!seats.ok()) return out;
+    for (const auto& v : *seats) {
+      if (v.seat.registration_id) ++out[v.seat.location];
+    }
+    return out;
+  }
+};
+
+TEST_P(RoutingTest, AWorkshopsRangeExistsOnItsLocationAndEachAlternate) {
+  LoadCatalog({Spread(1, 3, 9)});
+  for (const char* loc : {"loc-a", "loc-b", "loc-c"}) {
+    EXPECT_EQ(SeatsByNumber(loc).size(), 3u) << loc;
+  }
+  ASSERT_OK_AND_ASSIGN(auto locations, store().ListLocations());
+  EXPECT_EQ(locations.size(), 3u);
+}
+
+TEST_P(RoutingTest, RegistrationsGoToTheLocationWithTheMostFreeSeatsTiesToTheWorkshopsOwn) {
+  LoadCatalog({Spread(1, 3, 9)});
+  std::vector<std::string> order;
+  for (int i = 0; i < 6; ++i) {
+    ASSERT_OK_AND_ASSIGN(RegisterResult r,
+                         store().Register(Req("WKSHP-S", absl::StrCat("p", i, "@x.com"))));
+    EXPECT_EQ(r.registration.location, r.seat.location);
+    order.push_back(r.seat.location);
+  }
+  EXPECT_THAT(order, ElementsAre("loc-a", "loc-b", "loc-c", "loc-a", "loc-b", "loc-c"));
+}
+
+TEST_P(RoutingTest, ADeadLocationGetsNothingAndOnlyDeadSeatsLeftIsNoBackendWithNothingStored) {
+  LoadCatalog({Spread(1, 2, 9)});
+  Alive("loc-a", kNow - absl::Minutes(5));  // reported once, long ago: dead now
+  Alive("loc-b", kNow);
+  Alive("loc-c", kNow - absl::Seconds(10));
+  for (int i = 0; i < 4; ++i) {
+    ASSERT_OK(store().Register(Req("WKSHP-S", absl::StrCat("p", i, "@x.com"))).status());
+  }
+  EXPECT_THAT(OccupiedPerLocation(),
+              UnorderedElementsAre(std::pair<const std::string, int>("loc-b", 2),
+                                   std::pair<const std::string, int>("loc-c", 2)));
+  auto refused = store().Register(Req("WKSHP-S", "late@x.com"));
+  ASSERT_FALSE(refused.ok());
+  EXPECT_TRUE(IsNoBackend(refused.status())) << refused.status();
+  EXPECT_THAT(std::string(refused.status().message()), HasSubstr("'loc-a'"));
+  EXPECT_THAT(store().GetActiveRegistrationByEmail("late@x.com"),
+              StatusIs(absl::StatusCode::kNotFound));
+  ASSERT_OK_AND_ASSIGN(auto all, store().ListRegistrations());
+  EXPECT_EQ(all.size(), 4u);
+  // The controller comes back: the same registration goes through, on loc-a.
+  Alive("loc-a", kNow);
+  ASSERT_OK_AND_ASSIGN(RegisterResult back, store().Register(Req("WKSHP-S", "late@x.com")));
+  EXPECT_EQ(back.seat.location, "loc-a");
+}
+
+TEST_P(RoutingTest, AReleasedLeaseIsNotLiveAndAFullWorkshopIsStillFull) {
+  LoadCatalog({Spread(1, 1, 2)});
+  Alive("loc-a", kNow);
+  Alive("loc-b", kNow);
+  Alive("loc-c", kNow);
+  ASSERT_OK(store().ReleaseLease("controller/loc-a", "ctl-loc-a"));
+  ASSERT_OK(store().Register(Req("WKSHP-S", "a@x.com")).status());
+  ASSERT_OK(store().Register(Req("WKSHP-S", "b@x.com")).status());
+  EXPECT_EQ(OccupiedPerLocation().count("loc-a"), 0u);
+  // Capacity 2 reached: full (409), not "no backend", though loc-a has a free seat.
+  auto full = store().Register(Req("WKSHP-S", "c@x.com"));
+  EXPECT_THAT(full, StatusIs(absl::StatusCode::kResourceExhausted, HasSubstr("capacity 2")));
+}
+
+TEST_P(RoutingTest, DrainingTakesNothingNewDisabledIsNotCapacity) {
+  LoadCatalog({Spread(1, 2, 100)});
+  LocationPatch drain;
+  drain.state = model::LocationState::kDraining;
+  ASSERT_OK(store().UpdateLocation("loc-a", drain).status());
+  for (int i = 0; i < 4; ++i) {
+    ASSERT_OK(store().Register(Req("WKSHP-S", absl::StrCat("p", i, "@x.com"))).status());
+  }
+  EXPECT_EQ(OccupiedPerLocation().count("loc-a"), 0u);
+  // Only draining seats left: full, not no_backend (drained on purpose, not dead).
+  EXPECT_THAT(store().Register(Req("WKSHP-S", "late@x.com")),
+              StatusIs(absl::StatusCode::kResourceExhausted));
+  // Disabled: its two seats are not capacity (6 seats, capacity 100 -> 4 slots).
+  LocationPatch disable;
+  disable.state = model::LocationState::kDisabled;
+  ASSERT_OK(store().UpdateLocation("loc-a", disable).status());
+  ASSERT_OK_AND_ASSIGN(auto occupancy, store().ListWorkshopOccupancy("WKSHP-S"));
+  ASSERT_EQ(occupancy.size(), 1u);
+  LocationPatch activate;
+  activate.state = model::LocationState::kActive;
+  ASSERT_OK(store().UpdateLocation("loc-a", activate).status());
+  ASSERT_OK_AND_ASSIGN(RegisterResult r, store().Register(Req("WKSHP-S", "late@x.com")));
+  EXPECT_EQ(r.seat.location, "loc-a");
+}
+
+TEST_P(RoutingTest, LocationHealthSaysWhoHoldsEachLocationWhenItLastPassedAndItsSeats) {
+  LoadCatalog({Spread(1, 3, 9)});
+  Alive("loc-b", kNow - absl::Seconds(2));
+  Alive("loc-c", kNow - absl::Minutes(10));
+  ASSERT_OK(store().Register(Req("WKSHP-S", "a@x.com")).status());
+  ASSERT_OK_AND_ASSIGN(auto health, store().ListLocationHealth(kNow));
+  ASSERT_EQ(health.size(), 3u);
+  EXPECT_EQ(health[0].location.name, "loc-a");
+  EXPECT_FALSE(health[0].last_pass);
+  EXPECT_FALSE(health[0].live) << "never reported: not shown as live";
+  EXPECT_EQ(health[1].location.name, "loc-b");
+  EXPECT_TRUE(health[1].live);
+  EXPECT_EQ(health[1].lease_holder, "ctl-loc-b");
+  ASSERT_TRUE(health[1].last_pass);
+  EXPECT_EQ(*health[1].last_pass, kNow - absl::Seconds(2));
+  EXPECT_EQ(health[1].seats, 3);
+  // loc-a never reported a pass: it takes registrations (ties go to the workshop's own).
+  EXPECT_EQ(health[0].occupied, 1);
+  EXPECT_EQ(health[1].occupied, 0);
+  EXPECT_FALSE(health[2].live);
+  EXPECT_EQ(health[2].occupied, 0);
 }
 
 // --- leases and fencing ---
@@ -1638,9 +1803,11 @@ TEST_P(StoreContractTest, RegistrationsFromSeveralProcessesNeverShareASeat) {
 #ifdef WOD_STORE_TEST_POSTGRES
 INSTANTIATE_TEST_SUITE_P(Postgres, StoreContractTest, ::testing::Values(Backend::kPostgres),
                          BackendName);
+INSTANTIATE_TEST_SUITE_P(Postgres, RoutingTest, ::testing::Values(Backend::kPostgres), BackendName);
 #else
 INSTANTIATE_TEST_SUITE_P(Sqlite, StoreContractTest, ::testing::Values(Backend::kSqlite),
                          BackendName);
+INSTANTIATE_TEST_SUITE_P(Sqlite, RoutingTest, ::testing::Values(Backend::kSqlite), BackendName);
 #endif
 
 }  // namespace
