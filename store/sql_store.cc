@@ -416,13 +416,15 @@ std::vector<SqlNamedParam> ClaimParams(const NewRegistration& reg, const Target&
 }
 
 // A live location: its controller holds the lease and finished a pass within
-// kLocationLiveFor, or it never reported one (see kLocationLiveFor). `l` is the locations row.
+// kLocationLiveFor (or took the lease over since the last recorded pass: its first pass, which
+// may be long, is under way), or it never reported one (see kLocationLiveFor). `l` is the
+// locations row.
 // Registrations go to live locations that are also active (not draining or disabled).
 constexpr char kLiveLocationSql[] = R"sql(
   (NOT EXISTS (SELECT 1 FROM pass_stats p WHERE p.location = l.name)
-       OR EXISTS (SELECT 1 FROM pass_stats p JOIN leases le ON le.name = p.lease_name
-                  WHERE p.location = l.name AND p.last_pass_us >= :live_since_us
-                    AND le.holder <> '' AND le.expires_us > :now_us)))sql";
+       OR EXISTS (SELECT 1 FROM pass_stats p JOIN leases le ON le.name = 'controller/' || l.name
+                  WHERE p.location = l.name AND le.holder <> '' AND le.expires_us > :now_us
+                    AND (p.last_pass_us >= :live_since_us OR p.lease_epoch <> le.epoch))))sql";
 
 // The location a registration goes to: among the workshop's live locations with a vacant seat
 // in its range, the one with the most (ties: the workshop's own location, then by name).

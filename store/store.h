@@ -54,9 +54,11 @@ struct RegisterRequest {
 };
 
 // How long a location stays live after its controller's last finished pass (while it also
-// holds the location's lease): four default resync periods. Registrations are routed only to
-// live locations; a location whose controller never reported a pass (a new one, or a store
-// used without controllers) counts as live, so its registrations wait for it as before.
+// holds the location's lease, and unless it took the lease over since: its first pass is then
+// under way): twelve idle passes of a controller, which passes at least every lease TTL / 3.
+// Registrations are routed only to live locations; a location whose controller never reported a
+// pass (a new one, or a store used without controllers) counts as live, so its registrations wait
+// for it as before.
 inline constexpr absl::Duration kLocationLiveFor = absl::Seconds(60);
 
 // Register's refusal when the workshop has free seats only on locations whose controller is

@@ -991,6 +991,19 @@ TEST_P(RoutingTest, ADeadLocationGetsNothingAndOnlyDeadSeatsLeftIsNoBackendWithN
   EXPECT_EQ(back.seat.location, "loc-a");
 }
 
+// A controller that took a location's lease over (a restart, a standby) is live during its
+// first pass, however long: that pass may take minutes on a large backend.
+TEST_P(RoutingTest, ANewLeaseHolderIsLiveBeforeItsFirstPassEnds) {
+  LoadCatalog({MakeWorkshop("WKSHP-A", 1, 2, 2)});
+  Alive("loc-a", kNow - absl::Minutes(10));
+  auto dead = store().Register(Req("WKSHP-A", "a@x.com"));
+  EXPECT_TRUE(IsNoBackend(dead.status())) << dead.status();
+  ASSERT_OK(
+      store().AcquireLease("controller/loc-a", "restarted", absl::Seconds(15), kNow).status());
+  ASSERT_OK_AND_ASSIGN(RegisterResult r, store().Register(Req("WKSHP-A", "a@x.com")));
+  EXPECT_EQ(r.seat.location, "loc-a");
+}
+
 TEST_P(RoutingTest, AReleasedLeaseIsNotLiveAndAFullWorkshopIsStillFull) {
   LoadCatalog({Spread(1, 1, 2)});
   Alive("loc-a", kNow);
