@@ -463,7 +463,7 @@ constexpr char kDocument[] = R"json({
           "last_activity": {"type": "string", "format": "date-time", "nullable": true,
             "description": "while active: when a notebook was last saved; null once ended"},
           "hub_url": {"type": "string", "nullable": true,
-            "description": "the hub's login page (api.hub_public_url + /hub/login) for the participant page's Open workshop button; null when not configured"}
+            "description": "the login page of the seat's location's hub (its hub_url, else api.hub_public_url, + /hub/login) for the participant page's Open workshop button; null when neither is set"}
         }
       },
       "Progress": {

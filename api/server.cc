@@ -487,6 +487,27 @@ void Server::HandleMetrics(const httplib::Request&, httplib::Response& res) {
   } else {
     up.samples.back().second = 0;
   }
+  // Per location: whether registrations can go there (live, and its state) and its seats.
+  if (auto health = store_->ListLocationHealth(clock_->Now()); health.ok()) {
+    Metrics::Gauge live{
+        "wod_location_live", "1 while the location's controller holds its lease and passes.", {}};
+    Metrics::Gauge active{
+        "wod_location_active", "1 when the location takes new registrations (state active).", {}};
+    Metrics::Gauge seats{"wod_location_seats", "Seats of the location by state.", {}};
+    for (const auto& h : *health) {
+      const std::string loc = absl::StrCat("location=\"", EscapeLabel(h.location.name), "\"");
+      live.samples.push_back({loc, h.live ? 1 : 0});
+      active.samples.push_back({loc, h.location.state == model::LocationState::kActive ? 1 : 0});
+      seats.samples.push_back({absl::StrCat(loc, ",state=\"free\""), double(h.seats - h.occupied)});
+      seats.samples.push_back({absl::StrCat(loc, ",state=\"occupied\""), double(h.occupied)});
+      seats.samples.push_back({absl::StrCat(loc, ",state=\"failed\""), double(h.failed)});
+    }
+    gauges.push_back(std::move(live));
+    gauges.push_back(std::move(active));
+    gauges.push_back(std::move(seats));
+  } else {
+    up.samples.back().second = 0;
+  }
   gauges.push_back(std::move(up));
   std::string text = metrics_.Render(gauges);
   // Controller passes per location, as the controllers record them in the store.
@@ -984,10 +1005,15 @@ void Server::HandleMe(const httplib::Request& req, httplib::Response& res) {
             {"credentials", nullptr},
             {"progress", ProgressJson(*reg)},
             {"last_activity", nullptr}};
-  // The participant page's "Open workshop" button; null when no hub address is configured.
-  j["hub_url"] = config_.hub_public_url.empty()
-                     ? json(nullptr)
-                     : json(absl::StrCat(config_.hub_public_url, "/hub/login"));
+  // The participant page's "Open workshop" button: the hub of the seat's location when set
+  // (`wod location set --hub-url`), else api.hub_public_url; null when neither is.
+  std::string hub = config_.hub_public_url;
+  if (auto locations = store_->ListLocations(); locations.ok()) {
+    for (const auto& l : *locations) {
+      if (l.name == reg->location && !l.hub_url.empty()) hub = l.hub_url;
+    }
+  }
+  j["hub_url"] = hub.empty() ? json(nullptr) : json(model::HubLoginUrl(hub));
   if (active) {
     auto seat = store_->GetSeat(reg->location, reg->seat);
     if (!seat.ok()) return WriteError(res, StoreError(seat.status(), "participant seat"));

@@ -44,6 +44,10 @@ absl::StatusOr<reconcilers::LifecycleInput> Load(store::Store* store,
   ASSIGN_OR_RETURN(auto statuses, store->ListSeatStatus());
   ASSIGN_OR_RETURN(auto notifications, store->ListNotifications());
   ASSIGN_OR_RETURN(auto workshops, store->ListWorkshops());
+  ASSIGN_OR_RETURN(auto locations, store->ListLocations());
+  for (const auto& l : locations) {
+    if (!l.hub_url.empty()) in.hub_urls[l.name] = l.hub_url;
+  }
 
   std::map<int64_t, int64_t> participant_of;  // registration -> participant
   for (auto& r : registrations) {

@@ -14,6 +14,11 @@ std::vector<std::string> Workshop::Locations() const {
   return out;
 }
 
+std::string HubLoginUrl(std::string_view hub_url) {
+  while (!hub_url.empty() && hub_url.back() == '/') hub_url.remove_suffix(1);
+  return std::string(hub_url) + "/hub/login";
+}
+
 const char* LocationStateName(LocationState s) {
   switch (s) {
     case LocationState::kActive:

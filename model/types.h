@@ -87,7 +87,9 @@ struct Workshop {
 // What an operator allows on a location. kDraining: no new registrations, running seats live
 // to their deadline; kDisabled: also not counted as capacity.
 enum class LocationState { kActive, kDraining, kDisabled };
-const char* LocationStateName(LocationState state);  // "active", "draining", "disabled"
+const char* LocationStateName(LocationState state);
+// The login page of the JupyterHub at `hub_url` (a base URL, as a location's hub_url).
+std::string HubLoginUrl(std::string_view hub_url);  // "active", "draining", "disabled"
 std::optional<LocationState> ParseLocationState(std::string_view name);
 
 struct Location {

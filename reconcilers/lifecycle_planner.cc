@@ -69,6 +69,9 @@ struct Planner {
   }
 
   std::string HubLoginUrl(const std::string& location) const {
+    if (auto hub = in.hub_urls.find(location); hub != in.hub_urls.end()) {
+      return model::HubLoginUrl(hub->second);
+    }
     auto it = cfg.hub_login_urls.find(location);
     if (it != cfg.hub_login_urls.end()) return it->second;
     return absl::StrCat(cfg.public_base_url, "/hub/login");

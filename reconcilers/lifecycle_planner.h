@@ -69,6 +69,9 @@ struct LifecycleInput {
   // Registration id -> its participant page URL, when known (the page token is a secret only
   // the registration response sees; without it the mails link the portal).
   std::map<int64_t, std::string> page_urls;
+  // Location -> the base URL of its JupyterHub (`wod location set --hub-url`), where set:
+  // the mails' login link, before LifecycleConfig::hub_login_urls.
+  std::map<std::string, std::string> hub_urls;
 };
 
 struct LifecycleAction {

@@ -239,6 +239,25 @@ TEST_F(AdminApiTest, LocationsAreListedPatchedAndRoutingRefusesDeadBackendsWithN
   EXPECT_EQ(res->status, 409) << res->body;
 }
 
+// The participant page's "Open workshop" link is the hub of the seat's location once the
+// location names one, before api.hub_public_url.
+TEST_F(AdminApiTest, TheParticipantsHubLinkIsTheirLocationsHub) {
+  auto [id, seat, token] = Register("ada@example.com");
+  auto hub_url = [&]() -> json {
+    auto res = client().Get("/api/v1/me", ParticipantAuth(token));
+    EXPECT_TRUE(res);
+    if (!res) return nullptr;
+    EXPECT_EQ(res->status, 200) << res->body;
+    return json::parse(res->body)["hub_url"];
+  };
+  EXPECT_TRUE(hub_url().is_null()) << "neither the location nor the config names a hub";
+  auto res = client().Patch("/api/v1/locations/loc-a", Bearer(kAdminToken),
+                            R"({"hub_url": "https://east.example.com/"})", kJson);
+  ASSERT_TRUE(res);
+  ASSERT_EQ(res->status, 200) << res->body;
+  EXPECT_EQ(hub_url(), "https://east.example.com/hub/login");
+}
+
 TEST_F(AdminApiTest, SeatsListOccupantPhaseAndConditionsButNeverAPasswordOrTokenHash) {
   auto [id, seat, token] = Register("ada@example.com");
   PutPhase(seat, "Ready");

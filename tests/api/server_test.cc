@@ -366,6 +366,10 @@ TEST_F(ServerTest, MetricsCountRegistrationsRequestsDurationsAndSeatsByPhase) {
   EXPECT_THAT(m, HasSubstr("wod_seats{phase=\"Ready\"} 0\n"));
   EXPECT_THAT(m, HasSubstr("wod_seats_occupied 1\n"));
   EXPECT_THAT(m, HasSubstr("wod_store_up 1\n"));
+  // Per location: no controller reported yet (not live), active, its seats.
+  EXPECT_THAT(m, HasSubstr("wod_location_live{location=\"loc-a\"} 0\n"));
+  EXPECT_THAT(m, HasSubstr("wod_location_active{location=\"loc-a\"} 1\n"));
+  EXPECT_THAT(m, HasSubstr("wod_location_seats{location=\"loc-a\",state=\"occupied\"} 1\n"));
   // Every sample line is "name{labels} value" or "name value".
   for (absl::string_view line : absl::StrSplit(m, '\n', absl::SkipEmpty())) {
     if (line[0] == '#') continue;

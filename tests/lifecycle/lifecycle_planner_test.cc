@@ -284,6 +284,24 @@ TEST(LifecyclePlanner, MailsCarryKeyKindRecipientAndRegistration) {
   EXPECT_EQ(plan[1].mail.registration_id, 1);
 }
 
+// The credentials mail links the hub of the seat's location when the location names one
+// (`wod location set --hub-url`), before the configured hub_login_urls.
+TEST(LifecyclePlanner, TheLoginLinkIsTheLocationsHubThenTheConfiguredOne) {
+  LifecycleConfig config;
+  config.public_base_url = "https://wod.example.org";
+  config.hub_login_urls["local"] = "https://hub.example.org/hub/login";
+  auto in = Base(absl::Minutes(1));
+  Ready(in);
+  auto plan = PlanLifecycle(in, config);
+  ASSERT_EQ(plan.size(), 2u);
+  EXPECT_THAT(plan[1].mail.text_body, HasSubstr("https://hub.example.org/hub/login"));
+  in.hub_urls["local"] = "https://east.example.org/";
+  plan = PlanLifecycle(in, config);
+  ASSERT_EQ(plan.size(), 2u);
+  EXPECT_THAT(plan[1].mail.text_body, HasSubstr("https://east.example.org/hub/login"));
+  EXPECT_THAT(plan[1].mail.text_body, Not(HasSubstr("hub.example.org")));
+}
+
 TEST(LifecyclePlanner, PasswordOnlyInTheCredentialsMailBodies) {
   LifecycleConfig config;
   config.public_base_url = "https://wod.example.org";
