@@ -95,15 +95,17 @@ absl::Status ReadLifecycle(const ConfigReader& r, const YAML::Node& n, Lifecycle
   reconcilers::LifecycleConfig& p = o.plan;
   return r.ForEachKey(
       n, "lifecycle",
-      {"reminder_lead", "ready_timeout", "harvest_wait", "ended_window", "milestones",
-       "public_base_url", "hub_login_urls", "badge_base_url", "max_attempts", "retry_base",
-       "retry_cap", "resync", "lease_ttl"},
+      {"reminder_lead", "ready_timeout", "failover_after", "harvest_wait", "ended_window",
+       "milestones", "public_base_url", "hub_login_urls", "badge_base_url", "max_attempts",
+       "retry_base", "retry_cap", "resync", "lease_ttl"},
       [&](const std::string& key, const YAML::Node& v) -> absl::Status {
         const std::string f = "lifecycle." + key;
         if (key == "reminder_lead") {
           ASSIGN_OR_RETURN(p.reminder_lead, r.Duration(v, f, absl::ZeroDuration()));
         } else if (key == "ready_timeout") {
           ASSIGN_OR_RETURN(p.ready_timeout, r.Duration(v, f, absl::Seconds(1)));
+        } else if (key == "failover_after") {
+          ASSIGN_OR_RETURN(p.failover_after, r.Duration(v, f, absl::Seconds(1)));
         } else if (key == "harvest_wait") {
           ASSIGN_OR_RETURN(p.harvest_wait, r.Duration(v, f, absl::ZeroDuration()));
         } else if (key == "ended_window") {

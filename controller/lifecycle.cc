@@ -44,9 +44,17 @@ absl::StatusOr<reconcilers::LifecycleInput> Load(store::Store* store,
   ASSIGN_OR_RETURN(auto statuses, store->ListSeatStatus());
   ASSIGN_OR_RETURN(auto notifications, store->ListNotifications());
   ASSIGN_OR_RETURN(auto workshops, store->ListWorkshops());
-  ASSIGN_OR_RETURN(auto locations, store->ListLocations());
-  for (const auto& l : locations) {
-    if (!l.hub_url.empty()) in.hub_urls[l.name] = l.hub_url;
+  ASSIGN_OR_RETURN(auto locations, store->ListLocationHealth(now));
+  for (const auto& h : locations) {
+    if (!h.location.hub_url.empty()) in.hub_urls[h.location.name] = h.location.hub_url;
+    // Not live since the earlier of its lease lapsing and its last pass growing too old; a
+    // lease given up (a clean stop, or a restart) since its last pass.
+    if (!h.live && h.last_pass) {
+      in.dead_since[h.location.name] =
+          h.lease_holder.empty()
+              ? *h.last_pass
+              : std::min(h.lease_expires, *h.last_pass + store::kLocationLiveFor);
+    }
   }
 
   std::map<int64_t, int64_t> participant_of;  // registration -> participant
@@ -141,6 +149,32 @@ void Lifecycle::Event(const std::string& location, std::optional<int> seat, cons
 
 absl::Status Lifecycle::ApplyVerb(const LifecycleAction& a, absl::Time now,
                                   LifecycleRunResult* result) {
+  if (a.kind == LifecycleAction::Kind::kMove) {
+    // The store re-checks, in its transaction, that the registration still waits on that seat
+    // and that its location is still not live; otherwise (or with no live free seat) it stays.
+    auto moved = store_->MoveRegistration(a.registration_id, a.location, a.seat, now);
+    if (!moved.ok()) {
+      const absl::StatusCode code = moved.status().code();
+      if (code == absl::StatusCode::kFailedPrecondition ||
+          code == absl::StatusCode::kResourceExhausted) {
+        result->skipped++;
+        WOD_LOG(kInfo, "lifecycle", "not moved: {}: {}", a.Describe(),
+                std::string(moved.status().message()));
+        return absl::OkStatus();
+      }
+      return moved.status();
+    }
+    result->moves++;
+    const std::string to = absl::StrCat(moved->seat.location, "/", moved->seat.number);
+    WOD_LOG(kInfo, "lifecycle", "{}: now on seat {}", a.Describe(), to);
+    Event(a.location, a.seat, "lifecycle.move", a.reason,
+          absl::StrCat("registration ", a.registration_id, " moved to seat ", to), now);
+    Event(moved->seat.location, moved->seat.number, "lifecycle.move", a.reason,
+          absl::StrCat("registration ", a.registration_id, " moved here from seat ", a.location,
+                       "/", a.seat),
+          now);
+    return absl::OkStatus();
+  }
   // Guarded by the occupant, in the store's transaction: when the seat changed hands since the
   // load (the registration was ended by an admin or the participant and someone else took the
   // seat), nothing changes and the verb is skipped.

@@ -51,6 +51,7 @@ struct LifecycleRunResult {
   int mails_enqueued = 0;
   int cleanups = 0;
   int purges = 0;
+  int moves = 0;    // registrations moved off a dead location (failover)
   int skipped = 0;  // verbs not applied: the seat no longer held the registration
   int errors = 0;   // actions that failed (logged; planned again next pass)
 };

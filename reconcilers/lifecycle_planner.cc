@@ -109,6 +109,14 @@ struct Planner {
            absl::StrCat("seat not Ready ", absl::FormatDuration(cfg.ready_timeout),
                         " after registration"));
       return;
+    } else if (!ready && !credentials_sent) {
+      auto dead = in.dead_since.find(r.location);
+      if (dead != in.dead_since.end() && in.now - dead->second >= cfg.failover_after) {
+        Verb(r, Kind::kMove,
+             absl::StrCat("location '", r.location, "' not live since ",
+                          common::FormatTime(dead->second)));
+        return;
+      }
     }
     const absl::Time remind_at = r.deadline - cfg.reminder_lead;
     if (p != nullptr && (ready || credentials_sent) && r.deadline - r.start > cfg.reminder_lead &&
@@ -193,6 +201,9 @@ std::string LifecycleAction::Describe() const {
     case Kind::kPurge:
       return absl::StrCat(kind == Kind::kCleanup ? "CLEANUP" : "PURGE", " seat ", location, "/",
                           seat, " of registration ", registration_id, " (", reason, ")");
+    case Kind::kMove:
+      return absl::StrCat("MOVE registration ", registration_id, " off seat ", location, "/", seat,
+                          " (", reason, ")");
   }
   return "";
 }

@@ -8,6 +8,8 @@
 //   no "<R>:welcome"                             welcome mail
 //   seat Ready for R, no "<R>:credentials"       credentials mail
 //   never Ready, now >= start + ready_timeout    PURGE
+//   not Ready, its location not live for failover_after (and another of the workshop's
+//   locations may take it)                       MOVE to a live location
 //   credentials sent (or Ready), now >= deadline - reminder_lead, and the registration lasts
 //   longer than reminder_lead                    reminder mail
 // For a registration that ended within `ended_window`:
@@ -33,6 +35,10 @@ namespace wod::reconcilers {
 struct LifecycleConfig {
   absl::Duration reminder_lead = absl::Hours(1);
   absl::Duration ready_timeout = absl::Minutes(10);
+  // A registration waiting for its seat on a location that has not been live for this long
+  // is moved to a live location of its workshop: well under ready_timeout, so it is Ready
+  // there before the PURGE would end it, and above a controller restart.
+  absl::Duration failover_after = absl::Minutes(2);
   // How long the final mail waits for the controller's harvest before going out without
   // the completion.
   absl::Duration harvest_wait = absl::Minutes(10);
@@ -72,10 +78,13 @@ struct LifecycleInput {
   // Location -> the base URL of its JupyterHub (`wod location set --hub-url`), where set:
   // the mails' login link, before LifecycleConfig::hub_login_urls.
   std::map<std::string, std::string> hub_urls;
+  // Locations whose controller is not live (store::LocationHealth), with when it stopped
+  // being live: their waiting registrations may move.
+  std::map<std::string, absl::Time> dead_since;
 };
 
 struct LifecycleAction {
-  enum class Kind { kEnqueueMail, kCleanup, kPurge };
+  enum class Kind { kEnqueueMail, kCleanup, kPurge, kMove };
   Kind kind = Kind::kEnqueueMail;
   int64_t registration_id = 0;
   std::string location;

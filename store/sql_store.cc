@@ -1145,6 +1145,96 @@ ORDER BY l.name)sql"),
     return out;
   }
 
+  absl::StatusOr<RegisterResult> MoveRegistration(int64_t id, const std::string& location, int seat,
+                                                  absl::Time now) override {
+    RegisterResult out;
+    RETURN_IF_ERROR(db_->Transact(TxMode::kWrite, [&](SqlTx& tx) -> absl::Status {
+      ASSIGN_OR_RETURN(auto rows, tx.Query(absl::StrCat("SELECT ", kRegistrationColumns,
+                                                        " FROM registrations WHERE id = $1",
+                                                        SqlOf(tx).for_update),
+                                           {id}));
+      if (rows.empty()) return absl::NotFoundError(absl::StrCat("registration ", id, " not found"));
+      Registration reg = RegistrationFromRow(rows[0]);
+      if (reg.state != RegistrationState::kActive || reg.location != location || reg.seat != seat) {
+        return absl::FailedPreconditionError(
+            absl::StrCat("registration ", id, " is not active on ", SeatName(location, seat)));
+      }
+      const std::vector<SqlNamedParam> params = {
+          {"workshop", reg.workshop},
+          {"location", location},
+          {"now_us", TimeToDb(now)},
+          {"live_since_us", TimeToDb(now - kLocationLiveFor)}};
+      ASSIGN_OR_RETURN(auto live, tx.QueryNamed(absl::StrCat("SELECT 1 FROM locations l WHERE "
+                                                             "l.name = :location AND ",
+                                                             kLiveLocationSql),
+                                                params));
+      if (!live.empty()) {
+        return absl::FailedPreconditionError(
+            absl::StrCat("location '", location, "' is live: registration ", id, " stays"));
+      }
+      ASSIGN_OR_RETURN(auto ranges, tx.QueryNamed("SELECT range_min, range_max, location FROM "
+                                                  "workshops WHERE id = :workshop",
+                                                  params));
+      if (ranges.empty()) {
+        return absl::FailedPreconditionError(
+            absl::StrCat("workshop '", reg.workshop, "' is not in the catalog"));
+      }
+      std::vector<SqlNamedParam> route_params = params;
+      route_params.push_back({"range_min", ranges[0].Int("range_min")});
+      route_params.push_back({"range_max", ranges[0].Int("range_max")});
+      route_params.push_back({"primary", ranges[0].Text("location")});
+      ASSIGN_OR_RETURN(auto route, tx.QueryNamed(RouteSql(":range_min", ":range_max", ":primary"),
+                                                 route_params));
+      if (route.empty()) {
+        return absl::ResourceExhaustedError(
+            absl::StrCat("no live location has a free seat of workshop '", reg.workshop, "'"));
+      }
+      const std::string target = route[0].Text("location");
+      route_params.push_back({"target", target});
+      ASSIGN_OR_RETURN(auto free, tx.QueryNamed(absl::StrCat(R"sql(
+SELECT number FROM seats WHERE workshop = :workshop AND location = :target
+  AND number >= :range_min AND number <= :range_max AND registration_id IS NULL
+ORDER BY number LIMIT 1)sql",
+                                                             SqlOf(tx).for_claim),
+                                                route_params));
+      if (free.empty()) {
+        return absl::ResourceExhaustedError(
+            absl::StrCat("no free seat of workshop '", reg.workshop, "' on '", target, "'"));
+      }
+      const int64_t number = free[0].Int("number");
+      // The old seat is vacated as CLEANUP does: a fresh password nobody knows.
+      ASSIGN_OR_RETURN(int64_t vacated,
+                       tx.Exec("UPDATE seats SET registration_id = NULL, password = $4, "
+                               "generation = generation + 1 WHERE location = $1 AND number = $2 "
+                               "AND registration_id = $3",
+                               {location, seat, id, common::RandomPassword()}));
+      if (vacated != 1) {
+        return absl::FailedPreconditionError(
+            absl::StrCat(SeatName(location, seat), " is not held by registration ", id));
+      }
+      ASSIGN_OR_RETURN(auto taken, tx.Query(absl::StrCat("UPDATE seats SET registration_id = $3, "
+                                                         "generation = generation + 1 WHERE "
+                                                         "location = $1 AND number = $2 AND "
+                                                         "registration_id IS NULL RETURNING ",
+                                                         kSeatColumns),
+                                            {target, number, id}));
+      if (taken.size() != 1) {
+        return absl::AbortedError(
+            absl::StrCat(SeatName(target, static_cast<int>(number)), " was taken meanwhile"));
+      }
+      ASSIGN_OR_RETURN(auto moved,
+                       tx.Query(absl::StrCat("UPDATE registrations SET location = $2, seat = $3 "
+                                             "WHERE id = $1 RETURNING ",
+                                             kRegistrationColumns),
+                                {id, target, number}));
+      if (moved.size() != 1) return absl::InternalError("moved registration not returned");
+      out.registration = RegistrationFromRow(moved[0]);
+      out.seat = SeatFromRow(taken[0]);
+      return tx.MarkChanged();
+    }));
+    return out;
+  }
+
   absl::StatusOr<std::vector<Registration>> ListRegistrationsByIds(
       const std::vector<int64_t>& ids) override {
     std::vector<Registration> out;

@@ -259,6 +259,18 @@ class Store {
     }
     return out;
   }
+  // Failover: moves active registration `id`, still on `location`/`seat`, to the lowest free
+  // seat of the live active location with the most free seats of its workshop, in one
+  // transaction: the old seat is vacated (fresh password, generation + 1; its controller wipes
+  // it like any turnover when it comes back), the new one occupied with the password its
+  // vacancy put in, the registration's location and seat updated, the capacity slot kept.
+  // FailedPrecondition: the registration is not active or not on that seat any more, or its
+  // location is live (again). ResourceExhausted: no live location has a free seat.
+  virtual absl::StatusOr<RegisterResult> MoveRegistration(int64_t id, const std::string& location,
+                                                          int seat, absl::Time now) {
+    (void)id, (void)location, (void)seat, (void)now;
+    return absl::UnimplementedError("registrations cannot be moved in this store");
+  }
   // Registrations, oldest first, optionally only those in `state`.
   virtual absl::StatusOr<std::vector<model::Registration>> ListRegistrations(
       std::optional<model::RegistrationState> state = std::nullopt) = 0;

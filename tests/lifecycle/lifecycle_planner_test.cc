@@ -284,6 +284,40 @@ TEST(LifecyclePlanner, MailsCarryKeyKindRecipientAndRegistration) {
   EXPECT_EQ(plan[1].mail.registration_id, 1);
 }
 
+// A registration still waiting for its seat on a location that stopped being live is moved once
+// the location has been dead for failover_after; a Ready one (credentials sent) is not, nor one
+// on a live location, and the PURGE after ready_timeout comes first.
+TEST(LifecyclePlanner, AWaitingRegistrationOnADeadLocationMovesAfterFailoverAfter) {
+  LifecycleConfig config;
+  auto in = Base(absl::Minutes(4));
+  in.enqueued = {"1:welcome"};
+  in.dead_since["local"] = in.now - config.failover_after + absl::Seconds(1);
+  EXPECT_TRUE(PlanLifecycle(in, config).empty()) << "dead for less than failover_after";
+  in.dead_since["local"] = in.now - config.failover_after;
+  auto plan = PlanLifecycle(in, config);
+  ASSERT_EQ(plan.size(), 1u);
+  EXPECT_EQ(plan[0].kind, LifecycleAction::Kind::kMove);
+  EXPECT_EQ(plan[0].registration_id, 1);
+  EXPECT_THAT(plan[0].Describe(), HasSubstr("MOVE registration 1 off seat local/"));
+  EXPECT_THAT(plan[0].Describe(), HasSubstr("not live since"));
+  in.dead_since.erase("local");
+  in.dead_since["elsewhere"] = in.now - absl::Hours(1);
+  EXPECT_TRUE(PlanLifecycle(in, config).empty()) << "another location's death moves nothing";
+
+  auto ready = Base(absl::Minutes(4));
+  ready.enqueued = {"1:welcome", "1:credentials"};
+  ready.dead_since["local"] = ready.now - absl::Hours(1);
+  for (const auto& a : PlanLifecycle(ready, config)) {
+    EXPECT_NE(a.kind, LifecycleAction::Kind::kMove) << a.Describe();
+  }
+  auto late = Base(config.ready_timeout + absl::Minutes(1));
+  late.enqueued = {"1:welcome"};
+  late.dead_since["local"] = late.now - absl::Hours(1);
+  plan = PlanLifecycle(late, config);
+  ASSERT_EQ(plan.size(), 1u);
+  EXPECT_EQ(plan[0].kind, LifecycleAction::Kind::kPurge);
+}
+
 // The credentials mail links the hub of the seat's location when the location names one
 // (`wod location set --hub-url`), before the configured hub_login_urls.
 TEST(LifecyclePlanner, TheLoginLinkIsTheLocationsHubThenTheConfiguredOne) {

@@ -10,6 +10,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "absl/strings/match.h"
 #include "catalogfs/load.h"
 #include "drivers/mail/compose.h"
 #include "drivers/mail/mail_fake.h"
@@ -149,6 +150,57 @@ class LifecycleTest : public ::testing::Test {
   FlakySender sender_;
   std::unique_ptr<Lifecycle> lifecycle_;
 };
+
+// Failover through the real lifecycle and store: a registration waiting on "local" when its
+// controller stops is moved to "west" (another location of the workshop, live) once local has
+// been dead for failover_after; the event says so on both; the credentials follow on west.
+TEST_F(LifecycleTest, AWaitingRegistrationMovesOffADeadLocationToALiveOne) {
+  ASSERT_OK_AND_ASSIGN(model::Workshop shell, store_->GetWorkshop("WKSHP-Shell101"));
+  shell.alternate_locations = {"west"};
+  ASSERT_OK(store_->UpsertCatalog({shell}));
+  ASSERT_OK(store_->RecordPass("local", absl::Milliseconds(2), clock_.Now(), "controller/local",
+                               controller_epoch_));
+  store::RegisterResult ada = Register("ada@example.com");
+  ASSERT_EQ(ada.seat.location, "local");
+  ASSERT_OK(store_->ReleaseLease("controller/local", "test-controller"));  // local stops
+  ASSERT_OK_AND_ASSIGN(auto west, store_->AcquireLease("controller/west", "west-controller",
+                                                       absl::Hours(100), clock_.Now()));
+  auto west_passes = [&] {
+    ASSERT_OK(store_->RecordPass("west", absl::Milliseconds(2), clock_.Now(), "controller/west",
+                                 west.epoch));
+  };
+  west_passes();
+  Pass();
+  ASSERT_OK_AND_ASSIGN(auto still, store_->GetRegistration(ada.registration.id));
+  EXPECT_EQ(still.location, "local") << "not before failover_after";
+  clock_.Advance(Options().plan.failover_after + absl::Seconds(1));
+  west_passes();
+  Pass();
+  ASSERT_OK_AND_ASSIGN(auto moved, store_->GetRegistration(ada.registration.id));
+  EXPECT_EQ(moved.location, "west");
+  ASSERT_OK_AND_ASSIGN(auto old_seat, store_->GetSeat("local", ada.seat.number));
+  EXPECT_FALSE(old_seat.seat.registration_id);
+  ASSERT_OK_AND_ASSIGN(auto events, store_->ListEvents(std::nullopt, 0));
+  int move_events = 0;
+  for (const auto& e : events) move_events += e.kind == "lifecycle.move";
+  EXPECT_EQ(move_events, 2) << "one on each location";
+  // Ready on west: the credentials name west's seat.
+  ASSERT_OK_AND_ASSIGN(auto seat, store_->GetSeat("west", moved.seat));
+  store::SeatStatus st;
+  st.location = "west";
+  st.number = moved.seat;
+  st.observed_generation = seat.seat.generation;
+  st.phase = model::Phase::kReady;
+  st.updated = clock_.Now();
+  ASSERT_OK(store_->PutSeatStatus(st, "controller/west", west.epoch));
+  Pass();
+  const auto sent = sender_.fake.sent();
+  bool credentials = false;
+  for (const auto& m : sent) {
+    if (absl::StrContains(m.message.text_body, seat.seat.password)) credentials = true;
+  }
+  EXPECT_TRUE(credentials) << "the credentials mail for the seat on west";
+}
 
 TEST_F(LifecycleTest, RegistrationGetsOneWelcome) {
   auto r = Register("ada@example.com");

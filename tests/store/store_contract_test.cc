@@ -1004,6 +1004,46 @@ TEST_P(RoutingTest, ANewLeaseHolderIsLiveBeforeItsFirstPassEnds) {
   EXPECT_EQ(r.seat.location, "loc-a");
 }
 
+// Failover: a registration waiting on a location that died moves to a live one. The old seat
+// is vacated with a fresh password (its controller wipes it when back), the new one is taken
+// with the password its vacancy put in, the capacity slot stays with the registration.
+TEST_P(RoutingTest, MoveRegistrationTakesAWaitingRegistrationOffADeadLocation) {
+  LoadCatalog({Spread(1, 2, 4)});
+  ASSERT_OK_AND_ASSIGN(RegisterResult ada, store().Register(Req("WKSHP-S", "ada@x.com")));
+  ASSERT_EQ(ada.seat.location, "loc-a");
+  EXPECT_THAT(store().MoveRegistration(ada.registration.id, "loc-a", ada.seat.number, kNow),
+              StatusIs(absl::StatusCode::kFailedPrecondition, HasSubstr("is live")));
+  const absl::Time later = kNow + absl::Minutes(5);
+  Alive("loc-a", kNow);  // then nothing for five minutes: dead
+  Alive("loc-b", later);
+  Alive("loc-c", later);
+  ASSERT_OK_AND_ASSIGN(auto before, store().GetSeat("loc-a", ada.seat.number));
+  EXPECT_THAT(store().MoveRegistration(ada.registration.id, "loc-a", ada.seat.number + 1, later),
+              StatusIs(absl::StatusCode::kFailedPrecondition));
+  ASSERT_OK_AND_ASSIGN(RegisterResult moved, store().MoveRegistration(ada.registration.id, "loc-a",
+                                                                      ada.seat.number, later));
+  EXPECT_EQ(moved.registration.id, ada.registration.id);
+  EXPECT_EQ(moved.registration.location, moved.seat.location);
+  EXPECT_NE(moved.seat.location, "loc-a");
+  EXPECT_EQ(moved.seat.registration_id, ada.registration.id);
+  EXPECT_EQ(moved.registration.deadline, ada.registration.deadline);
+  ASSERT_OK_AND_ASSIGN(auto old_seat, store().GetSeat("loc-a", ada.seat.number));
+  EXPECT_FALSE(old_seat.seat.registration_id);
+  EXPECT_NE(old_seat.seat.password, before.seat.password) << "the old seat's password rotates";
+  EXPECT_EQ(old_seat.seat.generation, before.seat.generation + 1);
+  ASSERT_OK_AND_ASSIGN(model::Registration stored, store().GetRegistration(ada.registration.id));
+  EXPECT_EQ(stored, moved.registration);
+  ASSERT_OK_AND_ASSIGN(auto occupancy, store().ListWorkshopOccupancy("WKSHP-S"));
+  ASSERT_EQ(occupancy.size(), 1u);
+  EXPECT_EQ(occupancy[0].occupied, 1) << "still one registration holding one seat";
+  // Capacity 4: three more fit, then the workshop is full whatever the locations.
+  for (int i = 0; i < 3; ++i) {
+    ASSERT_OK(store().Register(Req("WKSHP-S", absl::StrCat("p", i, "@x.com"))).status());
+  }
+  EXPECT_THAT(store().Register(Req("WKSHP-S", "late@x.com")),
+              StatusIs(absl::StatusCode::kResourceExhausted));
+}
+
 TEST_P(RoutingTest, AReleasedLeaseIsNotLiveAndAFullWorkshopIsStillFull) {
   LoadCatalog({Spread(1, 1, 2)});
   Alive("loc-a", kNow);
