@@ -50,6 +50,13 @@ class RacingStore final : public Store {
     return s_->GetWorkshop(id);
   }
   absl::Status UpsertLocation(const model::Location& l) override { return s_->UpsertLocation(l); }
+  absl::StatusOr<std::vector<store::LocationHealth>> ListLocationHealth(absl::Time now) override {
+    return s_->ListLocationHealth(now);
+  }
+  absl::StatusOr<store::RegisterResult> MoveRegistration(int64_t id, const std::string& location,
+                                                         int seat, absl::Time now) override {
+    return s_->MoveRegistration(id, location, seat, now);
+  }
   absl::StatusOr<std::vector<model::Location>> ListLocations() override {
     return s_->ListLocations();
   }
