@@ -426,20 +426,32 @@ constexpr char kLiveLocationSql[] = R"sql(
                   WHERE p.location = l.name AND le.holder <> '' AND le.expires_us > :now_us
                     AND (p.last_pass_us >= :live_since_us OR p.lease_epoch <> le.epoch))))sql";
 
+// SQLite is told to look for vacant seats in the partial index: without statistics its planner
+// prefers the primary key and walks every occupied seat below the first free one.
+constexpr char kSqliteSeatsVacant[] = " INDEXED BY seats_vacant";
+
 // The location a registration goes to: among the workshop's live locations with a vacant seat
 // in its range, the one with the most (ties: the workshop's own location, then by name).
 // `range_min`/`range_max`/`primary` are SQL expressions.
+// Liveness is evaluated once per location of the workshop, a free seat is found with one
+// index seek, and the free seats are counted only when the workshop has several locations: a
+// registration for a workshop on one location pays nothing for routing.
 std::string RouteSql(absl::string_view range_min, absl::string_view range_max,
-                     absl::string_view primary) {
+                     absl::string_view primary, absl::string_view seats_index = "") {
+  const std::string free_seats_of_l =
+      absl::StrCat("FROM seats s", seats_index,
+                   " WHERE s.workshop = :workshop AND s.location = l.name AND "
+                   "s.registration_id IS NULL AND s.number >= ",
+                   range_min, " AND s.number <= ", range_max);
   return absl::StrCat(R"sql(
-SELECT s.location AS location FROM seats s JOIN locations l ON l.name = s.location
-WHERE s.workshop = :workshop AND s.registration_id IS NULL
-  AND s.number >= )sql",
-                      range_min, " AND s.number <= ", range_max, " AND l.state = 'active' AND ",
-                      kLiveLocationSql, R"sql(
-GROUP BY s.location
-ORDER BY count(*) DESC, CASE WHEN s.location = )sql",
-                      primary, " THEN 0 ELSE 1 END, s.location LIMIT 1");
+SELECT l.name AS location FROM workshop_locations wl JOIN locations l ON l.name = wl.location
+WHERE wl.workshop = :workshop AND l.state = 'active' AND )sql",
+                      kLiveLocationSql, " AND EXISTS (SELECT 1 ", free_seats_of_l, R"sql()
+ORDER BY CASE WHEN (SELECT count(*) FROM workshop_locations n WHERE n.workshop = :workshop) > 1
+              THEN (SELECT count(*) )sql",
+                      free_seats_of_l, R"sql() ELSE 0 END DESC,
+         CASE WHEN l.name = )sql",
+                      primary, " THEN 0 ELSE 1 END, l.name LIMIT 1");
 }
 
 // Why no live location could take the registration: the workshop's free seats are all on
@@ -636,7 +648,8 @@ absl::StatusOr<Placement> PlaceOnLowestSeatInSteps(SqlTx& tx, const NewRegistrat
   Placement placed;
   ASSIGN_OR_RETURN(WorkshopFacts facts, ReadWorkshopFacts(tx, reg));
   ASSIGN_OR_RETURN(placed.target, CheckWorkshop(facts, reg));
-  ASSIGN_OR_RETURN(auto route, tx.QueryNamed(RouteSql(":range_min", ":range_max", ":primary"),
+  ASSIGN_OR_RETURN(auto route, tx.QueryNamed(RouteSql(":range_min", ":range_max", ":primary",
+                                                      kSqliteSeatsVacant),
                                              ClaimParams(reg, placed.target)));
   if (route.empty()) {
     // Capacity is reported first, as when a live location had a seat.
@@ -1183,8 +1196,11 @@ ORDER BY l.name)sql"),
       route_params.push_back({"range_min", ranges[0].Int("range_min")});
       route_params.push_back({"range_max", ranges[0].Int("range_max")});
       route_params.push_back({"primary", ranges[0].Text("location")});
-      ASSIGN_OR_RETURN(auto route, tx.QueryNamed(RouteSql(":range_min", ":range_max", ":primary"),
-                                                 route_params));
+      ASSIGN_OR_RETURN(
+          auto route,
+          tx.QueryNamed(RouteSql(":range_min", ":range_max", ":primary",
+                                 tx.dialect() == Dialect::kSqlite ? kSqliteSeatsVacant : ""),
+                        route_params));
       if (route.empty()) {
         return absl::ResourceExhaustedError(
             absl::StrCat("no live location has a free seat of workshop '", reg.workshop, "'"));
