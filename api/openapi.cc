@@ -90,13 +90,21 @@ constexpr char kDocument[] = R"json({
     "/api/v1/seats": {
       "get": {
         "summary": "Every seat with its workshop, occupant, deadline, phase and conditions (operator or admin)",
+        "description": "Ordered by location and number. The answer carries a weak ETag over everything but time_left_seconds (which follows the clock alone): a request whose If-None-Match names it gets 304 and no body.",
         "security": [{"bearer": []}],
-        "parameters": [{"name": "location", "in": "query", "required": false, "schema": {"type": "string"}}],
+        "parameters": [
+          {"name": "location", "in": "query", "required": false, "schema": {"type": "string"}, "description": "only this location's seats"},
+          {"name": "workshop", "in": "query", "required": false, "schema": {"type": "string"}, "description": "only this workshop's seats, on each of its locations (an unknown workshop: none)"},
+          {"name": "If-None-Match", "in": "header", "required": false, "schema": {"type": "string"}}
+        ],
         "responses": {
-          "200": {"description": "the seats", "content": {"application/json": {"schema": {
+          "200": {"description": "the seats",
+            "headers": {"ETag": {"schema": {"type": "string"}, "description": "W/\"<32 hex>\""}},
+            "content": {"application/json": {"schema": {
             "type": "object", "required": ["seats"],
             "properties": {"seats": {"type": "array", "items": {"$ref": "#/components/schemas/AdminSeat"}}}
           }}}},
+          "304": {"description": "the list the If-None-Match names is still current (only time passed)"},
           "401": {"$ref": "#/components/responses/Error"},
           "503": {"$ref": "#/components/responses/Error"}
         }

@@ -5,7 +5,9 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <iterator>
 #include <map>
+#include <tuple>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -686,18 +688,64 @@ bool Server::Authorize(const httplib::Request& req, httplib::Response& res, Role
   return true;
 }
 
+namespace {
+
+// Whether an If-None-Match header names `etag` (weak comparison, as RFC 9110 asks for it).
+bool IfNoneMatchNames(const std::string& header, absl::string_view etag) {
+  const absl::string_view opaque = absl::StripPrefix(etag, "W/");
+  for (absl::string_view tag : absl::StrSplit(header, ',', absl::SkipWhitespace())) {
+    tag = absl::StripPrefix(absl::StripAsciiWhitespace(tag), "W/");
+    if (tag == "*" || tag == opaque) return true;
+  }
+  return false;
+}
+
+}  // namespace
+
 void Server::HandleListSeats(const httplib::Request& req, httplib::Response& res) {
   if (!Authorize(req, res, Role::kOperator)) return;
   const std::optional<std::string> location = LocationParam(req);
-  auto seats = store_->ListSeats(location);
-  if (!seats.ok()) return WriteError(res, StoreError(seats.status(), "list seats"));
-  auto statuses = store_->ListSeatStatus(location);
-  if (!statuses.ok()) return WriteError(res, StoreError(statuses.status(), "list seat status"));
+  std::optional<std::string> workshop;
+  if (req.has_param("workshop") && !req.get_param_value("workshop").empty()) {
+    workshop = req.get_param_value("workshop");
+  }
+  // The locations to read. ?workshop= alone reads only the workshop's own locations (its
+  // `location` and alternates), not every seat of the store: the dashboard asks for it every
+  // 2 s. An unknown workshop has no seats.
+  std::vector<std::optional<std::string>> scopes = {location};
+  if (workshop && !location) {
+    auto w = store_->GetWorkshop(*workshop);
+    if (!w.ok() && w.status().code() != absl::StatusCode::kNotFound) {
+      return WriteError(res, StoreError(w.status(), "get workshop"));
+    }
+    scopes.clear();
+    if (w.ok()) {
+      for (const std::string& l : w->Locations()) scopes.push_back(l);
+    }
+  }
+  std::vector<store::SeatView> seats;
+  std::vector<store::SeatStatus> statuses;
+  for (const std::optional<std::string>& scope : scopes) {
+    auto some = store_->ListSeats(scope);
+    if (!some.ok()) return WriteError(res, StoreError(some.status(), "list seats"));
+    for (store::SeatView& v : *some) {
+      if (!workshop || v.seat.workshop == *workshop) seats.push_back(std::move(v));
+    }
+    auto their = store_->ListSeatStatus(scope);
+    if (!their.ok()) return WriteError(res, StoreError(their.status(), "list seat status"));
+    std::move(their->begin(), their->end(), std::back_inserter(statuses));
+  }
+  if (scopes.size() > 1) {  // by location and number, as one location's list is
+    std::sort(seats.begin(), seats.end(), [](const store::SeatView& a, const store::SeatView& b) {
+      return std::tie(a.seat.location, a.seat.number) < std::tie(b.seat.location, b.seat.number);
+    });
+  }
   std::map<std::pair<std::string, int>, const store::SeatStatus*> status_of;
-  for (const store::SeatStatus& st : *statuses) status_of[{st.location, st.number}] = &st;
+  for (const store::SeatStatus& st : statuses) status_of[{st.location, st.number}] = &st;
   const absl::Time now = clock_->Now();
   json list = json::array();
-  for (const store::SeatView& v : *seats) {
+  std::vector<json> time_left;  // per element of `list`, added after the ETag is taken
+  for (const store::SeatView& v : seats) {
     json j = SeatJson(v.seat);
     auto it = status_of.find({v.seat.location, v.seat.number});
     const store::SeatStatus* st = it == status_of.end() ? nullptr : it->second;
@@ -713,12 +761,24 @@ void Server::HandleListSeats(const httplib::Request& req, httplib::Response& res
     if (v.participant) j["occupant"]["registration_id"] = occupant;
     j["progress"] = LiveProgressJson(st, occupant);
     j["last_activity"] = LastActivityJson(st, occupant);
-    j["time_left_seconds"] =
+    time_left.push_back(
         v.registration && v.registration->state == model::RegistrationState::kActive
             ? json(std::max<int64_t>(0, absl::ToInt64Seconds(v.registration->deadline - now)))
-            : json(nullptr);
+            : json(nullptr));
     list.push_back(std::move(j));
   }
+  // A weak validator over everything but time_left_seconds, which follows the clock alone
+  // (the deadline is in the body): a viewer refreshing every 2 s gets 304 and no body while
+  // only time passed, and counts its copy's time left down itself. docs/api.md.
+  const std::string etag = absl::StrCat("W/\"", common::Sha256Hex(Dump(list)).substr(0, 32), "\"");
+  res.set_header("ETag", etag);
+  res.set_header("Cache-Control", "private, no-cache");
+  if (req.has_header("If-None-Match") &&
+      IfNoneMatchNames(req.get_header_value("If-None-Match"), etag)) {
+    res.status = 304;
+    return;
+  }
+  for (size_t i = 0; i < list.size(); ++i) list[i]["time_left_seconds"] = std::move(time_left[i]);
   WriteJson(res, 200, json{{"seats", std::move(list)}});
 }
 

@@ -594,5 +594,80 @@ TEST_F(AdminApiTest, EndingEarlyCleansUpOnlyTheParticipantsOwnSeatOnce) {
   EXPECT_EQ(c->state, model::RegistrationState::kActive);
 }
 
+// The dashboard loads seats per location or per workshop and refreshes them every 2 s:
+// ?workshop= gives that workshop's seats on each of its locations only, and an unchanged list
+// answers 304 to its ETag, even while the clock (time_left_seconds alone) moves.
+TEST_F(AdminApiTest, SeatsOfOneWorkshopAcrossItsLocationsAndA304WhenOnlyTimePassed) {
+  model::Workshop beta = MakeWorkshop("WKSHP-Beta", 4, 5, 4);
+  beta.alternate_locations = {"loc-b"};
+  ASSERT_OK(store_->UpsertCatalog({MakeWorkshop("WKSHP-Alpha", 1, 3, 3), beta}));
+  auto seats_of = [&](const std::string& query) {
+    auto res = client().Get("/api/v1/seats" + query, Bearer(kOperatorToken));
+    EXPECT_TRUE(res);
+    if (!res) return std::vector<std::string>{};
+    EXPECT_EQ(res->status, 200) << query;
+    std::vector<std::string> out;
+    const json body = json::parse(res->body);
+    for (const json& s : body["seats"]) {
+      out.push_back(absl::StrCat(s["workshop"].get<std::string>(), "@",
+                                 s["location"].get<std::string>(), "/", s["seat"].get<int>()));
+    }
+    return out;
+  };
+  using V = std::vector<std::string>;
+  EXPECT_EQ(seats_of("?workshop=WKSHP-Beta"), (V{"WKSHP-Beta@loc-a/4", "WKSHP-Beta@loc-a/5",
+                                                 "WKSHP-Beta@loc-b/4", "WKSHP-Beta@loc-b/5"}));
+  EXPECT_EQ(seats_of("?workshop=WKSHP-Beta&location=loc-b"),
+            (V{"WKSHP-Beta@loc-b/4", "WKSHP-Beta@loc-b/5"}));
+  EXPECT_EQ(seats_of("?workshop=WKSHP-Alpha&location=loc-b"), V{});
+  EXPECT_EQ(seats_of("?workshop=WKSHP-Nope"), V{});
+  EXPECT_EQ(seats_of("?location=loc-a").size(), 5u);
+  EXPECT_EQ(seats_of("").size(), 7u);
+
+  Register("ada@example.com");
+  auto first = client().Get("/api/v1/seats?location=loc-a", Bearer(kOperatorToken));
+  ASSERT_TRUE(first);
+  ASSERT_EQ(first->status, 200);
+  const std::string etag = first->get_header_value("ETag");
+  EXPECT_THAT(etag, ::testing::MatchesRegex("W/\"[0-9a-f]{32}\""));
+  EXPECT_EQ(first->get_header_value("Cache-Control"), "private, no-cache");
+  EXPECT_EQ(json::parse(first->body)["seats"][0]["time_left_seconds"], 4 * 3600);
+
+  // Only time passed: 304, no body, the same ETag.
+  clock_.Advance(absl::Minutes(1));
+  httplib::Headers again = Bearer(kOperatorToken);
+  again.emplace("If-None-Match", etag);
+  auto unchanged = client().Get("/api/v1/seats?location=loc-a", again);
+  ASSERT_TRUE(unchanged);
+  EXPECT_EQ(unchanged->status, 304);
+  EXPECT_TRUE(unchanged->body.empty());
+  EXPECT_EQ(unchanged->get_header_value("ETag"), etag);
+  // Another validator, or one of several, is compared as such.
+  httplib::Headers other = Bearer(kOperatorToken);
+  other.emplace("If-None-Match", "W/\"0123\"");
+  auto differs = client().Get("/api/v1/seats?location=loc-a", other);
+  ASSERT_TRUE(differs);
+  EXPECT_EQ(differs->status, 200);
+  EXPECT_EQ(json::parse(differs->body)["seats"][0]["time_left_seconds"], 4 * 3600 - 60);
+  httplib::Headers listed = Bearer(kOperatorToken);
+  listed.emplace("If-None-Match", absl::StrCat("\"x\", ", etag.substr(2)));
+  auto in_list = client().Get("/api/v1/seats?location=loc-a", listed);
+  ASSERT_TRUE(in_list);
+  EXPECT_EQ(in_list->status, 304);
+
+  // A change of the list (a new occupant) is a new ETag and the full answer.
+  Register("bea@example.com");
+  auto changed = client().Get("/api/v1/seats?location=loc-a", again);
+  ASSERT_TRUE(changed);
+  EXPECT_EQ(changed->status, 200);
+  EXPECT_NE(changed->get_header_value("ETag"), etag);
+  EXPECT_EQ(json::parse(changed->body)["seats"][1]["occupant"]["email"], "bea@example.com");
+  // A validator does not stand in for the token: without one it is still 401.
+  httplib::Headers anonymous = {{"If-None-Match", etag}};
+  auto refused = client().Get("/api/v1/seats?location=loc-a", anonymous);
+  ASSERT_TRUE(refused);
+  EXPECT_EQ(refused->status, 401);
+}
+
 }  // namespace
 }  // namespace wod::api
