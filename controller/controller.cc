@@ -555,7 +555,7 @@ absl::Status Controller::Run(const std::atomic<bool>& stop) {
   // The store's first wait only reports changes made after it: take that baseline before the
   // first pass, so a registration made while that pass runs wakes the next one (it waited
   // for the resync before).
-  impl_->store->WaitForChange(absl::ZeroDuration());
+  impl_->store->WaitForChange(absl::ZeroDuration(), opt.location);
   bool announced_wait = false;
   std::string last_summary;  // a steady converged loop logs its summary once
   while (!stop.load()) {
@@ -601,7 +601,7 @@ absl::Status Controller::Run(const std::atomic<bool>& stop) {
     while (!stop.load()) {
       absl::Duration left = wake - impl_->clock->Now();
       if (left <= absl::ZeroDuration()) break;
-      if (impl_->store->WaitForChange(std::min(left, absl::Seconds(1)))) break;
+      if (impl_->store->WaitForChange(std::min(left, absl::Seconds(1)), opt.location)) break;
     }
   }
   ReleaseLease();

@@ -32,6 +32,7 @@ constexpr int kPoolSize = 16;
 constexpr char kChannel[] = "wod_desired";
 // At most one NOTIFY per this interval: a burst of registrations wakes controllers once.
 constexpr absl::Duration kNotifyCoalesce = absl::Milliseconds(20);
+constexpr size_t kMaxScopeText = 4000;
 
 // The password of a libpq URI (postgresql://user:password@host/...), or "".
 std::string UrlPassword(std::string_view url) {
@@ -78,7 +79,7 @@ class PgTx final : public SqlTx {
       : conn_(conn), tx_(tx), classify_(classify) {}
   Dialect dialect() const override { return Dialect::kPostgres; }
   const PgFailure& failure() const { return failure_; }
-  bool changed() const { return changed_; }
+  ChangeScope changes() const { return change_scope(); }
 
   absl::StatusOr<std::vector<SqlRow>> Query(const std::string& sql,
                                             const std::vector<SqlParam>& params) override {
@@ -92,11 +93,6 @@ class PgTx final : public SqlTx {
     int64_t affected = 0;
     RETURN_IF_ERROR(Run(sql, params, nullptr, &affected));
     return affected;
-  }
-
-  absl::Status MarkChanged() override {
-    changed_ = true;
-    return absl::OkStatus();
   }
 
   absl::Status ExecScript(const std::string& sql) override {
@@ -154,17 +150,26 @@ class PgTx final : public SqlTx {
   pqxx::transaction_base& tx_;
   const Classifier& classify_;
   PgFailure failure_;
-  bool changed_ = false;
 };
 
-// Notes NOTIFYs on kChannel that other stores (other processes) sent.
+// Notes NOTIFYs on kChannel that other stores (other processes) sent about the watched
+// location. A payload is "<sender>|<ChangeScope::Encode()>"; one without '|' (an older wod)
+// concerns every location.
 class ChangeReceiver final : public pqxx::notification_receiver {
  public:
   ChangeReceiver(pqxx::connection_base& conn, std::string self, bool* foreign)
       : pqxx::notification_receiver(conn, kChannel), self_(std::move(self)), foreign_(foreign) {}
   void operator()(const std::string& payload, int) override {
-    if (payload.rfind(self_ + ":", 0) != 0) *foreign_ = true;
+    const size_t bar = payload.find('|');
+    const std::string_view sender = std::string_view(payload).substr(0, bar);
+    if (sender == self_) return;
+    if (bar == std::string::npos ||
+        ChangeScope::Decode(std::string_view(payload).substr(bar + 1)).Concerns(watched)) {
+      *foreign_ = true;
+    }
   }
+
+  std::string watched;  // the waiter's location; "" = every location
 
  private:
   std::string self_;
@@ -189,10 +194,15 @@ class PostgresDb final : public SqlDb {
     if (notifier_.joinable()) notifier_.join();
   }
 
-  bool WaitForChange(absl::Duration timeout) override {
+  bool WaitForChange(absl::Duration timeout, std::string_view location) override {
     std::lock_guard<std::mutex> waiter(wait_mu_);
     const absl::Time deadline = absl::Now() + timeout;
+    {
+      std::lock_guard<std::mutex> lock(change_mu_);
+      watched_ = std::string(location);
+    }
     EnsureListener();
+    if (receiver_) receiver_->watched = std::string(location);
     if (!waited_) {  // first call: changes from now on, as on SQLite
       waited_ = true;
       std::lock_guard<std::mutex> lock(change_mu_);
@@ -223,13 +233,13 @@ class PostgresDb final : public SqlDb {
     for (int attempt = 0; attempt < kMaxAttempts; ++attempt) {
       if (attempt > 0) SleepBeforeRetry(attempt, kRetryBase, kRetryMaxDoublings);
       ASSIGN_OR_RETURN(std::unique_ptr<PgConn> conn, pool_.Acquire());
-      bool changed = false;
+      ChangeScope changed;
       last = mode == TxMode::kWrite
                  ? RunOnce<pqxx::work>(*conn, fn, &changed)
                  : RunOnce<pqxx::transaction<pqxx::repeatable_read, pqxx::read_only>>(*conn, fn,
                                                                                       &changed);
       pool_.Release(last.broken ? nullptr : std::move(conn));
-      if (last.status.ok() && changed) Announce();
+      if (last.status.ok() && !changed.empty()) Announce(changed);
       if (last.status.ok() || !last.retry) return last.status;
     }
     return absl::UnavailableError(
@@ -303,7 +313,8 @@ class PostgresDb final : public SqlDb {
 
  private:
   template <typename Transaction>
-  PgFailure RunOnce(PgConn& conn, const std::function<absl::Status(SqlTx&)>& fn, bool* changed) {
+  PgFailure RunOnce(PgConn& conn, const std::function<absl::Status(SqlTx&)>& fn,
+                    ChangeScope* changed) {
     PgTx::Classifier classify = [this] { return Classify(password_); };
     try {
       Transaction tx(conn.conn());
@@ -315,20 +326,20 @@ class PostgresDb final : public SqlDb {
         return f;  // the transaction's destructor rolls back
       }
       tx.commit();
-      *changed = sql_tx.changed();
+      *changed = sql_tx.changes();
       return PgFailure{};
     } catch (...) {
       return Classify(password_);
     }
   }
 
-  // A committed change: wake this process's waiter now, and have the notifier tell the
-  // other processes.
-  void Announce() {
+  // A committed change: wake this process's waiter now when it concerns its location, and
+  // have the notifier tell the other processes.
+  void Announce(const ChangeScope& scope) {
     {
       std::lock_guard<std::mutex> lock(change_mu_);
-      ++local_gen_;
-      notify_pending_ = true;
+      if (scope.Concerns(watched_)) ++local_gen_;
+      pending_.Merge(scope);
       if (!notifier_.joinable() && !stopping_) notifier_ = std::thread([this] { NotifierLoop(); });
     }
     change_cv_.notify_all();
@@ -338,10 +349,13 @@ class PostgresDb final : public SqlDb {
     std::unique_ptr<pqxx::connection> conn;
     std::unique_lock<std::mutex> lock(change_mu_);
     while (true) {
-      change_cv_.wait(lock, [&] { return stopping_ || notify_pending_; });
+      change_cv_.wait(lock, [&] { return stopping_ || !pending_.empty(); });
       if (stopping_) return;
-      notify_pending_ = false;
-      const std::string payload = absl::StrCat(self_, ":", local_gen_);
+      std::string scope = pending_.Encode();
+      pending_ = ChangeScope();
+      // NOTIFY payloads must stay under 8000 bytes: a long list becomes "every location".
+      if (scope.size() > kMaxScopeText) scope = "*";
+      const std::string payload = absl::StrCat(self_, "|", scope);
       lock.unlock();
       try {
         if (!conn) conn = std::make_unique<pqxx::connection>(url_);
@@ -408,9 +422,10 @@ class PostgresDb final : public SqlDb {
   // Change announcement: local_gen_ counts committed changes of this process.
   std::mutex change_mu_;
   std::condition_variable change_cv_;
-  uint64_t local_gen_ = 0;
+  uint64_t local_gen_ = 0;  // changes of this process that concern watched_
   uint64_t seen_gen_ = 0;
-  bool notify_pending_ = false;
+  std::string watched_;  // the waiter's location, "" = every location
+  ChangeScope pending_;  // what the next NOTIFY announces
   bool stopping_ = false;
   std::thread notifier_;
   // The waiter's side; used only under wait_mu_. The receiver goes before its connection.

@@ -8,6 +8,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
 #include "common/random.h"
 #include "common/status.h"
@@ -146,6 +147,59 @@ absl::StatusOr<int64_t> SqlTx::ExecNamed(std::string_view sql,
                                          const std::vector<SqlNamedParam>& params) {
   ASSIGN_OR_RETURN(SqlBound bound, BindNamed(sql, params));
   return Exec(bound.sql, bound.params);
+}
+
+void ChangeScope::Add(std::string_view location) {
+  if (all) return;
+  if (location.empty()) {
+    all = true;
+    locations.clear();
+    return;
+  }
+  auto it = std::lower_bound(locations.begin(), locations.end(), location);
+  if (it == locations.end() || *it != location) locations.insert(it, std::string(location));
+}
+
+void ChangeScope::Merge(const ChangeScope& other) {
+  if (other.all) {
+    Add("");
+    return;
+  }
+  for (const std::string& l : other.locations) Add(l);
+}
+
+bool ChangeScope::Concerns(std::string_view watched) const {
+  if (all) return true;
+  if (watched.empty()) return !locations.empty();
+  return std::binary_search(locations.begin(), locations.end(), watched);
+}
+
+std::string ChangeScope::Encode() const { return all ? "*" : absl::StrJoin(locations, ","); }
+
+ChangeScope ChangeScope::Decode(std::string_view text) {
+  ChangeScope scope;
+  size_t start = 0;
+  while (start <= text.size()) {
+    size_t end = text.find(',', start);
+    if (end == std::string_view::npos) end = text.size();
+    std::string_view name = text.substr(start, end - start);
+    // "*", an empty element or anything that is not a location name: every location, so a
+    // change is never missed.
+    if (name.empty() ||
+        name.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789-") != std::string_view::npos) {
+      scope.Add("");
+      return scope;
+    }
+    scope.Add(name);
+    start = end + 1;
+  }
+  return scope;
+}
+
+absl::Status SqlTx::MarkChanged(std::string_view location) {
+  const bool first = change_scope_.empty();
+  change_scope_.Add(location);
+  return first ? OnFirstChange() : absl::OkStatus();
 }
 
 void SleepBeforeRetry(int attempt, absl::Duration base, int max_doublings) {

@@ -105,6 +105,25 @@ struct SqlBound {
 };
 absl::StatusOr<SqlBound> BindNamed(std::string_view sql, const std::vector<SqlNamedParam>& params);
 
+// Whose controllers a committed desired-state change concerns: every location (catalog loads)
+// or the named ones (a registration, a verb or a move concerns the locations of its seats), so
+// that a controller of one location is not woken by the registrations of twenty others.
+struct ChangeScope {
+  bool all = false;
+  std::vector<std::string> locations;  // sorted, no duplicates; unused when `all`
+
+  bool empty() const { return !all && locations.empty(); }
+  // Adds `location`; "" stands for every location.
+  void Add(std::string_view location);
+  void Merge(const ChangeScope& other);
+  // True when a waiter that watches `watched` ("" = every location) should wake.
+  bool Concerns(std::string_view watched) const;
+  // "*" for every location, else the names joined by ',' (location names never hold one).
+  std::string Encode() const;
+  // The inverse of Encode; text from an older wod (not ours) decodes as every location.
+  static ChangeScope Decode(std::string_view text);
+};
+
 // One open transaction. Statements that fail leave the transaction unusable: return the
 // error from the Transact callback.
 class SqlTx {
@@ -123,9 +142,18 @@ class SqlTx {
   absl::StatusOr<std::vector<SqlRow>> QueryNamed(std::string_view sql,
                                                  const std::vector<SqlNamedParam>& params);
   absl::StatusOr<int64_t> ExecNamed(std::string_view sql, const std::vector<SqlNamedParam>& params);
-  // Records that this transaction changes desired state: once it commits, WaitForChange
-  // callers (in this process at once, in others soon after) are woken.
-  virtual absl::Status MarkChanged() = 0;
+  // Records that this transaction changes desired state of `location` ("" = of every
+  // location): once it commits, WaitForChange callers watching it (in this process at once,
+  // in others soon after) are woken.
+  absl::Status MarkChanged(std::string_view location = {});
+  const ChangeScope& change_scope() const { return change_scope_; }
+
+ protected:
+  // The engine's part of the first MarkChanged of a transaction (SQLite bumps its counter).
+  virtual absl::Status OnFirstChange() { return absl::OkStatus(); }
+
+ private:
+  ChangeScope change_scope_;
 };
 
 enum class TxMode {
@@ -144,10 +172,12 @@ class SqlDb {
   // Errors: NotFound/AlreadyExists/... as returned by `fn`; AlreadyExists for a unique
   // violation; Unavailable when the database cannot be reached or stays busy.
   virtual absl::Status Transact(TxMode mode, const std::function<absl::Status(SqlTx&)>& fn) = 0;
-  // Blocks until a transaction that called MarkChanged has committed since the previous call
-  // (true), or `timeout` passes (false). Changes made in this process wake it at once, changes
-  // of other processes within about 100 ms. Meant for one waiting thread per database.
-  virtual bool WaitForChange(absl::Duration timeout) = 0;
+  // Blocks until a transaction that called MarkChanged for `location` ("" = any change) has
+  // committed since the previous call (true), or `timeout` passes (false). Changes made in
+  // this process wake it at once, changes of other processes within about 100 ms. Meant for
+  // one waiting thread per database, which watches one location. PostgreSQL filters by
+  // location; SQLite (one machine) wakes on any change.
+  virtual bool WaitForChange(absl::Duration timeout, std::string_view location) = 0;
 };
 
 // How often a waiter looks for changes made by other processes.

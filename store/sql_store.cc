@@ -957,7 +957,7 @@ class SqlStore final : public Store {
                                "VALUES ($1, $2, $3, $4, 1) ON CONFLICT (name) DO NOTHING",
                                {location.name, location.fqdn, location.hub_url,
                                 model::LocationStateName(location.state)}));
-      if (inserted == 1) return tx.MarkChanged();
+      if (inserted == 1) return tx.MarkChanged(location.name);
       LocationPatch patch;
       patch.fqdn = location.fqdn;
       patch.hub_url = location.hub_url;
@@ -1075,7 +1075,7 @@ ORDER BY l.name)sql"),
       result.participant = std::move(participant);
       result.seat = std::move(*placed.occupation.seat);
       result.token = token;
-      return tx.MarkChanged();
+      return tx.MarkChanged(result.registration.location);
     }));
     return result;
   }
@@ -1246,7 +1246,9 @@ ORDER BY number LIMIT 1)sql",
       if (moved.size() != 1) return absl::InternalError("moved registration not returned");
       out.registration = RegistrationFromRow(moved[0]);
       out.seat = SeatFromRow(taken[0]);
-      return tx.MarkChanged();
+      // Both controllers: the old seat is vacated, the new one made.
+      RETURN_IF_ERROR(tx.MarkChanged(location));
+      return tx.MarkChanged(target);
     }));
     return out;
   }
@@ -1368,7 +1370,7 @@ ORDER BY number LIMIT 1)sql",
       result.changed = true;
       result.seat = SeatFromRow(seat_rows[0]);
       if (!reg_rows.empty()) result.registration = RegistrationFromRow(reg_rows[0]);
-      return tx.MarkChanged();
+      return tx.MarkChanged(location);
     }));
     return result;
   }
@@ -1399,7 +1401,7 @@ ORDER BY number LIMIT 1)sql",
                           .status());
       r.deadline = new_deadline;
       out = std::move(r);
-      return tx.MarkChanged();
+      return tx.MarkChanged(out.location);
     }));
     return out;
   }
@@ -1645,7 +1647,10 @@ ORDER BY number LIMIT 1)sql",
     return out;
   }
 
-  bool WaitForChange(absl::Duration timeout) override { return db_->WaitForChange(timeout); }
+  using Store::WaitForChange;
+  bool WaitForChange(absl::Duration timeout, const std::string& location) override {
+    return db_->WaitForChange(timeout, location);
+  }
 
   // --- leases ---
 
@@ -2024,7 +2029,8 @@ ORDER BY number LIMIT 1)sql",
       RETURN_IF_ERROR(SqlOf(tx).lock_catalog(tx));
       RETURN_IF_ERROR(SyncSlots(tx));
     }
-    RETURN_IF_ERROR(tx.MarkChanged());
+    // Its fqdn and hub URL feed only its own controller's templates.
+    RETURN_IF_ERROR(tx.MarkChanged(name));
     return after;
   }
 

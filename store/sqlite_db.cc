@@ -127,16 +127,14 @@ class SqliteTx final : public SqlTx {
   explicit SqliteTx(SqliteConn& conn) : conn_(conn) {}
   Dialect dialect() const override { return Dialect::kSqlite; }
   bool retryable() const { return retryable_; }
-  bool changed() const { return changed_; }
+  bool changed() const { return !change_scope().empty(); }
 
-  absl::Status MarkChanged() override {
-    if (changed_) return absl::OkStatus();
-    RETURN_IF_ERROR(
-        Run("UPDATE change_counter SET counter = counter + 1 WHERE id = 1", {}, nullptr));
-    changed_ = true;
-    return absl::OkStatus();
+ protected:
+  absl::Status OnFirstChange() override {
+    return Run("UPDATE change_counter SET counter = counter + 1 WHERE id = 1", {}, nullptr);
   }
 
+ public:
   absl::StatusOr<std::vector<SqlRow>> Query(const std::string& sql,
                                             const std::vector<SqlParam>& params) override {
     std::vector<SqlRow> rows;
@@ -215,7 +213,6 @@ class SqliteTx final : public SqlTx {
 
   SqliteConn& conn_;
   bool retryable_ = false;
-  bool changed_ = false;
 };
 
 class SqliteDb final : public SqlDb {
@@ -229,7 +226,9 @@ class SqliteDb final : public SqlDb {
 
   Dialect dialect() const override { return Dialect::kSqlite; }
 
-  bool WaitForChange(absl::Duration timeout) override {
+  // One machine: any change wakes the waiter, whatever location it watches (the change
+  // counter is one row).
+  bool WaitForChange(absl::Duration timeout, std::string_view /*location*/) override {
     std::lock_guard<std::mutex> waiter(wait_mu_);
     const absl::Time deadline = absl::Now() + timeout;
     uint64_t gen = LocalGeneration();

@@ -369,10 +369,16 @@ class Store {
   // wake it. Changes of this process wake it at once, those of other processes within about
   // 100 ms. PostgreSQL: LISTEN/NOTIFY (sent after commit, coalesced); SQLite: an in-process
   // signal plus a change counter row polled for other processes. One waiting thread per store.
-  virtual bool WaitForChange(absl::Duration timeout) {
+  // With `location`, only changes that concern that location's seats count (registrations,
+  // moves, verbs and Extend name their seats' locations, location updates their location,
+  // catalog loads every location): twenty controllers on one PostgreSQL are not all woken by
+  // each registration. SQLite (one machine) wakes on any change.
+  virtual bool WaitForChange(absl::Duration timeout, const std::string& location) {
+    (void)location;
     absl::SleepFor(timeout);
     return false;
   }
+  bool WaitForChange(absl::Duration timeout) { return WaitForChange(timeout, std::string()); }
 
   // --- leases ---
   // Takes the lease when free, released or expired (epoch + 1), or renews it when already ours

@@ -1300,6 +1300,58 @@ TEST_P(StoreContractTest, WaitForChangeSeesChangesMadeThroughAnotherStore) {
   other.reset();
 }
 
+TEST_P(StoreContractTest, WaitForChangeOfOneLocationSleepsThroughRegistrationsOfAnother) {
+  LoadCatalog({MakeWorkshop("WKSHP-A", 1, 3, 3), MakeWorkshop("WKSHP-B", 1, 3, 3, "loc-b")});
+  // Another store stands for the controller process of loc-a; this one for an API process.
+  ASSERT_OK_AND_ASSIGN(auto controller_a, OpenStore(url()));
+  EXPECT_FALSE(controller_a->WaitForChange(absl::ZeroDuration(), kLoc));  // baseline
+  // The catalog load's notification (every location) may still be on its way: let it land.
+  controller_a->WaitForChange(absl::Milliseconds(500), kLoc);
+  ASSERT_OK_AND_ASSIGN(RegisterResult b, store().Register(Req("WKSHP-B", "b@example.com")));
+  EXPECT_EQ(b.seat.location, "loc-b");
+  const bool woken_by_b = controller_a->WaitForChange(absl::Seconds(1), kLoc);
+  if (GetParam() == Backend::kPostgres) {
+    EXPECT_FALSE(woken_by_b) << "a registration on loc-b woke the controller of loc-a";
+  } else {
+    EXPECT_TRUE(woken_by_b);  // SQLite: one change counter, every change wakes (documented)
+  }
+  // Its own location's registration, a verb on its seat and a move off it do wake it.
+  ASSERT_OK_AND_ASSIGN(RegisterResult a, store().Register(Req("WKSHP-A", "a@example.com")));
+  EXPECT_EQ(a.seat.location, kLoc);
+  EXPECT_TRUE(controller_a->WaitForChange(absl::Seconds(30), kLoc));
+  ASSERT_OK(store().ApplyVerb(model::Verb::kReset, kLoc, a.seat.number, kNow));
+  EXPECT_TRUE(controller_a->WaitForChange(absl::Seconds(30), kLoc));
+  // A catalog change concerns every location; a waiter of no location sees everything.
+  ASSERT_OK(store().UpsertCatalog(
+      {MakeWorkshop("WKSHP-A", 1, 3, 2), MakeWorkshop("WKSHP-B", 1, 3, 3, "loc-b")}));
+  EXPECT_TRUE(controller_a->WaitForChange(absl::Seconds(30), kLoc));
+  ASSERT_OK(store().Register(Req("WKSHP-B", "b2@example.com")));
+  EXPECT_TRUE(controller_a->WaitForChange(absl::Seconds(30)));
+  controller_a.reset();
+}
+
+// The scope a change names survives its trip through a NOTIFY payload.
+TEST(ChangeScopeTest, EncodesNamesAndDecodesAnythingUnknownAsEveryLocation) {
+  ChangeScope s;
+  EXPECT_TRUE(s.empty());
+  s.Add("west");
+  s.Add("east");
+  s.Add("west");
+  EXPECT_EQ(s.Encode(), "east,west");
+  EXPECT_TRUE(s.Concerns("east"));
+  EXPECT_FALSE(s.Concerns("north"));
+  EXPECT_TRUE(s.Concerns(""));
+  EXPECT_EQ(ChangeScope::Decode("east,west").locations, s.locations);
+  EXPECT_TRUE(ChangeScope::Decode("*").all);
+  EXPECT_TRUE(ChangeScope::Decode("").all);
+  EXPECT_TRUE(ChangeScope::Decode("42").Concerns("42"));
+  EXPECT_FALSE(ChangeScope::Decode("42").Concerns("4"));
+  EXPECT_TRUE(ChangeScope::Decode("east,WEST").all);
+  s.Add("");
+  EXPECT_EQ(s.Encode(), "*");
+  EXPECT_TRUE(s.Concerns("north"));
+}
+
 // --- notifications outbox ---
 
 model::Notification Mail(const std::string& key, absl::Time due = absl::InfinitePast()) {
