@@ -59,7 +59,11 @@ class DaemonProcess {
 
   bool started() const { return pid_ > 0; }
   std::string log() const { return ReadFile(log_); }
-  void Signal(int sig) { kill(pid_, sig); }
+  // Nothing when the process was never started or is already reaped: kill(-1, sig) would
+  // signal every process the test may signal (as root: all of them).
+  void Signal(int sig) {
+    if (pid_ > 0) kill(pid_, sig);
+  }
 
   // Waits until the log contains `text`.
   bool WaitForLog(const std::string& text, std::chrono::milliseconds timeout) const {
@@ -86,6 +90,7 @@ class DaemonProcess {
 
   // Waits for the process to end; its exit code, or -1 (killed, or still running at timeout).
   int Wait(std::chrono::milliseconds timeout) {
+    if (pid_ <= 0) return -1;  // waitpid(-1) would reap any child of the test
     auto end = Clock::now() + timeout;
     while (Clock::now() < end) {
       int status = 0;
