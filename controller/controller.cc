@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <condition_variable>
 #include <future>
 #include <thread>
 
@@ -63,23 +64,41 @@ struct Controller::Impl {
   const std::atomic<bool>* stop = nullptr;  // Run's stop flag, checked before each seat
   std::mutex renew_mu;
   absl::Time renewed = absl::InfinitePast();  // last time the lease was taken or renewed
+  int64_t held_epoch = 0;  // the epoch this controller holds, 0 = none (under renew_mu)
+  int64_t lost_epoch = 0;  // an epoch found lost: never renewed again (under renew_mu)
 
   // Renews the lease when a third of its TTL has passed since the last renewal, so a long
-  // execute stage keeps it. False when it is lost (another holder, or a new epoch), or when
-  // the store cannot be reached for longer than the TTL: start no more seats then.
+  // pass keeps it (the heartbeat of Run and each seat's start call this). False when it is
+  // lost (another holder, or a new epoch), or when the store cannot be reached for longer
+  // than the TTL: start no more seats then. A released lease is never taken again here.
   bool RenewIfDue(int64_t epoch) {
     std::lock_guard<std::mutex> lock(renew_mu);
+    if (epoch == 0 || epoch == lost_epoch) return false;
+    if (epoch != held_epoch) return false;  // released meanwhile
     const absl::Time now = clock->Now();
     if (now - renewed < options.lease_ttl / 3) return true;
     auto lease = store->AcquireLease(lease_name, options.holder, options.lease_ttl, now);
     if (!lease.ok()) {
-      if (lease.status().code() == absl::StatusCode::kFailedPrecondition) return false;
-      WOD_LOG(kWarning, "controller", "renewing lease: {}", std::string(lease.status().message()));
-      return now < renewed + options.lease_ttl;
+      if (lease.status().code() != absl::StatusCode::kFailedPrecondition) {
+        WOD_LOG(kWarning, "controller", "renewing lease: {}",
+                std::string(lease.status().message()));
+        if (now < renewed + options.lease_ttl) return true;
+      }
+      lost_epoch = epoch;
+      return false;
     }
-    if (lease->epoch != epoch) return false;
+    if (lease->epoch != epoch) {
+      lost_epoch = epoch;
+      return false;
+    }
     renewed = now;
     return true;
+  }
+
+  void SetHeld(int64_t epoch, absl::Time now) {
+    std::lock_guard<std::mutex> lock(renew_mu);
+    held_epoch = epoch;
+    renewed = now;
   }
 
   // The live progress of an occupied seat whose content is Ready: the notebooks the content
@@ -389,15 +408,15 @@ absl::Status Controller::AcquireLease() {
     impl_->loaded_status = false;
   }
   lease_epoch_ = lease->epoch;
-  {
-    std::lock_guard<std::mutex> lock(impl_->renew_mu);
-    impl_->renewed = impl_->clock->Now();
-  }
+  impl_->SetHeld(lease->epoch, impl_->clock->Now());
   return absl::OkStatus();
 }
 
 void Controller::ReleaseLease() {
   if (lease_epoch_ == 0) return;
+  // Under renew_mu: a heartbeat renewal in flight must not take the released lease again.
+  std::lock_guard<std::mutex> lock(impl_->renew_mu);
+  impl_->held_epoch = 0;
   auto s = impl_->store->ReleaseLease(impl_->lease_name, impl_->options.holder);
   if (!s.ok()) WOD_LOG(kWarning, "controller", "releasing lease: {}", std::string(s.message()));
   lease_epoch_ = 0;
@@ -556,6 +575,26 @@ absl::Status Controller::Run(const std::atomic<bool>& stop) {
   // first pass, so a registration made while that pass runs wakes the next one (it waited
   // for the resync before).
   impl_->store->WaitForChange(absl::ZeroDuration(), opt.location);
+  // The heartbeat keeps the lease while passes run: a pass's observe and plan stages renew
+  // nothing themselves, a wake-up chains several passes, and the first pass of a large or
+  // busy backend can take longer than the TTL (seen: 7 s under load with a 3 s TTL, and the
+  // location counted as dead meanwhile). It renews only an epoch Run holds.
+  std::mutex beat_mu;
+  std::condition_variable beat_cv;
+  bool beat_done = false;
+  const absl::Duration tick =
+      std::clamp(opt.lease_ttl / 6, absl::Milliseconds(10), absl::Seconds(1));
+  std::thread heartbeat([&] {
+    std::unique_lock<std::mutex> lock(beat_mu);
+    while (!beat_cv.wait_for(lock, absl::ToChronoMicroseconds(tick), [&] { return beat_done; })) {
+      int64_t epoch = 0;
+      {
+        std::lock_guard<std::mutex> held(impl_->renew_mu);
+        epoch = impl_->held_epoch;
+      }
+      if (epoch != 0) impl_->RenewIfDue(epoch);
+    }
+  });
   bool announced_wait = false;
   std::string last_summary;  // a steady converged loop logs its summary once
   while (!stop.load()) {
@@ -568,6 +607,7 @@ absl::Status Controller::Run(const std::atomic<bool>& stop) {
         announced_wait = true;
       }
       lease_epoch_ = 0;
+      impl_->SetHeld(0, absl::InfinitePast());
       absl::SleepFor(std::min(absl::Seconds(1), opt.lease_ttl / 3));
       continue;
     }
@@ -576,7 +616,10 @@ absl::Status Controller::Run(const std::atomic<bool>& stop) {
       auto r = RunPass();
       if (!r.ok()) {
         WOD_LOG(kWarning, "controller", "pass failed: {}", std::string(r.status().message()));
-        if (r.status().code() == absl::StatusCode::kAborted) lease_epoch_ = 0;
+        if (r.status().code() == absl::StatusCode::kAborted) {
+          lease_epoch_ = 0;
+          impl_->SetHeld(0, absl::InfinitePast());
+        }
         last_summary.clear();
         break;
       }
@@ -604,6 +647,12 @@ absl::Status Controller::Run(const std::atomic<bool>& stop) {
       if (impl_->store->WaitForChange(std::min(left, absl::Seconds(1)), opt.location)) break;
     }
   }
+  {
+    std::lock_guard<std::mutex> lock(beat_mu);
+    beat_done = true;
+  }
+  beat_cv.notify_all();
+  heartbeat.join();
   ReleaseLease();
   impl_->stop = nullptr;
   return absl::OkStatus();

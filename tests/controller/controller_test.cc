@@ -541,6 +541,35 @@ TEST_F(ControllerTest, ARegistrationDuringTheFirstPassWakesTheNextPassAtOnce) {
   EXPECT_TRUE(ready) << "the registration made during the first pass did not wake the next one";
 }
 
+// The first pass of a large backend under load can observe for longer than the lease TTL
+// (7 s against 3 s was seen): the heartbeat of Run keeps the lease meanwhile, so no other
+// controller takes it and the location is not counted dead while its controller works.
+TEST_F(ControllerTest, TheHeartbeatKeepsTheLeaseThroughAnObserveLongerThanTheTtl) {
+  controller_->ReleaseLease();
+  std::atomic<bool> stop{false};
+  absl::Status contender;
+  RegisteringAccounts accounts(&accounts_, [&] {
+    // 1.5 TTL of the store's clock pass during this observe, in steps the heartbeat (a tick
+    // of TTL/6 in real time) sees.
+    for (int i = 0; i < 3; ++i) {
+      clock_.Advance(absl::Milliseconds(300));
+      absl::SleepFor(absl::Milliseconds(300));
+    }
+    contender =
+        store_->AcquireLease("controller/local", "contender", absl::Seconds(15), clock_.Now())
+            .status();
+    stop = true;
+  });
+  ControllerOptions options = Options("beating");
+  options.lease_ttl = absl::Milliseconds(600);
+  options.resync = absl::Hours(1);
+  Controller ctl(store_.get(), Drivers{&accounts, hub_.get(), &content_, appliances_.get()},
+                 options, &clock_);
+  ASSERT_OK(ctl.Run(stop));
+  EXPECT_EQ(contender.code(), absl::StatusCode::kFailedPrecondition)
+      << "the lease lapsed while the pass observed: " << contender;
+}
+
 // A hub that, like JupyterHub with PAM, refuses a user whose Linux account does not exist.
 class PamHub : public drivers::Hub {
  public:
