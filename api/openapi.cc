@@ -415,6 +415,7 @@ constexpr char kDocument[] = R"json({
           "state": {"type": "string", "enum": ["active", "draining", "disabled"]},
           "fqdn": {"type": "string"},
           "hub_url": {"type": "string"},
+          "user_prefix": {"type": "string", "description": "user name prefix of the location's seat accounts, recorded by its controller; empty before one ran"},
           "generation": {"type": "integer"},
           "live": {"type": "boolean"},
           "lease": {"type": ["object", "null"], "properties": {

@@ -791,6 +791,7 @@ json LocationJson(const store::LocationHealth& h) {
       {"state", model::LocationStateName(l.state)},
       {"fqdn", l.fqdn},
       {"hub_url", l.hub_url},
+      {"user_prefix", l.user_prefix},
       {"generation", l.generation},
       {"live", h.live},
       {"lease", h.lease_holder.empty() ? json(nullptr)
@@ -1067,10 +1068,15 @@ void Server::HandleMe(const httplib::Request& req, httplib::Response& res) {
             {"last_activity", nullptr}};
   // The participant page's "Open workshop" button: the hub of the seat's location when set
   // (`wod location set --hub-url`), else api.hub_public_url; null when neither is.
+  // The user name: <prefix><seat> with the prefix its controller recorded for the location,
+  // else api.participant_user_prefix.
   std::string hub = config_.hub_public_url;
+  std::string user_prefix = config_.participant_user_prefix;
   if (auto locations = store_->ListLocations(); locations.ok()) {
     for (const auto& l : *locations) {
-      if (l.name == reg->location && !l.hub_url.empty()) hub = l.hub_url;
+      if (l.name != reg->location) continue;
+      if (!l.hub_url.empty()) hub = l.hub_url;
+      if (!l.user_prefix.empty()) user_prefix = l.user_prefix;
     }
   }
   j["hub_url"] = hub.empty() ? json(nullptr) : json(model::HubLoginUrl(hub));
@@ -1093,7 +1099,7 @@ void Server::HandleMe(const httplib::Request& req, httplib::Response& res) {
     // The password only once the controller reports the seat Ready, and only while this
     // registration holds the seat.
     if (phase == model::Phase::kReady && seat->seat.registration_id == reg->id) {
-      j["credentials"] = {{"user", absl::StrCat(config_.participant_user_prefix, reg->seat)},
+      j["credentials"] = {{"user", absl::StrCat(user_prefix, reg->seat)},
                           {"password", seat->seat.password}};
     }
   }

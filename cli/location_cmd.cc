@@ -33,12 +33,16 @@ std::string Ago(absl::Time t, absl::Time now) {
 }
 
 nlohmann::json HealthJson(const store::LocationHealth& h) {
-  nlohmann::json j = {
-      {"name", h.location.name}, {"state", model::LocationStateName(h.location.state)},
-      {"fqdn", h.location.fqdn}, {"hub_url", h.location.hub_url},
-      {"live", h.live},          {"seats", h.seats},
-      {"occupied", h.occupied},  {"free", h.seats - h.occupied},
-      {"failed", h.failed}};
+  nlohmann::json j = {{"name", h.location.name},
+                      {"state", model::LocationStateName(h.location.state)},
+                      {"fqdn", h.location.fqdn},
+                      {"hub_url", h.location.hub_url},
+                      {"user_prefix", h.location.user_prefix},
+                      {"live", h.live},
+                      {"seats", h.seats},
+                      {"occupied", h.occupied},
+                      {"free", h.seats - h.occupied},
+                      {"failed", h.failed}};
   j["lease"] = h.lease_holder.empty()
                    ? nlohmann::json(nullptr)
                    : nlohmann::json{{"holder", h.lease_holder},

@@ -406,6 +406,14 @@ absl::Status Controller::AcquireLease() {
             lease->epoch, impl_->options.holder);
     // A new epoch means another holder may have written status meanwhile: reload it.
     impl_->loaded_status = false;
+    // What participants of this location are told their user name is (its prefix differs
+    // from other locations' where backends share a machine, or by the site's choice).
+    store::LocationPatch patch;
+    patch.user_prefix = impl_->options.account_policy.user_prefix;
+    if (auto s = impl_->store->UpdateLocation(impl_->options.location, patch); !s.ok()) {
+      WOD_LOG(kWarning, "controller", "recording the user prefix of location '{}': {}",
+              impl_->options.location, std::string(s.status().message()));
+    }
   }
   lease_epoch_ = lease->epoch;
   impl_->SetHeld(lease->epoch, impl_->clock->Now());

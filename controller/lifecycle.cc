@@ -47,6 +47,9 @@ absl::StatusOr<reconcilers::LifecycleInput> Load(store::Store* store,
   ASSIGN_OR_RETURN(auto locations, store->ListLocationHealth(now));
   for (const auto& h : locations) {
     if (!h.location.hub_url.empty()) in.hub_urls[h.location.name] = h.location.hub_url;
+    if (!h.location.user_prefix.empty()) {
+      in.user_prefixes[h.location.name] = h.location.user_prefix;
+    }
     // Not live since the earlier of its lease lapsing and its last pass growing too old; a
     // lease given up (a clean stop, or a restart) since its last pass.
     if (!h.live && h.last_pass) {

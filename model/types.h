@@ -100,6 +100,9 @@ struct Location {
   std::string hub_url;
   LocationState state = LocationState::kActive;
   int64_t generation = 0;
+  // The user name prefix of its seat accounts (seat N is <user_prefix>N), recorded by its
+  // controller from its config; empty until one ran: the API's configured fallback.
+  std::string user_prefix;
   bool operator==(const Location&) const = default;
 };
 

@@ -77,6 +77,11 @@ struct Planner {
     return absl::StrCat(cfg.public_base_url, "/hub/login");
   }
 
+  const std::string& UserPrefix(const std::string& location) const {
+    auto it = in.user_prefixes.find(location);
+    return it != in.user_prefixes.end() ? it->second : cfg.user_prefix;
+  }
+
   std::string BadgeUrl(const std::string& workshop) const {
     auto w = in.workshops.find(workshop);
     if (w == in.workshops.end() || w->second.badge_img.empty()) return "";
@@ -101,7 +106,7 @@ struct Planner {
     const bool credentials_sent = Enqueued(MailKey(r.id, "credentials"));
     if (ready && !credentials_sent && p != nullptr) {
       model::CredentialFacts c{.hub_login_url = HubLoginUrl(r.location),
-                               .user_name = absl::StrCat(cfg.user_prefix, r.seat),
+                               .user_name = absl::StrCat(UserPrefix(r.location), r.seat),
                                .password = seat->second.password};
       Mail(r, *p, "credentials", model::CredentialsMail(Facts(r, *p), c), "seat is Ready");
     } else if (!ready && !credentials_sent && in.now >= r.start + cfg.ready_timeout) {

@@ -78,6 +78,8 @@ struct LifecycleInput {
   // Location -> the base URL of its JupyterHub (`wod location set --hub-url`), where set:
   // the mails' login link, before LifecycleConfig::hub_login_urls.
   std::map<std::string, std::string> hub_urls;
+  // Location -> the user prefix its controller recorded; missing: LifecycleConfig::user_prefix.
+  std::map<std::string, std::string> user_prefixes;
   // Locations whose controller is not live (store::LocationHealth), with when it stopped
   // being live: their waiting registrations may move.
   std::map<std::string, absl::Time> dead_since;

@@ -412,6 +412,13 @@ CREATE TABLE workshop_locations (
 INSERT INTO workshop_locations (workshop, location) SELECT id, location FROM workshops;
 )sql";
 
+// Version 8: the user name prefix of a location's seat accounts, recorded by its controller,
+// so that a participant on a location whose accounts are named otherwise is told the right
+// user name.
+constexpr char kLocationUserPrefix[] = R"sql(
+ALTER TABLE locations ADD COLUMN user_prefix TEXT NOT NULL DEFAULT '';
+)sql";
+
 constexpr char kCreateMigrationsTable[] =
     "CREATE TABLE IF NOT EXISTS schema_migrations ("
     " version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_us BIGINT NOT NULL)";
@@ -434,6 +441,7 @@ const std::vector<Migration>& Migrations() {
       {5, "live progress", kLiveProgressSqlite, kLiveProgressPostgres},
       {6, "participant token nonce", kTokenNonceSqlite, kTokenNoncePostgres},
       {7, "locations of several backends", kLocationsSqlite, kLocationsPostgres},
+      {8, "location user prefix", kLocationUserPrefix, kLocationUserPrefix},
   };
   return *kMigrations;
 }

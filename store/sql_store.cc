@@ -57,7 +57,7 @@ constexpr char kRegistrationColumns[] =
     "id, participant_id, workshop, location, seat, start_us, deadline_us, ended_us, state, "
     "token_hash, progress_json, token_nonce";
 constexpr char kParticipantColumns[] = "id, email, name, company";
-constexpr char kLocationColumns[] = "name, fqdn, hub_url, state, generation";
+constexpr char kLocationColumns[] = "name, fqdn, hub_url, state, generation, user_prefix";
 constexpr char kNotificationColumns[] =
     "id, idempotency_key, registration_id, kind, recipient, subject, text_body, html_body, "
     "state, attempts, next_attempt_us, last_error";
@@ -92,6 +92,7 @@ model::Location LocationFromRow(const SqlRow& row) {
   // The column's CHECK allows only the three names.
   l.state = model::ParseLocationState(row.Text("state")).value_or(model::LocationState::kActive);
   l.generation = row.Int("generation");
+  l.user_prefix = row.Text("user_prefix");
   return l;
 }
 
@@ -2018,7 +2019,16 @@ ORDER BY number LIMIT 1)sql",
     if (patch.fqdn) after.fqdn = *patch.fqdn;
     if (patch.hub_url) after.hub_url = *patch.hub_url;
     if (patch.state) after.state = *patch.state;
+    if (patch.user_prefix) after.user_prefix = *patch.user_prefix;
     if (after == before) return before;
+    if (after.user_prefix != before.user_prefix) {
+      RETURN_IF_ERROR(tx.Exec("UPDATE locations SET user_prefix = $2 WHERE name = $1",
+                              {name, after.user_prefix})
+                          .status());
+      model::Location desired_before = before;
+      desired_before.user_prefix = after.user_prefix;
+      if (after == desired_before) return after;  // nothing a controller acts on changed
+    }
     after.generation = before.generation + 1;
     RETURN_IF_ERROR(tx.Exec("UPDATE locations SET fqdn = $2, hub_url = $3, state = $4, "
                             "generation = $5 WHERE name = $1",

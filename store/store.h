@@ -86,6 +86,9 @@ struct LocationPatch {
   std::optional<std::string> fqdn;
   std::optional<std::string> hub_url;
   std::optional<model::LocationState> state;
+  // Recorded by the location's controller; no generation bump and no wake-up (it is what
+  // participants are told, not desired state of the machine).
+  std::optional<std::string> user_prefix;
 };
 
 struct RegisterResult {

@@ -525,6 +525,15 @@ TEST_F(AdminApiTest, ParticipantSeesCredentialsOnlyOnceTheSeatIsReady) {
   EXPECT_EQ(r["credentials"]["user"], absl::StrCat("student", seat));
   EXPECT_EQ(r["credentials"]["password"], password);
   EXPECT_THAT(ready->body, Not(HasSubstr(common::Sha256Hex(token))));
+
+  // The location's controller recorded the prefix of its accounts (backends sharing a
+  // machine name them apart): that is the user name the participant is told.
+  store::LocationPatch prefix;
+  prefix.user_prefix = "wodwest";
+  ASSERT_OK(store_->UpdateLocation("loc-a", prefix).status());
+  auto renamed = client().Get("/api/v1/me", ParticipantAuth(token));
+  ASSERT_TRUE(renamed);
+  EXPECT_EQ(json::parse(renamed->body)["credentials"]["user"], absl::StrCat("wodwest", seat));
 }
 
 TEST_F(AdminApiTest, ParticipantRoutesAre401WithoutTheirOwnToken) {

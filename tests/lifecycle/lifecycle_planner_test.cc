@@ -336,6 +336,23 @@ TEST(LifecyclePlanner, TheLoginLinkIsTheLocationsHubThenTheConfiguredOne) {
   EXPECT_THAT(plan[1].mail.text_body, Not(HasSubstr("hub.example.org")));
 }
 
+// Backends name their accounts differently (wodeast1, wodwest1): the credentials mail gives
+// the user name with the prefix the seat's controller recorded, else the configured one.
+TEST(LifecyclePlanner, TheUserNameIsThePrefixOfTheSeatsLocation) {
+  LifecycleConfig config;
+  config.user_prefix = "student";
+  auto in = Base(absl::Minutes(1));
+  Ready(in);
+  auto plan = PlanLifecycle(in, config);
+  ASSERT_EQ(plan.size(), 2u);
+  EXPECT_THAT(plan[1].mail.text_body, HasSubstr("student"));
+  in.user_prefixes["local"] = "wodwest";
+  plan = PlanLifecycle(in, config);
+  ASSERT_EQ(plan.size(), 2u);
+  EXPECT_THAT(plan[1].mail.text_body, HasSubstr("wodwest"));
+  EXPECT_THAT(plan[1].mail.text_body, Not(HasSubstr("student")));
+}
+
 TEST(LifecyclePlanner, PasswordOnlyInTheCredentialsMailBodies) {
   LifecycleConfig config;
   config.public_base_url = "https://wod.example.org";
