@@ -2,18 +2,22 @@
 // wodadmN with uids 65000+N, the test JupyterHub, content rendered into real homes):
 //  1. a participant registers through the API and becomes Ready;
 //  2. a wrong token is refused on the login form (and not kept);
-//  3. the admin signs in: the seat shows Ready with its occupant; every rendered control is
-//     labelled and all visible text is at least 4.5:1; a notebook cell executed in the home
-//     shows as 25 % live progress;
-//  4. a filter and the keyboard focus survive the 2 s refresh;
-//  5. Reset: Enter opens the confirmation, Escape cancels it (nothing changes, the focus
+//  3. the admin signs in on the locations overview: location 'local' live, its controller's
+//     lease and last pass, 1 seat occupied, Drain and Disable offered; opening it (and the
+//     browser's back and forward) loads its seats;
+//  4. the seat shows Ready with its occupant; every rendered control is labelled and all
+//     visible text is at least 4.5:1 (on the overview too); a notebook cell executed in the
+//     home shows as 25 % live progress;
+//  5. a filter and the keyboard focus survive the 2 s refresh;
+//  6. Reset: Enter opens the confirmation, Escape cancels it (nothing changes, the focus
 //     returns); confirmed, it goes through the controller (reset_epoch 0 -> 1, the new
 //     generation observed), the seat is Ready again and its content pristine (0 %);
-//  6. Extend by 60 minutes moves the deadline and the time left by an hour;
-//  7. the CSV download holds the registration, the formula cell neutralised, live completion;
-//  8. an operator token is read only: a message, no dialog; the API answers it 403;
-//  9. a foreign user in the managed uid range appears in "Drift outside the seats" and goes;
-// 10. the phone layout (cards) and the large type render.
+//  7. Extend by 60 minutes moves the deadline and the time left by an hour;
+//  8. the CSV download holds the registration, the formula cell neutralised, live completion;
+//  9. an operator token is read only, on the overview (Drain) and on the seats (Reset): a
+//     message, no dialog; the API answers it 403;
+// 10. a foreign user in the managed uid range appears in "Drift outside the seats" and goes;
+// 11. the phone layout (cards) and the large type render.
 // No request leaves 127.0.0.1 and the page logs no error beyond the expected 401/403.
 // Screenshots: $WOD_SCREENSHOT_DIR/dashboard-NN-*.png, listed in docs/dashboard.md.
 'use strict';
@@ -78,6 +82,49 @@ async function until(what, fn, ms = 60000, every = 200) {
   }
 }
 
+// Accessibility basics on the live page: every rendered control labelled, every table header
+// scoped, and every piece of visible text at least 4.5:1 against the background it is drawn on
+// (at least `minChecked` of them).
+async function checkAccessibility(page, minChecked) {
+  const a11y = await page.evaluate(() => {
+    const problems = [];
+    for (const c of document.querySelectorAll('input, select, button')) {
+      if (!c.getClientRects().length) continue;  // not rendered (hidden, a closed dialog)
+      const named = (c.labels && c.labels.length > 0) || c.getAttribute('aria-label') ||
+                    (c.tagName === 'BUTTON' && c.textContent.trim());
+      if (!named) problems.push(`unlabelled ${c.tagName} #${c.id}`);
+    }
+    for (const th of document.querySelectorAll('.dash-table th')) {
+      if (!th.scope) problems.push(`th without scope: ${th.textContent}`);
+    }
+    const rgb = (s) => (s.match(/[\d.]+/g) || []).map(Number);
+    const lum = ([r, g, b]) => {
+      const f = (v) => { v /= 255; return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4; };
+      return 0.2126 * f(r) + 0.7152 * f(g) + 0.0722 * f(b);
+    };
+    const background = (e) => {
+      for (; e; e = e.parentElement) {
+        const c = rgb(getComputedStyle(e).backgroundColor);
+        if (c.length >= 3 && (c.length < 4 || c[3] > 0.5)) return c;
+      }
+      return [255, 255, 255];
+    };
+    let checked = 0;
+    for (const e of document.querySelectorAll('body *')) {
+      const text = Array.from(e.childNodes).some((n) => n.nodeType === 3 && n.textContent.trim());
+      if (!text || !e.getClientRects().length || e.closest('.visually-hidden, [hidden]')) continue;
+      const fg = lum(rgb(getComputedStyle(e).color));
+      const bg = lum(background(e));
+      const ratio = (Math.max(fg, bg) + 0.05) / (Math.min(fg, bg) + 0.05);
+      checked++;
+      if (ratio < 4.5) problems.push(`contrast ${ratio.toFixed(2)} of '${e.textContent.trim().slice(0, 30)}'`);
+    }
+    return { problems, checked };
+  });
+  assert.deepEqual(a11y.problems, [], 'accessibility');
+  assert.ok(a11y.checked > minChecked, `contrast checked on ${a11y.checked} elements`);
+}
+
 test('the dashboard shows, resets, extends and exports a real seat', { timeout: 300000 }, async (t) => {
   const wod = await h.startWod({ name: 'dashboard', userPrefix: 'wodadm', uidBase: 65000 });
   let b = null;
@@ -133,7 +180,30 @@ test('the dashboard shows, resets, extends and exports a real seat', { timeout: 
     // --- the admin signs in: the seat is Ready with its occupant ---
     await page.fill('#dash-token', wod.adminToken);
     await page.click('#dash-login-form button[type=submit]');
+    // The first view is the locations overview: no seat is loaded until a location is opened.
+    const locRow = page.locator(`tr[data-location="${location}"]`);
+    await locRow.waitFor({ timeout: 10000 });
+    assert.equal(await row.count(), 0, 'no seat before a location is opened');
+    await until('the location to show live', async () => (await locRow.getAttribute('data-live')) === 'true', 10000);
+    assert.match(await locRow.locator('.dash-lcol-state').textContent(), /Active\s*live/);
+    assert.match(await locRow.locator('.dash-lcol-lease').textContent(), /\S+ #\d+/, 'lease holder #epoch');
+    assert.match(await locRow.locator('.dash-lcol-pass').textContent(), /took \d+ ms/);
+    assert.equal((await locRow.locator('.dash-lcol-occupied').textContent()).trim(), '1');
+    assert.equal(await locRow.locator('button[data-action=drain]').isVisible(), true);
+    assert.equal(await locRow.locator('button[data-action=disable]').isVisible(), true);
+    assert.equal(await locRow.locator('button[data-action=activate]').isVisible(), false);
+    assert.match(await page.textContent('#dash-loc-summary [data-count=live]'), /1\s*Live/);
+    await checkAccessibility(page, 20);
+    await h.screenshot(page, 'dashboard-03-locations');
+    await locRow.locator('a.dash-loc-open').click();
     await row.waitFor({ timeout: 10000 });
+    assert.equal(new URL(page.url()).hash, `#location=${location}`);
+    // The browser's back and forward move between the overview and the location.
+    await page.goBack();
+    await locRow.waitFor({ state: 'visible', timeout: 10000 });
+    assert.equal(await page.isVisible('#dash-seats'), false);
+    await page.goForward();
+    await row.waitFor({ state: 'visible', timeout: 10000 });
     await until('the row to show Ready', async () => (await row.getAttribute('data-phase')) === 'Ready', 10000);
     const rowText = await row.textContent();
     assert.match(rowText, new RegExp(NAME));
@@ -147,46 +217,10 @@ test('the dashboard shows, resets, extends and exports a real seat', { timeout: 
     await until('the live progress', async () =>
       /25 %/.test(await row.locator('.dash-col-progress').textContent()), 30000);
     assert.notEqual((await row.locator('.dash-col-activity').textContent()).trim(), '—');
-    await h.screenshot(page, 'dashboard-03-seat-ready');
+    await h.screenshot(page, 'dashboard-04-seat-ready');
     // Accessibility basics on the live page: every control labelled, table headers scoped,
     // and every piece of text at least 4.5:1 against the background it is drawn on.
-    const a11y = await page.evaluate(() => {
-      const problems = [];
-      for (const c of document.querySelectorAll('input, select, button')) {
-        if (!c.getClientRects().length) continue;  // not rendered (hidden, a closed dialog)
-        const named = (c.labels && c.labels.length > 0) || c.getAttribute('aria-label') ||
-                      (c.tagName === 'BUTTON' && c.textContent.trim());
-        if (!named) problems.push(`unlabelled ${c.tagName} #${c.id}`);
-      }
-      for (const th of document.querySelectorAll('.dash-table th')) {
-        if (!th.scope) problems.push(`th without scope: ${th.textContent}`);
-      }
-      const rgb = (s) => (s.match(/[\d.]+/g) || []).map(Number);
-      const lum = ([r, g, b]) => {
-        const f = (v) => { v /= 255; return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4; };
-        return 0.2126 * f(r) + 0.7152 * f(g) + 0.0722 * f(b);
-      };
-      const background = (e) => {
-        for (; e; e = e.parentElement) {
-          const c = rgb(getComputedStyle(e).backgroundColor);
-          if (c.length >= 3 && (c.length < 4 || c[3] > 0.5)) return c;
-        }
-        return [255, 255, 255];
-      };
-      let checked = 0;
-      for (const e of document.querySelectorAll('body *')) {
-        const text = Array.from(e.childNodes).some((n) => n.nodeType === 3 && n.textContent.trim());
-        if (!text || !e.getClientRects().length || e.closest('.visually-hidden, [hidden]')) continue;
-        const fg = lum(rgb(getComputedStyle(e).color));
-        const bg = lum(background(e));
-        const ratio = (Math.max(fg, bg) + 0.05) / (Math.min(fg, bg) + 0.05);
-        checked++;
-        if (ratio < 4.5) problems.push(`contrast ${ratio.toFixed(2)} of '${e.textContent.trim().slice(0, 30)}'`);
-      }
-      return { problems, checked };
-    });
-    assert.deepEqual(a11y.problems, [], 'accessibility');
-    assert.ok(a11y.checked > 50, `contrast checked on ${a11y.checked} elements`);
+    await checkAccessibility(page, 50);
 
     // --- a filter and the focus survive the refresh ---
     await page.focus('#dash-f-text');
@@ -198,7 +232,7 @@ test('the dashboard shows, resets, extends and exports a real seat', { timeout: 
     assert.equal(await page.evaluate(() => document.activeElement.id), 'dash-f-text');
     assert.equal(await page.inputValue('#dash-f-text'), 'ada.dash');
     assert.equal(await page.locator('tr.dash-row:visible').count(), 1);
-    await h.screenshot(page, 'dashboard-04-filtered');
+    await h.screenshot(page, 'dashboard-05-filtered');
 
     // --- reset: keyboard opens and cancels the confirmation, then it is confirmed ---
     const resetButton = row.locator('button[data-action=reset]');
@@ -209,7 +243,7 @@ test('the dashboard shows, resets, extends and exports a real seat', { timeout: 
     assert.match(await page.textContent('#dash-dialog'), new RegExp(NAME));
     assert.equal(await page.evaluate(() => document.activeElement.id), 'dash-dialog-cancel',
                  'a destructive confirmation starts on Cancel');
-    await h.screenshot(page, 'dashboard-05-reset-confirm');
+    await h.screenshot(page, 'dashboard-06-reset-confirm');
     await page.keyboard.press('Escape');
     await until('the dialog to close', async () => !(await page.locator('#dash-dialog[open]').count()), 5000);
     assert.equal(await page.evaluate(() => document.activeElement.dataset.action), 'reset',
@@ -233,7 +267,7 @@ test('the dashboard shows, resets, extends and exports a real seat', { timeout: 
     // The content is pristine again: the executed cell is gone.
     await until('the progress back to 0 %', async () =>
       /^0 %$/.test((await row.locator('.dash-pct').textContent()).trim()), 30000);
-    await h.screenshot(page, 'dashboard-06-after-reset');
+    await h.screenshot(page, 'dashboard-07-after-reset');
 
     // --- extend by 60 minutes moves the time left ---
     const timeBefore = (await row.locator('.dash-time').textContent()).trim();
@@ -251,7 +285,7 @@ test('the dashboard shows, resets, extends and exports a real seat', { timeout: 
       const hours = (s) => Number((/^(\d+) h/.exec(s) || [0, 0])[1]);
       return now !== timeBefore && hours(now) === hours(timeBefore) + 1;
     }, 10000);
-    await h.screenshot(page, 'dashboard-07-extended');
+    await h.screenshot(page, 'dashboard-08-extended');
 
     // --- the CSV download holds the registration ---
     const [download] = await Promise.all([page.waitForEvent('download'), page.click('#dash-csv')]);
@@ -266,7 +300,7 @@ test('the dashboard shows, resets, extends and exports a real seat', { timeout: 
     // Not harvested yet: the live progress of the (reset, pristine) home, 0 of 4 cells.
     assert.match(line, /,0,0,4,live$/);
     await until('the export message', async () => /exported/.test(await page.textContent('#dash-status')), 5000);
-    await h.screenshot(page, 'dashboard-08-csv-exported');
+    await h.screenshot(page, 'dashboard-09-csv-exported');
 
     // --- an operator token is read only ---
     await page.click('#dash-logout');
@@ -274,8 +308,24 @@ test('the dashboard shows, resets, extends and exports a real seat', { timeout: 
     assert.equal(await page.evaluate(() => sessionStorage.getItem('wod.dashboard.token')), null);
     await page.fill('#dash-token', operatorToken);
     await page.click('#dash-login-form button[type=submit]');
-    await row.waitFor({ timeout: 10000 });
+    await locRow.waitFor({ timeout: 10000 });
     assert.match(await page.textContent('#dash-role'), /operator \(read only\)/);
+    // The location's actions are shown read only too.
+    const opDrain = locRow.locator('button[data-action=drain]');
+    assert.equal(await opDrain.getAttribute('aria-disabled'), 'true');
+    await opDrain.focus();
+    await page.keyboard.press('Enter');
+    await until('the not-allowed message for drain', async () =>
+      /Not allowed: .*operator token.*To drain location .*admin token/.test(await page.textContent('#dash-alert')), 5000);
+    assert.equal(await page.locator('#dash-dialog[open]').count(), 0, 'no confirmation for an operator');
+    const deniedPatch = await page.evaluate(async ([url, token]) => {
+      const r = await fetch(url, { method: 'PATCH', headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' },
+                                   body: JSON.stringify({ state: 'draining' }) });
+      return r.status;
+    }, [`${wod.baseUrl}/api/v1/locations/${encodeURIComponent(location)}`, operatorToken]);
+    assert.equal(deniedPatch, 403);
+    await locRow.locator('a.dash-loc-open').click();
+    await row.waitFor({ timeout: 10000 });
     const opReset = row.locator('button[data-action=reset]');
     assert.equal(await opReset.getAttribute('aria-disabled'), 'true');
     // aria-disabled keeps it focusable: a keyboard user presses it and is told why not.
@@ -291,7 +341,7 @@ test('the dashboard shows, resets, extends and exports a real seat', { timeout: 
     }, [`${wod.baseUrl}/api/v1/seats/${encodeURIComponent(location)}/${n}:reset`, operatorToken]);
     assert.equal(denied, 403);
     assert.equal((await seatOf(location, n)).reset_epoch, 1, 'the operator changed nothing');
-    await h.screenshot(page, 'dashboard-09-operator-denied');
+    await h.screenshot(page, 'dashboard-10-operator-denied');
 
     // --- drift outside the seats: a foreign user in the managed uid range is reported ---
     const made2 = spawnSync('useradd', ['-u', String(FOREIGN_UID), '-M', '-N', '-d', '/nonexistent',
@@ -301,7 +351,7 @@ test('the dashboard shows, resets, extends and exports a real seat', { timeout: 
       (await page.isVisible('#dash-foreign')) &&
       (await page.textContent('#dash-foreign')).includes(`user '${FOREIGN_USER}' uid ${FOREIGN_UID}`), 30000);
     assert.match(await page.textContent('#dash-summary [data-count=drift]'), /[1-9]\d*\s*Drift/);
-    await h.screenshot(page, 'dashboard-10-foreign-drift');
+    await h.screenshot(page, 'dashboard-11-foreign-drift');
     removeForeignUser();
     await until('the drift box to clear', async () => !(await page.isVisible('#dash-foreign')), 30000);
 
@@ -310,12 +360,12 @@ test('the dashboard shows, resets, extends and exports a real seat', { timeout: 
     await page.setViewportSize({ width: 390, height: 844 });
     await until('the card layout', async () =>
       (await row.evaluate((tr) => getComputedStyle(tr).display)) === 'grid', 5000);
-    await h.screenshot(page, 'dashboard-11-phone');
+    await h.screenshot(page, 'dashboard-12-phone');
     await page.setViewportSize({ width: 1280, height: 900 });
     await page.click('#dash-large');
     assert.equal(await page.getAttribute('#dash-large', 'aria-pressed'), 'true');
     assert.equal(await page.evaluate(() => getComputedStyle(document.documentElement).fontSize), '22px');
-    await h.screenshot(page, 'dashboard-12-large-type');
+    await h.screenshot(page, 'dashboard-13-large-type');
 
     assert.deepEqual(b.external, [], 'no request left 127.0.0.1');
     // Expected refusals (401 wrong token, 403 operator) are logged by chromium as failed

@@ -22,3 +22,8 @@ foreach(js ${wod_web_browser_tests})
     TIMEOUT 300
     RESOURCE_LOCK "web_${stem}_users")
 endforeach()
+# The dashboard at 20 locations × 1,000 seats (a `wod serve` without a controller on a
+# generated store) provisions nothing: it needs neither root nor the hub.
+if(TEST web_dashboard_scale_test)
+  set_tests_properties(web_dashboard_scale_test PROPERTIES LABELS "web;browser")
+endif()
