@@ -9,8 +9,8 @@ target_compile_definitions(e2e_test PRIVATE WOD_BINARY="$<TARGET_FILE:wod>")
 add_dependencies(e2e_test wod)
 
 # The two-backend end-to-end test of issue 12 (tests/e2e/two_backends_test.cc): one PostgreSQL,
-# locations east (wodeast<N>, uids 64000..64099, the test JupyterHub) and west (wodwest<N>,
-# uids 64100..64199, a JupyterHub the test starts), a `wod controller` each and two `wod serve`.
+# locations east (wodeast<N>, uids 66000..66099, the test JupyterHub) and west (wodwest<N>,
+# uids 66100..66199, a JupyterHub the test starts), a `wod controller` each and two `wod serve`.
 # LOCK: one run at a time holds those users.
 wod_test(two_backends_test SOURCES e2e/two_backends_test.cc
   LIBS wod_store wod_drivers_accounts wod_drivers_hub wod_common

@@ -1,8 +1,8 @@
 // The two-backend end-to-end test of issue 12, everything real: one PostgreSQL store (a fresh
 // database on WOD_TEST_PG_URL's server), two locations on this machine, each with its own
 // `wod controller` and JupyterHub:
-//   east: users wodeast<N> (uids 64000 + N, group wodeast), the test hub (WOD_TEST_HUB_URL);
-//   west: users wodwest<N> (uids 64100 + N, group wodwest), a hub this test starts itself
+//   east: users wodeast<N> (uids 66000 + N, group wodeast), the test hub (WOD_TEST_HUB_URL);
+//   west: users wodwest<N> (uids 66100 + N, group wodwest), a hub this test starts itself
 //         with scripts/services/jupyterhub;
 // and two `wod serve` on the one store, both running the lifecycle (its lease picks one). The
 // workshop WKSHP-TwoBackends (written by the test) has `location: east`, `alternateLocation:
@@ -170,13 +170,13 @@ class TwoBackends : public ::testing::Test {
 
     east_.name = "east";
     east_.prefix = "wodeast";
-    east_.uid_base = 64000;
+    east_.uid_base = 66000;
     east_.fqdn = "east.wod.test";
     east_.hub_url = hub_url;
     east_.hub_token_file = hub_token_file;
     west_.name = "west";
     west_.prefix = "wodwest";
-    west_.uid_base = 64100;
+    west_.uid_base = 66100;
     west_.fqdn = "west.wod.test";
 
     // West's hub: a second JupyterHub of our own, stopped in TearDown whatever happens.
