@@ -345,8 +345,10 @@ class PostgresDb final : public SqlDb {
     change_cv_.notify_all();
   }
 
+  // Sends the NOTIFYs on a connection borrowed from the pool for each one: a process keeps no
+  // connection of its own for it (a controller then holds its pool's one or two and the
+  // listener's; twenty controllers must not hold four each).
   void NotifierLoop() {
-    std::unique_ptr<pqxx::connection> conn;
     std::unique_lock<std::mutex> lock(change_mu_);
     while (true) {
       change_cv_.wait(lock, [&] { return stopping_ || !pending_.empty(); });
@@ -357,19 +359,26 @@ class PostgresDb final : public SqlDb {
       if (scope.size() > kMaxScopeText) scope = "*";
       const std::string payload = absl::StrCat(self_, "|", scope);
       lock.unlock();
-      try {
-        if (!conn) conn = std::make_unique<pqxx::connection>(url_);
-        pqxx::work tx(*conn);
-        // Losing a notification in a crash is harmless (controllers also resync on a timer),
-        // so this commit does not wait for the disk.
-        tx.exec("SET LOCAL synchronous_commit TO OFF");
-        tx.exec_params("SELECT pg_notify($1, $2)", kChannel, payload);
-        tx.commit();
-      } catch (...) {
-        PgFailure f = Classify(password_);
+      absl::StatusOr<std::unique_ptr<PgConn>> conn = pool_.Acquire();
+      if (!conn.ok()) {
         WOD_LOG(kWarning, "store", "change notification not sent: {}",
-                std::string(f.status.message()));
-        conn.reset();
+                std::string(conn.status().message()));
+      } else {
+        bool broken = false;
+        try {
+          pqxx::work tx((*conn)->conn());
+          // Losing a notification in a crash is harmless (controllers also resync on a
+          // timer), so this commit does not wait for the disk.
+          tx.exec("SET LOCAL synchronous_commit TO OFF");
+          tx.exec_params("SELECT pg_notify($1, $2)", kChannel, payload);
+          tx.commit();
+        } catch (...) {
+          PgFailure f = Classify(password_);
+          WOD_LOG(kWarning, "store", "change notification not sent: {}",
+                  std::string(f.status.message()));
+          broken = true;  // its state is unknown: not given back for reuse
+        }
+        pool_.Release(broken ? nullptr : std::move(*conn));
       }
       lock.lock();
       change_cv_.wait_for(lock, absl::ToChronoMicroseconds(kNotifyCoalesce),
