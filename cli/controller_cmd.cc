@@ -7,6 +7,8 @@
 #include <signal.h>
 
 #include <atomic>
+#include <set>
+#include <string>
 
 #include <fmt/format.h>
 
@@ -24,6 +26,7 @@ struct ControllerCmdOptions {
   std::string config;
   std::string holder;
   bool once = false;
+  bool fake_drivers = false;  // test only: in-memory drivers (MakeFakeBackend)
 };
 
 std::atomic<bool> g_stop{false};
@@ -47,7 +50,22 @@ int RunController(const GlobalOptions& global, const ControllerCmdOptions& opts)
     PrintError(s);
     return s.code() == absl::StatusCode::kNotFound ? 3 : 1;
   }
-  auto backend = MakeBackend(*config, opts.location, /*read_only=*/false);
+  absl::StatusOr<Backend> backend;
+  if (opts.fake_drivers) {
+    // The fake engine holds every image of the catalog, as an engine that pulled them would.
+    auto workshops = store->ListWorkshops();
+    if (!workshops.ok()) {
+      PrintError(workshops.status());
+      return 1;
+    }
+    std::set<std::string> images;
+    for (const model::Workshop& w : *workshops) {
+      for (const model::Appliance& a : w.appliances) images.insert(a.image);
+    }
+    backend = MakeFakeBackend(*config, opts.location, images);
+  } else {
+    backend = MakeBackend(*config, opts.location, /*read_only=*/false);
+  }
   if (!backend.ok()) return PrintError(backend.status());  // InvalidArgument: 2
   backend->options.holder = opts.holder;
   controller::Controller ctl(store.get(), backend->drivers(), backend->options);
@@ -75,11 +93,12 @@ int RunController(const GlobalOptions& global, const ControllerCmdOptions& opts)
 
   InstallStopHandlers();
   WOD_LOG(kInfo, "controller",
-          "controller of location '{}' starting: concurrency {}, lease ttl {}, resync {}{}{}",
+          "controller of location '{}' starting: concurrency {}, lease ttl {}, resync {}{}{}{}",
           opts.location, backend->options.concurrency,
           absl::FormatDuration(backend->options.lease_ttl),
           absl::FormatDuration(backend->options.resync), backend->hub ? "" : ", no hub",
-          backend->appliances ? "" : ", no appliances");
+          backend->appliances ? "" : ", no appliances",
+          opts.fake_drivers ? ", FAKE DRIVERS (test only: nothing on this machine changes)" : "");
   absl::Status s = ctl.Run(g_stop);
   if (!s.ok()) {
     PrintError(s);
@@ -107,6 +126,12 @@ void AddControllerCommand(CLI::App& app, GlobalOptions& global, int* exit_code) 
   cmd->add_flag("--once", opts->once,
                 "Take the lease, run one pass, print its summary, release the lease");
   cmd->add_option("--holder", opts->holder, "Lease holder identity (default: HOSTNAME:PID)");
+  // Test only, hidden from --help (the empty group): in-memory fakes instead of the real
+  // drivers, so one machine runs many controllers without root (bench/scale_bench;
+  // docs/operations.md). The lease, statuses, events and pass statistics are real.
+  cmd->add_flag("--fake-drivers", opts->fake_drivers,
+                "Test only: in-memory fake drivers; nothing on this machine changes")
+      ->group("");
   cmd->footer(
       "Exit codes: 0 pass ran (--once) or stopped by SIGTERM/SIGINT; 1 the pass or the store "
       "failed; 2 bad configuration; 3 unknown location; 6 another controller holds the "

@@ -10,9 +10,13 @@
 #include "absl/strings/strip.h"
 #include "cli/config_reader.h"
 #include "common/status.h"
+#include "drivers/accounts/accounts_fake.h"
 #include "drivers/accounts/accounts_real.h"
+#include "drivers/appliances/appliances_fake.h"
 #include "drivers/appliances/appliances_real.h"
+#include "drivers/content/content_fake.h"
 #include "drivers/content/content_real.h"
+#include "drivers/hub/hub_fake.h"
 #include "drivers/hub/hub_real.h"
 
 namespace wod::cli {
@@ -206,14 +210,11 @@ absl::StatusOr<ControllerConfig> LoadControllerConfig(const std::string& path,
   return c;
 }
 
-absl::StatusOr<Backend> MakeBackend(const ControllerConfig& config, const std::string& location,
-                                    bool read_only) {
-  auto config_error = [&](const std::string& section, const absl::Status& s) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(config.path, ": ", section, ": ", std::string(s.message())));
-  };
-  Backend b;
-  controller::ControllerOptions& o = b.options;
+namespace {
+
+controller::ControllerOptions OptionsOf(const ControllerConfig& config,
+                                        const std::string& location) {
+  controller::ControllerOptions o;
   o.location = location;
   o.account_policy = config.policy;
   o.operator_variables = config.variables;
@@ -223,6 +224,19 @@ absl::StatusOr<Backend> MakeBackend(const ControllerConfig& config, const std::s
   o.resync = config.resync;
   o.backoff.base = config.backoff_base;
   o.backoff.cap = config.backoff_cap;
+  return o;
+}
+
+}  // namespace
+
+absl::StatusOr<Backend> MakeBackend(const ControllerConfig& config, const std::string& location,
+                                    bool read_only) {
+  auto config_error = [&](const std::string& section, const absl::Status& s) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(config.path, ": ", section, ": ", std::string(s.message())));
+  };
+  Backend b;
+  b.options = OptionsOf(config, location);
 
   drivers::accounts::RealAccountsOptions ao;
   ao.root = config.root;
@@ -255,6 +269,32 @@ absl::StatusOr<Backend> MakeBackend(const ControllerConfig& config, const std::s
     dopt.location = location;
     dopt.host_ip = config.docker_host_ip;
     b.appliances = std::make_unique<drivers::DockerApplianceDriver>(dopt);
+  }
+  return b;
+}
+
+Backend MakeFakeBackend(const ControllerConfig& config, const std::string& location,
+                        const std::set<std::string>& images) {
+  Backend b;
+  b.options = OptionsOf(config, location);
+  b.accounts = std::make_unique<drivers::accounts::FakeAccountsDriver>(config.policy);
+  // The real accounts driver makes a seat's home with its account; the fake content driver
+  // keeps homes of its own, so they are all there from the start.
+  auto content =
+      std::make_unique<drivers::content::FakeContentDriver>(config.policy, config.archive_dir);
+  for (int seat = 0; seat < config.policy.seat_count; ++seat) content->AddHome(seat);
+  b.content = std::move(content);
+  if (config.has_hub) {
+    drivers::HubFakeOptions ho;
+    ho.policy.user_prefix = config.policy.user_prefix;
+    // The real hub's "no such Linux user" check is met by the real accounts driver; the fake
+    // hub cannot see the fake accounts.
+    ho.require_account = false;
+    b.hub = std::make_unique<drivers::HubFake>(ho);
+  }
+  if (config.has_appliances) {
+    b.appliances =
+        std::make_unique<drivers::FakeApplianceDriver>(location, images, config.docker_host_ip);
   }
   return b;
 }

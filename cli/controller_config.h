@@ -82,4 +82,14 @@ struct Backend {
 absl::StatusOr<Backend> MakeBackend(const ControllerConfig& config, const std::string& location,
                                     bool read_only);
 
+// Test only (`wod controller --fake-drivers`, hidden from --help; bench/scale_bench runs twenty
+// of them on one machine): the in-memory fakes of drivers/*/*_fake.h in place of the real
+// drivers of the domains `config` describes (accounts and content always, hub and appliances
+// when their sections are there), with the same controller options. Nothing on the machine is
+// read or changed: no /etc files, no homes, no hub token, no Docker socket. Every seat of the
+// policy has a home; the fake hub does not require a Linux account; the fake engine holds
+// `images` (the appliance images of the catalog), so any appliance of the catalog can start.
+Backend MakeFakeBackend(const ControllerConfig& config, const std::string& location,
+                        const std::set<std::string>& images);
+
 }  // namespace wod::cli

@@ -254,6 +254,47 @@ TEST_F(ControllerCli, LiveDriftPlansTheWholePoolWritesNothingAndExitCodeSaysSo) 
               HasSubstr("\nlocal        1  accounts  create seat 1 (seat has no account)  "));
 }
 
+// `--fake-drivers` (test only, bench/scale_bench): in-memory drivers for every domain the config
+// names, while the lease, statuses and pass statistics are the store's real ones. The hub token
+// file and the Docker socket do not exist: the fakes read neither. Hidden from --help.
+TEST_F(ControllerCli, FakeDriversConvergeThroughTheStoreWithoutTouchingTheMachine) {
+  auto help = Wod({"controller", "--help"});
+  EXPECT_EQ(help.exit_code, 0);
+  EXPECT_THAT(help.stdout_text, Not(HasSubstr("fake")));
+  LoadCatalog();
+  const std::string config =
+      WriteConfig("2s",
+                  "hub:\n  url: http://127.0.0.1:9/\n  token_file: no-such-token\n"
+                  "appliances:\n  docker_socket: /no/such/docker.sock\n");
+  const std::string passwd_before = ReadFile(root_ / "etc/passwd");
+  std::vector<std::string> args = Daemonargs(config, "fake-holder");
+  args.push_back("--fake-drivers");
+  Daemon ctl(args, dir_ / "ctl.log");
+  ASSERT_TRUE(ctl.started());
+  // The appliance workshop's first seat (9..12): every domain, the fake engine's image too.
+  auto reg = Wod({"register", "--store", store_url_, "--workshop", "WKSHP-Busybox-Web", "--email",
+                  "fake@example.com", "--name", "Fake", "--company", "ACME"});
+  ASSERT_EQ(reg.exit_code, 0) << reg.stderr_text;
+  EXPECT_TRUE(WaitForPhase(9, "Ready", std::chrono::milliseconds(20000))) << ctl.log();
+  EXPECT_TRUE(WaitForPhase(1, "Vacant", std::chrono::milliseconds(20000))) << ctl.log();
+  EXPECT_THAT(ctl.log(), HasSubstr("FAKE DRIVERS"));
+  auto list = Wod({"location", "list", "--json", "--store", store_url_});
+  EXPECT_THAT(list.stdout_text, HasSubstr("\"fake-holder\""));
+  {
+    auto store = store::OpenStore(store_url_);
+    ASSERT_OK(store);
+    auto stats = (*store)->ListPassStats(std::string("local"));
+    ASSERT_OK(stats);
+    ASSERT_EQ(stats->size(), 1u);
+    EXPECT_GE((*stats)[0].passes, 1);
+  }
+  ctl.Signal(SIGTERM);
+  EXPECT_EQ(ctl.Wait(std::chrono::milliseconds(10000)), 0) << ctl.log();
+  // Nothing on the machine: no account, no home.
+  EXPECT_EQ(ReadFile(root_ / "etc/passwd"), passwd_before);
+  EXPECT_TRUE(fs::is_empty(root_ / "home"));
+}
+
 // A typo in accounts.root: the account files are not there. Before, `--once` said
 // converged=false with no word why and `drift --live` said "no drift" (exit 0 with
 // --exit-code) while not one seat account existed. An unobservable domain is drift.
