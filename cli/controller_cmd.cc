@@ -44,7 +44,11 @@ void InstallStopHandlers() {
 int RunController(const GlobalOptions& global, const ControllerCmdOptions& opts) {
   auto config = LoadControllerConfig(opts.config);
   if (!config.ok()) return PrintError(config.status());  // InvalidArgument: 2
-  auto store = OpenStoreOrPrint(global.store_url);
+  // Two pooled connections besides the listening one: the workers' writes (statuses, events)
+  // are short transactions that may queue, and twenty backends share one PostgreSQL.
+  store::StoreOptions store_options;
+  store_options.max_connections = 2;
+  auto store = OpenStoreOrPrint(global.store_url, store_options);
   if (!store) return 1;
   if (absl::Status s = RequireLocation(*store, opts.location); !s.ok()) {
     PrintError(s);

@@ -14,7 +14,8 @@ std::string DefaultStoreUrl() {
   return "sqlite:/var/lib/wod/wod.db";
 }
 
-std::unique_ptr<store::Store> OpenStoreOrPrint(const std::string& url) {
+std::unique_ptr<store::Store> OpenStoreOrPrint(const std::string& url,
+                                               const store::StoreOptions& options) {
   if (absl::StartsWith(url, "sqlite:")) {
     std::filesystem::path path(url.substr(7));
     std::error_code ec;
@@ -22,7 +23,7 @@ std::unique_ptr<store::Store> OpenStoreOrPrint(const std::string& url) {
       std::filesystem::create_directories(path.parent_path(), ec);
     }
   }
-  auto opened = store::OpenStore(url);
+  auto opened = store::OpenStore(url, options);
   if (!opened.ok()) {
     PrintError(opened.status());
     return nullptr;

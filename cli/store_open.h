@@ -9,7 +9,8 @@
 
 namespace wod::cli {
 
-std::unique_ptr<store::Store> OpenStoreOrPrint(const std::string& url);
+std::unique_ptr<store::Store> OpenStoreOrPrint(const std::string& url,
+                                               const store::StoreOptions& options = {});
 
 // NotFound unless `location` is a location of the store (a catalog names it).
 absl::Status RequireLocation(store::Store& store, const std::string& location);

@@ -9,7 +9,8 @@
 
 namespace wod::store {
 
-absl::StatusOr<std::unique_ptr<Store>> OpenStore(const std::string& url) {
+absl::StatusOr<std::unique_ptr<Store>> OpenStore(const std::string& url,
+                                                 const StoreOptions& options) {
   std::unique_ptr<SqlDb> db;
   if (absl::StartsWith(url, "sqlite:")) {
     std::string path = url.substr(std::string_view("sqlite:").size());
@@ -17,7 +18,7 @@ absl::StatusOr<std::unique_ptr<Store>> OpenStore(const std::string& url) {
     if (absl::StartsWith(path, "//")) path = path.substr(2);
     ASSIGN_OR_RETURN(db, OpenSqliteDb(path));
   } else if (absl::StartsWith(url, "postgresql://") || absl::StartsWith(url, "postgres://")) {
-    ASSIGN_OR_RETURN(db, OpenPostgresDb(url));
+    ASSIGN_OR_RETURN(db, OpenPostgresDb(url, options.max_connections));
   } else {
     return absl::InvalidArgumentError(absl::StrCat(
         "store url '", common::RedactUrl(url), "' is neither sqlite:PATH nor postgresql://..."));

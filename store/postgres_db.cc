@@ -178,12 +178,12 @@ class ChangeReceiver final : public pqxx::notification_receiver {
 
 class PostgresDb final : public SqlDb {
  public:
-  PostgresDb(std::string url, std::unique_ptr<PgConn> first)
+  PostgresDb(std::string url, int pool_size, std::unique_ptr<PgConn> first)
       : url_(std::move(url)),
         password_(UrlPassword(url_)),
         self_(common::RandomToken(8)),
         pool_(
-            kPoolSize, [this] { return Connect(url_, password_); }, std::move(first)) {}
+            pool_size, [this] { return Connect(url_, password_); }, std::move(first)) {}
 
   ~PostgresDb() override {
     {
@@ -448,10 +448,11 @@ class PostgresDb final : public SqlDb {
 
 }  // namespace
 
-absl::StatusOr<std::unique_ptr<SqlDb>> OpenPostgresDb(const std::string& url) {
+absl::StatusOr<std::unique_ptr<SqlDb>> OpenPostgresDb(const std::string& url, int max_connections) {
   std::string password = UrlPassword(url);
   ASSIGN_OR_RETURN(std::unique_ptr<PgConn> conn, PostgresDb::Connect(url, password));
-  return std::unique_ptr<SqlDb>(new PostgresDb(url, std::move(conn)));
+  const int pool = max_connections > 0 ? max_connections : kPoolSize;
+  return std::unique_ptr<SqlDb>(new PostgresDb(url, pool, std::move(conn)));
 }
 
 }  // namespace wod::store

@@ -186,7 +186,9 @@ inline constexpr absl::Duration kChangePollInterval = absl::Milliseconds(100);
 // `path` is a file name or ":memory:". Opens in WAL mode with a small connection pool.
 absl::StatusOr<std::unique_ptr<SqlDb>> OpenSqliteDb(const std::string& path);
 // `url` is a libpq connection URI. Connects once to fail early; then pools connections.
-absl::StatusOr<std::unique_ptr<SqlDb>> OpenPostgresDb(const std::string& url);
+// `max_connections`: the pool's bound, 0 for the default (16).
+absl::StatusOr<std::unique_ptr<SqlDb>> OpenPostgresDb(const std::string& url,
+                                                      int max_connections = 0);
 
 // Sleeps before the `attempt`th rerun (1, 2, ...) of a transaction that met a transient
 // conflict: `base` plus a random part of up to 2^min(attempt, max_doublings) ms, so that the

@@ -444,10 +444,18 @@ class Store {
   }
 };
 
+struct StoreOptions {
+  // PostgreSQL: at most this many pooled connections (0: 16), besides the one that listens
+  // for changes. A backend's controller needs few (its workers' writes are short) and twenty
+  // of them share one server. SQLite: unused.
+  int max_connections = 0;
+};
+
 // Opens "sqlite:PATH" (also "sqlite://PATH"; "sqlite::memory:" for a private in-memory
 // database) or "postgresql://..." / "postgres://..." (a libpq URI), and applies pending
 // migrations. Errors never include the URL's password. InvalidArgument: another scheme.
 // Unavailable: the database cannot be opened or reached.
-absl::StatusOr<std::unique_ptr<Store>> OpenStore(const std::string& url);
+absl::StatusOr<std::unique_ptr<Store>> OpenStore(const std::string& url,
+                                                 const StoreOptions& options = {});
 
 }  // namespace wod::store

@@ -14,6 +14,7 @@
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <pqxx/pqxx>
 
 #include "absl/strings/str_cat.h"
 #include "common/clock.h"
@@ -1328,6 +1329,53 @@ TEST_P(StoreContractTest, WaitForChangeOfOneLocationSleepsThroughRegistrationsOf
   ASSERT_OK(store().Register(Req("WKSHP-B", "b2@example.com")));
   EXPECT_TRUE(controller_a->WaitForChange(absl::Seconds(30)));
   controller_a.reset();
+}
+
+// A backend's controller opens its store with a small pool (twenty share one PostgreSQL): many
+// threads writing at once queue for its connections and all succeed, and the server never
+// sees more connections of that store than the bound.
+TEST_P(StoreContractTest, APoolBoundCapsTheConnectionsOfManyWritingThreads) {
+  LoadCatalog({MakeWorkshop("WKSHP-A", 1, 40, 40)});
+  StoreOptions options;
+  options.max_connections = 2;
+  ASSERT_OK_AND_ASSIGN(auto bounded, OpenStore(url(), options));
+  std::atomic<bool> done{false};
+  std::atomic<int> most{0};
+  std::thread watcher;
+  if (GetParam() == Backend::kPostgres) {
+    watcher = std::thread([&] {
+      pqxx::connection conn(url());
+      while (!done.load()) {
+        pqxx::nontransaction tx(conn);
+        const int n = tx.exec1(
+                            "SELECT count(*) FROM pg_stat_activity WHERE datname = "
+                            "current_database() AND pid <> pg_backend_pid()")[0]
+                          .as<int>();
+        most = std::max(most.load(), n);
+        absl::SleepFor(absl::Milliseconds(2));
+      }
+    });
+  }
+  std::vector<std::thread> writers;
+  std::atomic<int> registered{0};
+  for (int t = 0; t < 8; ++t) {
+    writers.emplace_back([&, t] {
+      for (int i = 0; i < 5; ++i) {
+        auto r = bounded->Register(Req("WKSHP-A", absl::StrCat("p", t, "-", i, "@example.com")));
+        EXPECT_OK(r);
+        if (r.ok()) ++registered;
+      }
+    });
+  }
+  for (auto& w : writers) w.join();
+  done = true;
+  if (watcher.joinable()) watcher.join();
+  EXPECT_EQ(registered.load(), 40);
+  if (GetParam() == Backend::kPostgres) {
+    // The fixture's own store holds connections too: count only beyond its one.
+    EXPECT_LE(most.load(), 2 + 1) << "connections of a store bounded to 2 (plus the fixture's)";
+    EXPECT_GE(most.load(), 1);
+  }
 }
 
 // The scope a change names survives its trip through a NOTIFY payload.
