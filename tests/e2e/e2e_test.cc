@@ -61,6 +61,7 @@
 #include "tests/drivers/hub_login.h"
 #include "tests/testing/daemon_process.h"
 #include "tests/testing/maildir.h"
+#include "tests/testing/poll.h"
 #include "tests/testing/seat_sweep.h"
 #include "tests/testing/services.h"
 #include "tests/testing/status_matchers.h"
@@ -86,19 +87,8 @@ model::AccountPolicy Policy() {
   return wod::testing::RealMachinePolicy(kPrefix, kUidBase, kPolicySeats);
 }
 
-double Seconds(Clock::time_point since) {
-  return std::chrono::duration<double>(Clock::now() - since).count();
-}
-
-// Polls `done` every 50 ms until it is true or `timeout` passes; its last answer.
-bool Poll(milliseconds timeout, const std::function<bool()>& done) {
-  const auto end = Clock::now() + timeout;
-  while (true) {
-    if (done()) return true;
-    if (Clock::now() >= end) return false;
-    std::this_thread::sleep_for(milliseconds(50));
-  }
-}
+using testing::Poll;
+double Seconds(Clock::time_point since) { return testing::SecondsSince(since); }
 
 // The processes whose real, effective or saved uid is `uid`, as "PID NAME (STATE) CMDLINE".
 // Zombies are left out: they are dead and hold nothing but their exit status until their

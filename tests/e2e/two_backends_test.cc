@@ -81,6 +81,7 @@
 #include "tests/store/scratch_db.h"
 #include "tests/testing/daemon_process.h"
 #include "tests/testing/maildir.h"
+#include "tests/testing/poll.h"
 #include "tests/testing/seat_sweep.h"
 #include "tests/testing/services.h"
 #include "tests/testing/status_matchers.h"
@@ -102,18 +103,8 @@ constexpr seconds kLeaseTtl{3};       // controller.lease_ttl
 constexpr seconds kFailoverAfter{3};  // lifecycle.failover_after
 constexpr int kBurst = 50;
 
-double Seconds(Clock::time_point since) {
-  return std::chrono::duration<double>(Clock::now() - since).count();
-}
-
-bool Poll(milliseconds timeout, const std::function<bool()>& done) {
-  const auto end = Clock::now() + timeout;
-  while (true) {
-    if (done()) return true;
-    if (Clock::now() >= end) return false;
-    std::this_thread::sleep_for(milliseconds(50));
-  }
-}
+using testing::Poll;
+double Seconds(Clock::time_point since) { return testing::SecondsSince(since); }
 
 std::string Tail(const std::string& log, size_t n = 5000) {
   return log.substr(log.size() > n ? log.size() - n : 0);
