@@ -61,6 +61,9 @@ struct Controller::Impl {
   bool loaded_drift = false;  // drift_since seeded from the stored report
   mutable std::mutex drift_mu;
   std::vector<store::DriftEntry> last_drift;
+  // The drift report last stored, and under which lease epoch (none yet: unset).
+  std::vector<store::DriftEntry> stored_drift;
+  std::optional<int64_t> stored_drift_epoch;
   const std::atomic<bool>* stop = nullptr;  // Run's stop flag, checked before each seat
   std::mutex renew_mu;
   absl::Time renewed = absl::InfinitePast();  // last time the lease was taken or renewed
@@ -275,31 +278,44 @@ struct Controller::Impl {
     return st;
   }
 
-  // Writes a seat's status when it says something new. Aborted: the lease is lost. Callers
-  // hold status_mu.
-  absl::Status PutStatus(model::SeatStatus st, absl::Time now, int64_t epoch) {
-    auto prev = written.find(st.number);
-    if (prev != written.end()) {
-      // Compared in place, the update time aside (no copies of 2,000 statuses with their
-      // conditions and progress per pass).
-      st.updated = prev->second.updated;
-      if (st == prev->second) return absl::OkStatus();  // nothing new to say
+  // Writes what a seat's steps did (their events) and, when it says something new, the seat's
+  // status, in one store write: a handover costs one commit, not one per step. Aborted: the
+  // lease is lost. Callers hold status_mu.
+  absl::Status PutOutcome(const std::vector<store::Event>& events,
+                          std::optional<model::SeatStatus> st, absl::Time now, int64_t epoch) {
+    if (st) {
+      auto prev = written.find(st->number);
+      if (prev != written.end()) {
+        // Compared in place, the update time aside (no copies of 2,000 statuses with their
+        // conditions and progress per pass).
+        st->updated = prev->second.updated;
+        if (*st == prev->second) st.reset();  // nothing new to say
+      }
     }
-    st.updated = now;
-    absl::Status ws = store->PutSeatStatus(st, lease_name, epoch);
+    if (!st && events.empty()) return absl::OkStatus();
+    if (st) st->updated = now;
+    absl::Status ws = store->RecordSeatOutcome(events, st ? &*st : nullptr, lease_name, epoch);
     if (ws.code() == absl::StatusCode::kAborted) return ws;
     if (!ws.ok()) {
-      WOD_LOG(kWarning, "controller", "writing status of seat {}: {}", st.number,
-              std::string(ws.message()));
+      WOD_LOG(kWarning, "controller", "recording the outcome of seat {}: {}",
+              st ? st->number : events.front().seat.value_or(0), std::string(ws.message()));
       return absl::OkStatus();
     }
-    const int n = st.number;
-    written[n] = std::move(st);
+    if (st) {
+      const int n = st->number;
+      written[n] = std::move(*st);
+    }
     return absl::OkStatus();
   }
 
-  // Records the outcome of one step: an event and a log line.
-  void RecordStep(int seat, const reconcilers::Step& step, const absl::Status& s) {
+  absl::Status PutStatus(model::SeatStatus st, absl::Time now, int64_t epoch) {
+    return PutOutcome({}, std::move(st), now, epoch);
+  }
+
+  // Records the outcome of one step: a log line now, and an event the seat's outcome stores
+  // with its status (PutOutcome).
+  void RecordStep(int seat, const reconcilers::Step& step, const absl::Status& s,
+                  std::vector<store::Event>* events) {
     store::Event ev;
     ev.time = clock->Now();
     ev.location = options.location;
@@ -307,9 +323,7 @@ struct Controller::Impl {
     ev.kind = absl::StrCat(model::DomainName(step.domain), ".", step.KindName());
     ev.reason = step.Reason();
     ev.message = s.ok() ? "done" : std::string(s.message());
-    if (auto e = store->AppendEvent(ev); !e.ok()) {
-      WOD_LOG(kWarning, "controller", "recording event: {}", std::string(e.message()));
-    }
+    events->push_back(std::move(ev));
     if (s.ok()) {
       WOD_LOG(kInfo, "controller", "seat {}: {}", seat, step.Describe());
     } else {
@@ -320,15 +334,16 @@ struct Controller::Impl {
 
   // Runs one seat's steps in order, stopping at the first failure. Consecutive account steps
   // go to the driver together: it may carry out several in one command (the marker and the
-  // unlock that hand a warm seat over); each is still recorded as soon as it took effect.
-  SeatOutcome RunSeat(const SeatSteps& seat, int* harvests) {
+  // unlock that hand a warm seat over); each is still logged as soon as it took effect, and
+  // its event joins `events`, which the seat's outcome stores in one write.
+  SeatOutcome RunSeat(const SeatSteps& seat, int* harvests, std::vector<store::Event>* events) {
     SeatOutcome out;
     out.run = SeatOutcome::Run::kRan;
     const auto& steps = seat.steps;
     for (size_t k = 0; k < steps.size();) {
       if (steps[k].domain != Domain::kAccounts) {
         absl::Status s = Execute(steps[k], harvests);
-        RecordStep(seat.seat, steps[k], s);
+        RecordStep(seat.seat, steps[k], s, events);
         if (!s.ok()) {
           out.error = s;
           return out;
@@ -342,11 +357,11 @@ struct Controller::Impl {
         series.push_back(std::get<model::AccountAction>(steps[j].action));
       }
       const auto r = drivers.accounts->ApplySeries(series, [&](size_t i) {
-        RecordStep(seat.seat, steps[k + i], absl::OkStatus());
+        RecordStep(seat.seat, steps[k + i], absl::OkStatus(), events);
         ++out.done;
       });
       if (!r.error.ok() && r.done < series.size()) {
-        RecordStep(seat.seat, steps[k + r.done], r.error);
+        RecordStep(seat.seat, steps[k + r.done], r.error, events);
         out.error = r.error;
         return out;
       }
@@ -497,16 +512,18 @@ absl::StatusOr<PassResult> Controller::RunPass(bool apply) {
       }
       started[i] = 1;
       int h = 0;
-      ran[i] = m.RunSeat(*work[i], &h);
+      std::vector<store::Event> events;
+      ran[i] = m.RunSeat(*work[i], &h, &events);
       harvests += h;
       const model::Seat* seat = desired.FindSeat(work[i]->seat);
+      std::lock_guard<std::mutex> lock(m.status_mu);
+      const absl::Time now = m.clock->Now();
+      std::optional<model::SeatStatus> st;
       if (seat != nullptr && ran[i].error.ok()) {
-        std::lock_guard<std::mutex> lock(m.status_mu);
-        const absl::Time now = m.clock->Now();
-        auto st = m.StatusOf(*seat, plan, ran[i], observed.content.observed, now);
-        if (m.PutStatus(std::move(st), now, epoch).code() == absl::StatusCode::kAborted) {
-          lease_lost.store(true);
-        }
+        st = m.StatusOf(*seat, plan, ran[i], observed.content.observed, now);
+      }
+      if (m.PutOutcome(events, std::move(st), now, epoch).code() == absl::StatusCode::kAborted) {
+        lease_lost.store(true);
       }
     }
   };
@@ -553,10 +570,17 @@ absl::StatusOr<PassResult> Controller::RunPass(bool apply) {
           m.PutStatus(m.StatusOf(seat, plan, o, observed.content.observed, now), now, epoch));
     }
   }
-  if (auto ds = m.store->ReplaceDrift(m.options.location, drift, m.lease_name, epoch);
-      !ds.ok() && ds.code() != absl::StatusCode::kUnimplemented) {
-    if (ds.code() == absl::StatusCode::kAborted) return ds;
-    WOD_LOG(kWarning, "controller", "writing drift: {}", std::string(ds.message()));
+  // The drift report is written when it changed (or the epoch did): a quiet pass commits
+  // only its statistics.
+  if (m.stored_drift_epoch != epoch || m.stored_drift != drift) {
+    if (auto ds = m.store->ReplaceDrift(m.options.location, drift, m.lease_name, epoch);
+        !ds.ok() && ds.code() != absl::StatusCode::kUnimplemented) {
+      if (ds.code() == absl::StatusCode::kAborted) return ds;
+      WOD_LOG(kWarning, "controller", "writing drift: {}", std::string(ds.message()));
+    } else if (ds.ok()) {
+      m.stored_drift = drift;
+      m.stored_drift_epoch = epoch;
+    }
   }
   result.converged = plan.converged();
   result.total_time = absl::Now() - wall_start;

@@ -1431,39 +1431,79 @@ ORDER BY number LIMIT 1)sql",
 
   // --- status ---
 
-  absl::Status PutSeatStatus(const SeatStatus& status, const std::string& lease_name,
-                             int64_t lease_epoch) override {
+  static absl::Status CheckSeatStatus(const SeatStatus& status) {
     if (status.location.empty()) return absl::InvalidArgumentError("seat status without location");
     if (!status.progress_json.empty() && !nlohmann::json::accept(status.progress_json)) {
       return absl::InvalidArgumentError("seat progress is not JSON");
     }
-    const std::string conditions = ConditionsToJson(status.conditions);
+    return absl::OkStatus();
+  }
+
+  static absl::Status UpsertSeatStatus(SqlTx& tx, const SeatStatus& status,
+                                       const std::string& lease_name, int64_t lease_epoch) {
     std::optional<int64_t> last_activity;
     if (status.last_activity) last_activity = TimeToDb(*status.last_activity);
+    return tx
+        .Exec(
+            "INSERT INTO seat_status (location, number, observed_generation, phase, "
+            "conditions_json, last_error, updated_us, lease_name, lease_epoch, "
+            "progress_registration, progress_json, last_activity_us) VALUES "
+            "($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) "
+            "ON CONFLICT (location, number) DO UPDATE "
+            "SET observed_generation = excluded.observed_generation, phase = excluded.phase, "
+            "conditions_json = excluded.conditions_json, last_error = excluded.last_error, "
+            "updated_us = excluded.updated_us, lease_name = excluded.lease_name, "
+            "lease_epoch = excluded.lease_epoch, "
+            "progress_registration = excluded.progress_registration, "
+            "progress_json = excluded.progress_json, "
+            "last_activity_us = excluded.last_activity_us",
+            {status.location, status.number, status.observed_generation,
+             std::string(model::PhaseName(status.phase)), ConditionsToJson(status.conditions),
+             status.last_error, TimeToDb(status.updated), lease_name, lease_epoch,
+             status.progress_registration, status.progress_json, last_activity})
+        .status();
+  }
+
+  static absl::Status InsertEvent(SqlTx& tx, const Event& event) {
+    return tx
+        .Exec(
+            "INSERT INTO events (time_us, location, seat, kind, reason, message) "
+            "VALUES ($1, $2, $3, $4, $5, $6)",
+            {TimeToDb(event.time), event.location, event.seat, event.kind, event.reason,
+             event.message})
+        .status();
+  }
+
+  absl::Status PutSeatStatus(const SeatStatus& status, const std::string& lease_name,
+                             int64_t lease_epoch) override {
+    RETURN_IF_ERROR(CheckSeatStatus(status));
     return db_->Transact(TxMode::kWrite, [&](SqlTx& tx) -> absl::Status {
       // FOR SHARE: a takeover (which updates the lease row) waits until this write commits,
       // so no status of the old holder lands after the new holder's first write.
       RETURN_IF_ERROR(CheckFence(tx, lease_name, lease_epoch));
-      return tx
-          .Exec(
-              "INSERT INTO seat_status (location, number, observed_generation, phase, "
-              "conditions_json, last_error, updated_us, lease_name, lease_epoch, "
-              "progress_registration, progress_json, last_activity_us) VALUES "
-              "($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) "
-              "ON CONFLICT (location, number) DO UPDATE "
-              "SET observed_generation = excluded.observed_generation, phase = excluded.phase, "
-              "conditions_json = excluded.conditions_json, last_error = excluded.last_error, "
-              "updated_us = excluded.updated_us, lease_name = excluded.lease_name, "
-              "lease_epoch = excluded.lease_epoch, "
-              "progress_registration = excluded.progress_registration, "
-              "progress_json = excluded.progress_json, "
-              "last_activity_us = excluded.last_activity_us",
-              {status.location, status.number, status.observed_generation,
-               std::string(model::PhaseName(status.phase)), conditions, status.last_error,
-               TimeToDb(status.updated), lease_name, lease_epoch, status.progress_registration,
-               status.progress_json, last_activity})
-          .status();
+      return UpsertSeatStatus(tx, status, lease_name, lease_epoch);
     });
+  }
+
+  absl::Status RecordSeatOutcome(const std::vector<Event>& events, const SeatStatus* status,
+                                 const std::string& lease_name, int64_t lease_epoch) override {
+    for (const Event& e : events) {
+      if (e.kind.empty()) return absl::InvalidArgumentError("event without kind");
+    }
+    if (status != nullptr) RETURN_IF_ERROR(CheckSeatStatus(*status));
+    if (events.empty() && status == nullptr) return absl::OkStatus();
+    absl::Status fence;
+    RETURN_IF_ERROR(db_->Transact(TxMode::kWrite, [&](SqlTx& tx) -> absl::Status {
+      fence = absl::OkStatus();
+      for (const Event& e : events) RETURN_IF_ERROR(InsertEvent(tx, e));
+      if (status == nullptr) return absl::OkStatus();
+      fence = CheckFence(tx, lease_name, lease_epoch);
+      // Fenced out: the events still commit (what happened on the machine), the status not.
+      if (fence.code() == absl::StatusCode::kAborted) return absl::OkStatus();
+      RETURN_IF_ERROR(fence);
+      return UpsertSeatStatus(tx, *status, lease_name, lease_epoch);
+    }));
+    return fence;
   }
 
   absl::StatusOr<SeatStatus> GetSeatStatus(const std::string& location, int number) override {
@@ -1561,15 +1601,8 @@ ORDER BY number LIMIT 1)sql",
 
   absl::Status AppendEvent(const Event& event) override {
     if (event.kind.empty()) return absl::InvalidArgumentError("event without kind");
-    return db_->Transact(TxMode::kWrite, [&](SqlTx& tx) -> absl::Status {
-      return tx
-          .Exec(
-              "INSERT INTO events (time_us, location, seat, kind, reason, message) "
-              "VALUES ($1, $2, $3, $4, $5, $6)",
-              {TimeToDb(event.time), event.location, event.seat, event.kind, event.reason,
-               event.message})
-          .status();
-    });
+    return db_->Transact(TxMode::kWrite,
+                         [&](SqlTx& tx) -> absl::Status { return InsertEvent(tx, event); });
   }
 
   absl::StatusOr<std::vector<Event>> ListEvents(const std::optional<std::string>& location,

@@ -318,6 +318,19 @@ class Store {
   // InvalidArgument: a `progress_json` that is neither empty nor JSON.
   virtual absl::Status PutSeatStatus(const SeatStatus& status, const std::string& lease_name,
                                      int64_t lease_epoch) = 0;
+  // Records what one seat's steps did in one write: `events` (in order) and, when `status`
+  // is given, the seat's new status, fenced like PutSeatStatus. The events are stored even
+  // when the fence fails (their steps took effect on the machine); the status is then not,
+  // and the answer is Aborted. InvalidArgument as AppendEvent and PutSeatStatus, nothing
+  // stored. (The default, for fakes, writes them one by one through the two.)
+  virtual absl::Status RecordSeatOutcome(const std::vector<Event>& events, const SeatStatus* status,
+                                         const std::string& lease_name, int64_t lease_epoch) {
+    for (const Event& e : events) {
+      if (auto s = AppendEvent(e); !s.ok()) return s;
+    }
+    if (status == nullptr) return absl::OkStatus();
+    return PutSeatStatus(*status, lease_name, lease_epoch);
+  }
   virtual absl::StatusOr<std::vector<SeatStatus>> ListSeatStatus(
       const std::optional<std::string>& location = std::nullopt) = 0;
   // The status of one seat (one row, for the participant view). NotFound: no status yet.

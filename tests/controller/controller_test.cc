@@ -123,6 +123,15 @@ TEST_F(ControllerTest, RegistrationBecomesReadyAndCleanupHarvestsOnce) {
   const int seat = reg.seat.number;
   ASSERT_GT(Converge(), 0);
   EXPECT_EQ(Phases()[seat], "Ready");
+  // Each step of the handover left its event (stored with the seat's status, in one write).
+  ASSERT_OK_AND_ASSIGN(auto events, store_->ListEvents(std::string("local"), 0));
+  std::set<std::string> domains;
+  for (const auto& e : events) {
+    if (e.seat != seat || e.time < req.now) continue;
+    EXPECT_EQ(e.message, "done") << e.kind;
+    domains.insert(e.kind.substr(0, e.kind.find('.')));
+  }
+  EXPECT_THAT(domains, ::testing::IsSupersetOf({"content", "hub", "appliances"}));
   ASSERT_OK_AND_ASSIGN(auto observed, appliances_->Observe());
   ASSERT_EQ(observed.containers.size(), 1u);
   EXPECT_EQ(observed.containers[0].registration_id, reg.registration.id);

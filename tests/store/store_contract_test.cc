@@ -1199,6 +1199,55 @@ TEST_P(StoreContractTest, SeatStatusIsUpsertedWithConditionsAndNeedsAnExistingLe
   EXPECT_THAT(b, ElementsAre(other));
 }
 
+TEST_P(StoreContractTest, ASeatOutcomeStoresItsEventsAndStatusTogetherAndOnlyTheEventsWhenFenced) {
+  ASSERT_OK_AND_ASSIGN(Lease old, store().AcquireLease("loc-a", "ctl-1", absl::Seconds(30), kNow));
+  auto event = [](int seat, const std::string& kind) {
+    Event e;
+    e.time = kNow;
+    e.location = kLoc;
+    e.seat = seat;
+    e.kind = kind;
+    e.reason = "handover";
+    e.message = "done";
+    return e;
+  };
+  SeatStatus ready{kLoc, 1, 2, model::Phase::kReady, {}, "", kNow};
+  ASSERT_OK(store().RecordSeatOutcome({event(1, "account.mark"), event(1, "account.unlock")},
+                                      &ready, "loc-a", old.epoch));
+  ASSERT_OK_AND_ASSIGN(auto events, store().ListEvents(std::string(kLoc), 0));
+  ASSERT_EQ(events.size(), 2u);
+  EXPECT_EQ(events[0].kind, "account.unlock") << "newest first: stored in the given order";
+  EXPECT_EQ(events[1].kind, "account.mark");
+  ASSERT_OK_AND_ASSIGN(auto stored, store().ListSeatStatus(std::string(kLoc)));
+  EXPECT_THAT(stored, ElementsAre(ready));
+
+  // Events without a status need no lease (a failed step's record).
+  ASSERT_OK(store().RecordSeatOutcome({event(2, "hub.create")}, nullptr, "nope", 7));
+
+  // Bad input: nothing of the outcome is stored.
+  SeatStatus bad = ready;
+  bad.progress_json = "{not json";
+  EXPECT_THAT(store().RecordSeatOutcome({event(1, "content.render")}, &bad, "loc-a", old.epoch),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("JSON")));
+  EXPECT_THAT(store().RecordSeatOutcome({event(1, "")}, &ready, "loc-a", old.epoch),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("kind")));
+  ASSERT_OK_AND_ASSIGN(events, store().ListEvents(std::string(kLoc), 0));
+  EXPECT_EQ(events.size(), 3u);
+
+  // Fenced out by a takeover: the events (which took effect) land, the status does not.
+  ASSERT_OK(
+      store().AcquireLease("loc-a", "ctl-2", absl::Seconds(30), kNow + absl::Seconds(31)).status());
+  SeatStatus failed = ready;
+  failed.phase = model::Phase::kFailed;
+  EXPECT_THAT(store().RecordSeatOutcome({event(1, "content.render")}, &failed, "loc-a", old.epoch),
+              StatusIs(absl::StatusCode::kAborted, HasSubstr("'loc-a'")));
+  ASSERT_OK_AND_ASSIGN(events, store().ListEvents(std::string(kLoc), 0));
+  ASSERT_EQ(events.size(), 4u);
+  EXPECT_EQ(events[0].kind, "content.render");
+  ASSERT_OK_AND_ASSIGN(stored, store().ListSeatStatus(std::string(kLoc)));
+  EXPECT_THAT(stored, ElementsAre(ready)) << "the fenced status did not land";
+}
+
 TEST_P(StoreContractTest, EventsListNewestFirstWithLimitAndLocation) {
   for (int i = 0; i < 5; ++i) {
     Event e;
