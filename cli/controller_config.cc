@@ -229,6 +229,13 @@ controller::ControllerOptions OptionsOf(const ControllerConfig& config,
 
 }  // namespace
 
+std::string PasswordMemoPath(const ControllerConfig& config) {
+  std::string root = config.root;
+  while (!root.empty() && root.back() == '/') root.pop_back();
+  return absl::StrCat(root, "/var/lib/wod/accounts/", config.policy.user_prefix,
+                      ".password-checks");
+}
+
 absl::StatusOr<Backend> MakeBackend(const ControllerConfig& config, const std::string& location,
                                     bool read_only) {
   auto config_error = [&](const std::string& section, const absl::Status& s) {
@@ -241,6 +248,8 @@ absl::StatusOr<Backend> MakeBackend(const ControllerConfig& config, const std::s
   drivers::accounts::RealAccountsOptions ao;
   ao.root = config.root;
   ao.policy = config.policy;
+  ao.password_memo = PasswordMemoPath(config);
+  ao.read_only_memo = read_only;
   auto accounts = drivers::accounts::RealAccountsDriver::Create(ao);
   if (!accounts.ok()) return config_error("accounts", accounts.status());
   b.accounts = std::move(accounts).value();

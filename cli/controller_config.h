@@ -76,6 +76,10 @@ struct Backend {
   }
 };
 
+// Where the accounts driver keeps its password check memo between processes:
+// ROOT/var/lib/wod/accounts/PREFIX.password-checks (docs/drivers.md "Password checks").
+std::string PasswordMemoPath(const ControllerConfig& config);
+
 // Makes the drivers for `location`. `read_only` (for `wod drift --live`) makes nothing on
 // disk (no archive directory). InvalidArgument naming the config file for what the drivers
 // reject, including a missing or empty hub token file. Contacts no service.

@@ -130,6 +130,21 @@ absl::StatusOr<std::unique_ptr<RealAccountsDriver>> RealAccountsDriver::Create(
 RealAccountsDriver::RealAccountsDriver(RealAccountsOptions options) : options_(std::move(options)) {
   while (options_.root.size() > 1 && options_.root.back() == '/') options_.root.pop_back();
   proc_dir_ = options_.proc_dir.value_or(options_.root == "/" ? "/proc" : "");
+  if (!options_.password_memo.empty()) {
+    // A memo that cannot be read costs a hash per seat, once: no reason not to start.
+    if (auto s = password_cache_.Load(options_.password_memo); !s.ok()) {
+      WOD_LOG(kWarning, "accounts", "password check memo not used: {}", std::string(s.message()));
+    }
+  }
+}
+
+RealAccountsDriver::~RealAccountsDriver() { SaveMemo(); }
+
+void RealAccountsDriver::SaveMemo() {
+  if (options_.password_memo.empty() || options_.read_only_memo) return;
+  if (auto s = password_cache_.Save(options_.password_memo); !s.ok()) {
+    WOD_LOG(kWarning, "accounts", "saving the password check memo: {}", std::string(s.message()));
+  }
 }
 
 std::vector<std::string> RealAccountsDriver::Command(const char* program) const {
@@ -185,6 +200,7 @@ absl::StatusOr<model::ObservedAccounts> RealAccountsDriver::Observe(
     if (desired == desired_passwords.end() || desired->second.empty()) continue;
     account.password_in_sync = password_cache_.Matches(account, desired->second);
   }
+  SaveMemo();  // when this or the last pass learnt something: the next process hashes nothing
   return observed;
 }
 

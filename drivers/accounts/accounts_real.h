@@ -41,12 +41,19 @@ struct RealAccountsOptions {
   KillOptions kill;
   absl::Duration command_timeout = absl::Seconds(30);
   int hash_cost = 0;  // yescrypt cost, 0 = Debian's default
+  // Where the password check memo is kept between processes (PasswordCheckCache::Load/Save);
+  // "" = nowhere (every process checks each seat's password once by hashing). Read when the
+  // driver is made; written after an Observe that learnt something and when the driver goes,
+  // unless `read_only_memo` (`wod drift --live` reads it, and writes nothing).
+  std::string password_memo;
+  bool read_only_memo = false;
 };
 
 class RealAccountsDriver : public AccountsDriver {
  public:
   // InvalidArgument for a relative root or an empty user prefix / group.
   static absl::StatusOr<std::unique_ptr<RealAccountsDriver>> Create(RealAccountsOptions options);
+  ~RealAccountsDriver() override;  // saves the password check memo
 
   using AccountsDriver::Observe;
   // Checks each account's password through password_cache(): crypt(3) only for a (shadow hash,
@@ -65,6 +72,8 @@ class RealAccountsDriver : public AccountsDriver {
  private:
   struct Snapshot;
   explicit RealAccountsDriver(RealAccountsOptions options);
+
+  void SaveMemo();  // best effort: a memo that cannot be written is logged
 
   // Reads the three files once. Callers hold mu_.
   absl::StatusOr<std::unique_ptr<Snapshot>> ReadSnapshot() const;

@@ -17,6 +17,7 @@
 #include <gtest/gtest.h>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_replace.h"
 #include "drivers/accounts/accounts_fake.h"
 #include "drivers/accounts/accounts_real.h"
 #include "drivers/accounts/etc_files.h"
@@ -289,6 +290,84 @@ TEST(PasswordCheckCacheTest, RememberedWritesNeedNoHashing) {
   EXPECT_EQ(cache.size(), 0u);
 }
 
+TEST(PasswordCheckCacheTest, AFreshProcessAnswersFromTheSavedMemoWithoutHashing) {
+  const std::filesystem::path dir =
+      std::filesystem::path(::testing::TempDir()) / "wod_password_memo";
+  std::filesystem::remove_all(dir);
+  const std::string path = (dir / "accounts" / "student.password-checks").string();
+  model::ObservedAccount s1;
+  s1.name = "student1";
+  s1.shadow_hash = kYescryptHello;
+  model::ObservedAccount s2;
+  s2.name = "student2";
+  s2.shadow_hash = std::string("!") + kSha512Hello;
+  {
+    PasswordCheckCache first;
+    ASSERT_OK(first.Load(path));  // no memo yet: nothing, no error
+    EXPECT_TRUE(first.Matches(s1, "hello"));
+    EXPECT_FALSE(first.Matches(s2, "other"));
+    first.Remember("student3", kYescryptHello, "hello");
+    ASSERT_OK(first.Save(path));
+  }
+  struct stat st {};
+  ASSERT_EQ(stat(path.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600u) << "as secret as the shadow file";
+  ASSERT_EQ(stat((dir / "accounts").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0700u);
+  std::ifstream in(path);
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  EXPECT_EQ(text.find("hello"), std::string::npos) << "no password in the memo";
+  EXPECT_EQ(text.find("other"), std::string::npos);
+
+  PasswordCheckCache fresh;
+  ASSERT_OK(fresh.Load(path));
+  EXPECT_EQ(fresh.size(), 3u);
+  EXPECT_TRUE(fresh.Matches(s1, "hello"));
+  EXPECT_FALSE(fresh.Matches(s2, "other"));
+  model::ObservedAccount s3 = s1;
+  s3.name = "student3";
+  EXPECT_TRUE(fresh.Matches(s3, "hello"));
+  EXPECT_EQ(fresh.computations(), 0) << "the memo answered all three";
+  // A memo entry never answers for another password or a hash changed behind our back.
+  model::ObservedAccount fresh_s1 = s1;
+  EXPECT_FALSE(fresh.Matches(fresh_s1, "hello2"));
+  EXPECT_EQ(fresh.computations(), 0) << "a hash known to be of another password";
+  PasswordCheckCache again;
+  ASSERT_OK(again.Load(path));
+  EXPECT_TRUE(again.Matches(s2, "hello")) << "a known mismatch of 'other' says nothing of 'hello'";
+  EXPECT_EQ(again.computations(), 1);
+  s1.shadow_hash = kSha512Hello;
+  EXPECT_TRUE(again.Matches(s1, "hello"));
+  EXPECT_EQ(again.computations(), 2) << "the shadow hash changed: checked for real";
+
+  // Nothing changed since the load: Save writes nothing (the file keeps its inode).
+  PasswordCheckCache unchanged;
+  ASSERT_OK(unchanged.Load(path));
+  ASSERT_EQ(stat(path.c_str(), &st), 0);
+  const ino_t inode = st.st_ino;
+  ASSERT_OK(unchanged.Save(path));
+  ASSERT_EQ(stat(path.c_str(), &st), 0);
+  EXPECT_EQ(st.st_ino, inode);
+
+  // Damaged lines are skipped; a file that is not a memo is named in the error.
+  {
+    std::ofstream out(path, std::ios::trunc);
+    out << "wod-password-checks 1\nstudent1\tbad\nstudent9\t$y$x\t" << std::string(64, 'a')
+        << "\t1\n";
+  }
+  PasswordCheckCache damaged;
+  ASSERT_OK(damaged.Load(path));
+  EXPECT_EQ(damaged.size(), 1u);
+  {
+    std::ofstream out(path, std::ios::trunc);
+    out << "root:x:0:0::/root:/bin/bash\n";
+  }
+  PasswordCheckCache wrong;
+  EXPECT_THAT(wrong.Load(path), StatusIs(absl::StatusCode::kInvalidArgument,
+                                         ::testing::HasSubstr(path + ":1: not a password")));
+  std::filesystem::remove_all(dir);
+}
+
 TEST(DescribeTest, NeverShowsPasswordsOrHashes) {
   Action action = Action::SetPassword(7, "s3cret-Pw", "occupant changed");
   EXPECT_EQ(action.Describe(), "set-password seat 7 (occupant changed)");
@@ -478,6 +557,67 @@ TEST(RealAccountsTest, ObserveWithoutAccountFilesIsUnavailable) {
   options.root = root.path();
   ASSERT_OK_AND_ASSIGN(auto driver, RealAccountsDriver::Create(options));
   EXPECT_THAT(driver->Observe(), StatusIs(absl::StatusCode::kUnavailable));
+}
+
+// A restarted controller (or `wod drift --live`) must not hash every seat's password again:
+// the driver saves what its checks learnt and the next driver starts from it.
+TEST(RealAccountsTest, ADriverMadeAfterAnotherHashesNoPasswordTheFirstOneChecked) {
+  TempRoot root;
+  std::filesystem::create_directories(root.path() + "/etc");
+  constexpr int kSeats = 12;
+  std::string passwd = "root:x:0:0:root:/root:/bin/bash\n";
+  std::string shadow = "root:*:19000:0:99999:7:::\n";
+  model::DesiredPasswords desired;
+  for (int seat = 1; seat <= kSeats; ++seat) {
+    absl::StrAppend(&passwd, "student", seat, ":x:", 10000 + seat, ":10000::/home/student", seat,
+                    ":/bin/bash\n");
+    absl::StrAppend(&shadow, "student", seat, ":", seat == 1 ? "!" : "", kYescryptHello,
+                    ":19000:0:99999:7:::\n");
+    desired[seat] = seat == kSeats ? "not-hello" : "hello";
+  }
+  std::ofstream(root.path() + "/etc/passwd") << passwd;
+  std::ofstream(root.path() + "/etc/shadow") << shadow;
+  std::ofstream(root.path() + "/etc/group") << "root:x:0:\nwod-students:x:10000:\n";
+  RealAccountsOptions options;
+  options.root = root.path();
+  options.password_memo = root.path() + "/var/lib/wod/accounts/student.password-checks";
+  auto in_sync = [&](const model::ObservedAccounts& observed) {
+    int n = 0;
+    for (const auto& a : observed.accounts) n += a.password_in_sync ? 1 : 0;
+    return n;
+  };
+  {
+    ASSERT_OK_AND_ASSIGN(auto first, RealAccountsDriver::Create(options));
+    ASSERT_OK_AND_ASSIGN(auto observed, first->Observe(desired));
+    EXPECT_EQ(in_sync(observed), kSeats - 1);
+    EXPECT_EQ(first->password_cache().computations(), kSeats);
+  }
+  ASSERT_TRUE(std::filesystem::exists(options.password_memo));
+  {
+    ASSERT_OK_AND_ASSIGN(auto second, RealAccountsDriver::Create(options));
+    ASSERT_OK_AND_ASSIGN(auto observed, second->Observe(desired));
+    EXPECT_EQ(in_sync(observed), kSeats - 1) << "the same answers";
+    EXPECT_EQ(second->password_cache().computations(), 0) << "and no hash computed";
+  }
+  // Seat 2's shadow hash changed behind wod's back; a read-only driver (drift --live) checks it
+  // for real and leaves the memo as it was.
+  const std::string changed = absl::StrReplaceAll(
+      shadow,
+      {{absl::StrCat("student2:", kYescryptHello), absl::StrCat("student2:", kSha512Hello)}});
+  ASSERT_NE(changed, shadow);
+  std::ofstream(root.path() + "/etc/shadow", std::ios::trunc) << changed;
+  struct stat before {};
+  ASSERT_EQ(stat(options.password_memo.c_str(), &before), 0);
+  options.read_only_memo = true;
+  {
+    ASSERT_OK_AND_ASSIGN(auto reader, RealAccountsDriver::Create(options));
+    ASSERT_OK_AND_ASSIGN(auto observed, reader->Observe(desired));
+    EXPECT_EQ(in_sync(observed), kSeats - 1) << "sha512 of 'hello' is still 'hello'";
+    EXPECT_EQ(reader->password_cache().computations(), 1);
+  }
+  struct stat after {};
+  ASSERT_EQ(stat(options.password_memo.c_str(), &after), 0);
+  EXPECT_EQ(after.st_ino, before.st_ino) << "a read-only driver writes no memo";
 }
 
 // The later bench needs a no-op pass over 2,000 seats in 50 ms; Observe is its accounts part.
