@@ -3,7 +3,10 @@
 // write transaction never has to upgrade its lock halfway (which SQLite answers with BUSY).
 // Desired-state changes bump a counter row in the same transaction: waiters in this process
 // are woken at commit, waiters in other processes see the counter move when they poll it.
+#include <fcntl.h>
 #include <sqlite3.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <chrono>
 #include <condition_variable>
@@ -336,10 +339,33 @@ class SqliteDb final : public SqlDb {
   std::optional<int64_t> last_counter_;
 };
 
+// The store holds every seat's password (and the next occupants'): its files are the owner's
+// only, whatever the umask. The database file is made 0600 before SQLite opens it, and SQLite
+// gives its -wal and -shm files the database file's mode; a store made by an earlier version
+// (0644) is narrowed here, with its -wal and -shm. Failures are left to SQLite's own open,
+// which names them (a file of another user that we cannot change, a missing directory).
+void MakePrivate(const std::string& path) {
+  if (path == ":memory:" || path.rfind("file:", 0) == 0) return;
+  int fd = open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+  if (fd < 0) return;
+  struct stat st {};
+  if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && (st.st_mode & 077) != 0) {
+    (void)fchmod(fd, st.st_mode & 0700);
+  }
+  close(fd);
+  for (const char* suffix : {"-wal", "-shm"}) {
+    const std::string side = path + suffix;
+    if (lstat(side.c_str(), &st) == 0 && S_ISREG(st.st_mode) && (st.st_mode & 077) != 0) {
+      (void)chmod(side.c_str(), st.st_mode & 0700);
+    }
+  }
+}
+
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<SqlDb>> OpenSqliteDb(const std::string& path) {
   if (path.empty()) return absl::InvalidArgumentError("sqlite: empty database path");
+  MakePrivate(path);
   ASSIGN_OR_RETURN(std::unique_ptr<SqliteConn> conn, SqliteConn::Open(path));
   return std::unique_ptr<SqlDb>(new SqliteDb(path, std::move(conn)));
 }

@@ -1,4 +1,6 @@
 // OpenStore's URL handling and error reporting, which need no running database.
+#include <sys/stat.h>
+
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -32,6 +34,38 @@ TEST(OpenStoreTest, UnreachablePostgresIsUnavailableAndNeverShowsThePassword) {
 TEST(OpenStoreTest, SqliteFileThatCannotBeCreatedIsUnavailable) {
   EXPECT_THAT(OpenStore("sqlite:/nonexistent-dir/sub/wod.db"),
               StatusIs(absl::StatusCode::kUnavailable, HasSubstr("/nonexistent-dir/sub/wod.db")));
+}
+
+// The store holds every seat's password: no other user of the machine may read it, whatever
+// the umask of whoever made it, and a store an earlier version left 0644 is narrowed.
+TEST(OpenStoreTest, SqliteFilesAreTheOwnersOnlyWhateverTheUmask) {
+  auto dir = testing::SqliteScratchDb::Create();
+  ASSERT_OK(dir);
+  const std::string path = (*dir)->url().substr(7);
+  const mode_t old_umask = umask(022);
+  auto mode = [](const std::string& p) {
+    struct stat st {};
+    return stat(p.c_str(), &st) == 0 ? static_cast<int>(st.st_mode & 0777) : -1;
+  };
+  {
+    ASSERT_OK_AND_ASSIGN(auto store, OpenStore("sqlite:" + path));
+    model::Location here;
+    here.name = "here";
+    ASSERT_OK(store->UpsertLocation(here));  // a write: the -wal and -shm exist now
+    EXPECT_EQ(mode(path), 0600);
+    EXPECT_EQ(mode(path + "-wal"), 0600);
+    EXPECT_EQ(mode(path + "-shm"), 0600);
+  }
+  ASSERT_EQ(chmod(path.c_str(), 0644), 0);
+  {
+    ASSERT_OK_AND_ASSIGN(auto store, OpenStore("sqlite:" + path));
+    ASSERT_OK(store->ListLocations());
+    EXPECT_EQ(mode(path), 0600) << "an existing world-readable store is narrowed";
+    if (mode(path + "-wal") >= 0) {
+      EXPECT_EQ(mode(path + "-wal") & 077, 0);
+    }
+  }
+  umask(old_umask);
 }
 
 TEST(OpenStoreTest, InMemorySqliteWorks) {
