@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <array>
 
 #include "absl/strings/str_cat.h"
 
@@ -24,14 +25,26 @@ std::string EscapeLabel(const std::string& value) {
   return out;
 }
 
+// The method as a label: one of HTTP's own, else "other". A client chooses the method of a
+// request, so a label taken as sent would let it grow /metrics without bound (seen: 5,000
+// requests with 8,000-character methods made 40 MB) and put raw bytes in it.
+std::string MethodLabel(const std::string& method) {
+  static constexpr std::array<const char*, 9> kKnown = {
+      "GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE", "CONNECT"};
+  for (const char* known : kKnown) {
+    if (method == known) return method;
+  }
+  return "other";
+}
+
 void Metrics::CountRequest(const std::string& route, const std::string& method, int status) {
   std::lock_guard<std::mutex> lock(mu_);
-  ++requests_[{route, method, status}];
+  ++requests_[{route, MethodLabel(method), status}];
 }
 
 void Metrics::ObserveDuration(const std::string& route, const std::string& method, double seconds) {
   std::lock_guard<std::mutex> lock(mu_);
-  Histogram& h = durations_[{route, method}];
+  Histogram& h = durations_[{route, MethodLabel(method)}];
   for (size_t i = 0; i < kDurationBuckets.size(); ++i) {
     if (seconds <= kDurationBuckets[i]) ++h.buckets[i];
   }

@@ -20,6 +20,7 @@ inline constexpr std::array<double, 12> kDurationBuckets = {
 
 class Metrics {
  public:
+  // `method` is a label as sent only when it is one of HTTP's methods, otherwise "other".
   void CountRequest(const std::string& route, const std::string& method, int status);
   void ObserveDuration(const std::string& route, const std::string& method, double seconds);
   void CountRegistration(const std::string& outcome);

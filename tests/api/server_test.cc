@@ -339,6 +339,29 @@ TEST_F(ServerTest, HealthAndReadinessProbes) {
   EXPECT_EQ(json::parse(res->body)["status"], "ready");
 }
 
+// A client chooses the method: as a label it would let one client grow /metrics without
+// bound and put raw bytes in it (a review sent 5,000 methods of 8,000 characters: 40 MB).
+TEST_F(ServerTest, MethodsAClientMadeUpAreOneMetricLabel) {
+  Start();
+  const std::string long_method(8000, 'A');
+  for (const std::string& method : {long_method, std::string("BREW"), std::string("G\xff\xfeT")}) {
+    httplib::Request req;
+    req.method = method;
+    req.path = "/healthz";
+    auto res = client().send(req);
+    ASSERT_TRUE(res) << method.substr(0, 10);
+    EXPECT_GE(res->status, 400);
+  }
+  auto res = client().Get("/metrics");
+  ASSERT_TRUE(res);
+  const std::string& m = res->body;
+  EXPECT_EQ(m.find("AAAAAAAA"), std::string::npos);
+  EXPECT_EQ(m.find("BREW"), std::string::npos);
+  EXPECT_EQ(m.find("\xff"), std::string::npos);
+  EXPECT_THAT(m, ::testing::ContainsRegex("method=\"other\",status=\"[0-9]+\"\\} [1-3]\n"));
+  EXPECT_LT(m.size(), 20000u);
+}
+
 TEST_F(ServerTest, MetricsCountRegistrationsRequestsDurationsAndSeatsByPhase) {
   Start();
   ASSERT_EQ(Register("WKSHP-One", "a@example.com")->status, 201);
