@@ -57,6 +57,16 @@ int RunMailIngest(const GlobalOptions& global, const MailIngestOptions& opts) {
                    order->sender.empty() ? "(none)" : order->sender.c_str());
       return kExitRefusedSender;
     }
+    // From: is whatever the mail's author wrote; the envelope sender (Return-Path:) and Sender:
+    // say who actually sent it, and must be allowed too when the mail has them.
+    for (const std::string& other : order->other_senders) {
+      if (allowed.count(other) != 0) continue;
+      std::fprintf(stderr,
+                   "wod: mail-ingest: the mail's Sender:/Return-Path: '%s' is not an allowed "
+                   "sender (From: says '%s'); nothing changed\n",
+                   other.empty() ? "(none)" : other.c_str(), order->sender.c_str());
+      return kExitRefusedSender;
+    }
   }
 
   auto store = OpenStoreOrPrint(global.store_url);
@@ -138,7 +148,8 @@ void AddMailIngestCommand(CLI::App& app, GlobalOptions& global, int* exit_code) 
       ->envname("WOD_STORE")
       ->capture_default_str();
   cmd->add_option("--allow-sender", opts->allow_senders,
-                  "A sender address (From:) whose orders are applied; repeatable");
+                  "A sender address whose orders are applied; repeatable. The mail's From: and, "
+                  "when present, its Sender: and Return-Path: (envelope) must all be allowed");
   cmd->add_flag("--allow-any-sender", opts->allow_any_sender,
                 "Apply orders from any sender (only where the mail path is trusted)");
   cmd->add_flag("--json", opts->json, "Print the applied order as JSON");

@@ -1,5 +1,6 @@
 #include "model/wod_order.h"
 
+#include <algorithm>
 #include <optional>
 #include <vector>
 
@@ -297,7 +298,21 @@ absl::StatusOr<WodOrder> ParseWodOrderMail(absl::string_view raw) {
   ASSIGN_OR_RETURN(Part mail, SplitPart(raw, "mail", true));
 
   WodOrder order;
+  for (const char* once : {"from", "subject"}) {
+    const size_t n = std::count_if(mail.headers.begin(), mail.headers.end(),
+                                   [&](const Header& h) { return h.name == once; });
+    if (n > 1) {
+      std::string name(once);
+      name[0] = absl::ascii_toupper(static_cast<unsigned char>(name[0]));
+      return Invalid(name, absl::StrCat("appears ", n, " times; a mail has one"));
+    }
+  }
   if (const std::string* from = mail.Find("from")) order.sender = MailboxAddress(*from);
+  for (const Header& h : mail.headers) {
+    if (h.name != "sender" && h.name != "return-path") continue;
+    absl::string_view v = absl::StripAsciiWhitespace(h.value);
+    order.other_senders.push_back(v == "<>" ? std::string() : MailboxAddress(v));
+  }
   if (const std::string* id = mail.Find("message-id")) {
     absl::string_view v = absl::StripAsciiWhitespace(*id);
     absl::ConsumePrefix(&v, "<");

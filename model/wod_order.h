@@ -12,6 +12,7 @@
 #pragma once
 
 #include <string>
+#include <vector>
 #include "absl/strings/string_view.h"
 
 #include "absl/status/statusor.h"
@@ -26,7 +27,11 @@ struct WodOrder {
   std::string email;           // CREATE only; lowercased
   std::string workshop;        // the first non-empty body line
   std::string sender;          // the address in From:, lowercased ("" when absent)
-  std::string message_id;      // Message-ID without the angle brackets ("" when absent)
+  // The other addresses a mail says it came from: each Sender: and Return-Path: (the envelope
+  // sender the MTA recorded), lowercased, "" for one without an address (`<>`). A mail is
+  // trusted only when all of them and `sender` are (wod mail-ingest --allow-sender).
+  std::vector<std::string> other_senders;
+  std::string message_id;  // Message-ID without the angle brackets ("" when absent)
   bool operator==(const WodOrder&) const = default;
 };
 
@@ -34,6 +39,8 @@ struct WodOrder {
 inline constexpr size_t kMaxOrderMailBytes = 256 * 1024;
 
 // InvalidArgument with a message such as "Subject: seat 'x7' is not a number (field stdid)".
+// A mail with more than one From: or Subject: header is refused (which one counts would be a
+// guess another mail program may make differently).
 absl::StatusOr<WodOrder> ParseWodOrderMail(absl::string_view raw);
 
 // The address inside a From: value: `Name <a@b>` → "a@b", `a@b (Name)` → "a@b"; lowercased.

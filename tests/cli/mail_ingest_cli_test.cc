@@ -111,6 +111,28 @@ TEST_F(MailIngest, UnknownSenderIsRefusedAndNothingChanges) {
   EXPECT_EQ(Seats()[11], "");
 }
 
+// From: is what the author wrote: a mail whose envelope sender (Return-Path:) or Sender: is
+// someone else is not an order of the allowed sender, and two From: headers are no sender.
+TEST_F(MailIngest, AForgedFromWithAnotherEnvelopeSenderOrTwoFromsIsRefused) {
+  ASSERT_EQ(Ingest(Order("CREATE 11 7 a@example.com", "WKSHP-Mail101")).exit_code, 0);
+  const std::string purge = Order("PURGE 11 7", "WKSHP-Mail101");
+  auto r = Ingest("Return-Path: <mallory@evil.example>\r\n" + purge);
+  EXPECT_EQ(r.exit_code, 8);
+  EXPECT_THAT(r.stderr_text, HasSubstr("'mallory@evil.example' is not an allowed sender"));
+  r = Ingest("Sender: Mallory <mallory@evil.example>\r\n" + purge);
+  EXPECT_EQ(r.exit_code, 8);
+  r = Ingest("Return-Path: <>\r\n" + purge);
+  EXPECT_EQ(r.exit_code, 8) << "a null envelope sender is no allowed sender";
+  r = Ingest("From: <mallory@evil.example>\r\n" + purge);
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_THAT(r.stderr_text, HasSubstr("From: appears 2 times"));
+  EXPECT_EQ(Seats()[11], "a@example.com") << "no order ran";
+  // The envelope sender of the allowed address itself is fine.
+  r = Ingest(std::string("Return-Path: <") + kSender + ">\r\n" + purge);
+  ASSERT_EQ(r.exit_code, 0) << r.stderr_text;
+  EXPECT_EQ(Seats()[11], "");
+}
+
 TEST_F(MailIngest, MalformedMailExitsTwoNamingTheFieldAndChangesNothing) {
   auto r = Ingest(Order("CREATE eleven 7 a@example.com", "WKSHP-Mail101"));
   EXPECT_EQ(r.exit_code, 2);

@@ -87,6 +87,16 @@ TEST(WodOrderTest, FromAddressFormsAreReduced) {
   EXPECT_EQ(MailboxAddress("<broken"), "");
 }
 
+TEST(WodOrderTest, EnvelopeAndSenderHeadersAreKeptBesideFrom) {
+  ASSERT_OK_AND_ASSIGN(
+      WodOrder order,
+      ParseWodOrderMail("Return-Path: <Bounce@Relay.Example>\r\nSender: x <s@b.example>\r\n" +
+                        Mail("CLEANUP 1 2", "WKSHP-X", "Return-Path: <>\r\n")));
+  EXPECT_EQ(order.sender, "api@wod.example.com");
+  EXPECT_THAT(order.other_senders,
+              ::testing::ElementsAre("bounce@relay.example", "s@b.example", ""));
+}
+
 struct BadMail {
   const char* name;
   std::string mail;
@@ -109,6 +119,10 @@ INSTANTIATE_TEST_SUITE_P(
         BadMail{"NoBlankLine", "Subject: CLEANUP 1 2\r\n", "no blank line"},
         BadMail{"NotAHeader", "Subject CLEANUP 1 2\r\n\r\nW\r\n", "line 1: not a header"},
         BadMail{"NoSubject", "From: a@b.example\r\n\r\nWKSHP-X\r\n", "Subject: missing"},
+        BadMail{"TwoFroms", "From: a@b.example\r\n" + Mail("CLEANUP 1 2", "WKSHP-X"),
+                "From: appears 2 times"},
+        BadMail{"TwoSubjects", "Subject: CLEANUP 9 9\r\n" + Mail("CLEANUP 1 2", "WKSHP-X"),
+                "Subject: appears 2 times"},
         BadMail{"UnknownVerb", Mail("DELETE 1 2", "WKSHP-X"), "unknown verb 'DELETE'"},
         BadMail{"CreateWithoutEmail", Mail("CREATE 1 2", "WKSHP-X"), "takes 3 fields"},
         BadMail{"CleanupWithExtra", Mail("CLEANUP 1 2 a@b.example", "WKSHP-X"), "takes 2 fields"},
