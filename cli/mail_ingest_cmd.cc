@@ -22,6 +22,9 @@ namespace wod::cli {
 namespace {
 
 constexpr int kExitRefusedSender = 8;
+// The participant name of a registration made by a CREATE mail: it carries WoD's participant
+// id, which the later CLEANUP / RESET / PURGE of the seat must name again.
+constexpr char kWodParticipantPrefix[] = "WoD participant ";
 
 struct MailIngestOptions {
   std::vector<std::string> allow_senders;
@@ -83,7 +86,7 @@ int RunMailIngest(const GlobalOptions& global, const MailIngestOptions& opts) {
     store::RegisterRequest req;
     req.workshop = workshop->id;
     req.email = order->email;
-    req.name = absl::StrCat("WoD participant ", order->participant_id);
+    req.name = absl::StrCat(kWodParticipantPrefix, order->participant_id);
     req.company = "";
     req.now = now;
     req.seat = order->seat;
@@ -118,7 +121,24 @@ int RunMailIngest(const GlobalOptions& global, const MailIngestOptions& opts) {
           "mail-ingest: seat ", order->seat, " on '", workshop->location, "' belongs to workshop '",
           seat->seat.workshop, "', not '", workshop->id, "'; nothing changed")));
     }
-    auto r = store->ApplyVerb(order->verb, workshop->location, order->seat, now);
+    // The order names the participant it is about: an order that arrives late or twice must
+    // not end the registration of whoever holds the seat now. Checked again in the store's
+    // transaction (ApplyVerbIfHeldBy), so the seat cannot change hands in between.
+    absl::StatusOr<store::VerbResult> r;
+    if (seat->registration) {
+      const std::string wod_name = absl::StrCat(kWodParticipantPrefix, order->participant_id);
+      if (!seat->participant || seat->participant->name != wod_name) {
+        return PrintError(absl::FailedPreconditionError(
+            absl::StrCat("mail-ingest: seat ", order->seat, " on '", workshop->location,
+                         "' is held by another participant (registration ", seat->registration->id,
+                         "), not WoD participant ", order->participant_id,
+                         ": a stale or repeated order; nothing changed")));
+      }
+      r = store->ApplyVerbIfHeldBy(order->verb, workshop->location, order->seat,
+                                   seat->registration->id, now);
+    } else {
+      r = store->ApplyVerb(order->verb, workshop->location, order->seat, now);  // a no-op
+    }
     if (!r.ok()) return PrintError(r.status());
     out["changed"] = r->changed;
     if (r->registration) out["registration"] = r->registration->id;
@@ -159,7 +179,8 @@ void AddMailIngestCommand(CLI::App& app, GlobalOptions& global, int* exit_code) 
       "is the seat number. A mail delivered twice changes nothing the second time.\n"
       "Exit codes: 0 applied (or already in effect), 2 malformed mail, 3 unknown workshop or "
       "seat, 4 the email holds another active registration, 5 full, 6 seat not available "
-      "(occupied, of another workshop, workshop inactive), 7 store unavailable, 8 sender not "
+      "(occupied, of another workshop, workshop inactive, held by another participant than the "
+      "order names), 7 store unavailable, 8 sender not "
       "allowed. On any non-zero exit nothing changed.");
   cmd->callback([&global, opts, exit_code] { *exit_code = RunMailIngest(global, *opts); });
 }

@@ -133,6 +133,24 @@ TEST_F(MailIngest, AForgedFromWithAnotherEnvelopeSenderOrTwoFromsIsRefused) {
   EXPECT_EQ(Seats()[11], "");
 }
 
+// A CLEANUP redelivered after the seat was given to someone else names the earlier
+// participant: it must not end the new occupant's registration.
+TEST_F(MailIngest, AStaleOrderDoesNotEndTheNextOccupantsRegistration) {
+  ASSERT_EQ(Ingest(Order("CREATE 11 825 a@example.com", "WKSHP-Mail101")).exit_code, 0);
+  ASSERT_EQ(Ingest(Order("CLEANUP 11 825", "WKSHP-Mail101")).exit_code, 0);
+  ASSERT_EQ(Ingest(Order("CREATE 11 900 b@example.com", "WKSHP-Mail101")).exit_code, 0);
+  for (const char* verb : {"CLEANUP", "RESET", "PURGE"}) {
+    auto r = Ingest(Order(std::string(verb) + " 11 825", "WKSHP-Mail101"));
+    EXPECT_EQ(r.exit_code, 6) << verb;
+    EXPECT_THAT(r.stderr_text, HasSubstr("not WoD participant 825")) << verb;
+  }
+  EXPECT_EQ(Seats()[11], "b@example.com");
+  auto r = Ingest(Order("CLEANUP 11 900", "WKSHP-Mail101"));
+  ASSERT_EQ(r.exit_code, 0) << r.stderr_text;
+  EXPECT_EQ(nlohmann::json::parse(r.stdout_text)["changed"], true);
+  EXPECT_EQ(Seats()[11], "");
+}
+
 TEST_F(MailIngest, MalformedMailExitsTwoNamingTheFieldAndChangesNothing) {
   auto r = Ingest(Order("CREATE eleven 7 a@example.com", "WKSHP-Mail101"));
   EXPECT_EQ(r.exit_code, 2);
