@@ -134,9 +134,14 @@ void WriteUnauthenticated(httplib::Response& res, const char* scheme, std::strin
   WriteError(res, MakeError(401, "unauthenticated", std::move(message)));
 }
 
-// Absent Content-Type is accepted; any type other than JSON is 415.
+// A body must say it is JSON: any other type, or none, is 415. Without a type a page of
+// another site could post one (a fetch of a typeless Blob is a "simple" cross-site request,
+// sent without asking); application/json is not, the browser asks first (CORS preflight).
 std::optional<ApiError> CheckJsonContentType(const httplib::Request& req) {
-  if (!req.has_header("Content-Type")) return std::nullopt;
+  if (!req.has_header("Content-Type")) {
+    return MakeError(415, "unsupported_media_type",
+                     "the body must be application/json (Content-Type is missing)");
+  }
   std::string type = req.get_header_value("Content-Type");
   type = std::string(absl::StripAsciiWhitespace(type.substr(0, type.find(';'))));
   if (absl::EqualsIgnoreCase(type, kJson)) return std::nullopt;

@@ -2,7 +2,11 @@
 // 127.0.0.1 with an ephemeral port, and a client.
 #pragma once
 
+#include <arpa/inet.h>
 #include <httplib.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <memory>
 #include <string>
@@ -17,6 +21,34 @@
 #include "tests/testing/status_matchers.h"
 
 namespace wod::api::testing {
+
+// Sends `request` as given (bytes httplib's client would fix up: a missing Content-Type, odd
+// headers) on a fresh connection to 127.0.0.1:`port` and answers what came back until the
+// server closed it ("" when it could not connect). The request should say Connection: close.
+inline std::string RawExchange(int port, const std::string& request) {
+  int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return "";
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<uint16_t>(port));
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  std::string out;
+  if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0) {
+    timeval tv{10, 0};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    size_t sent = 0;
+    while (sent < request.size()) {
+      ssize_t n = send(fd, request.data() + sent, request.size() - sent, MSG_NOSIGNAL);
+      if (n <= 0) break;
+      sent += static_cast<size_t>(n);
+    }
+    char buf[4096];
+    for (ssize_t n; (n = recv(fd, buf, sizeof buf, 0)) > 0;)
+      out.append(buf, static_cast<size_t>(n));
+  }
+  close(fd);
+  return out;
+}
 
 inline model::Workshop MakeWorkshop(const std::string& id, int min, int max, int capacity,
                                     bool active = true) {

@@ -133,6 +133,15 @@ TEST_F(ServerTest, BodyOverTheLimitIs413AndWrongContentTypeIs415) {
   EXPECT_EQ(res->status, 415);
   EXPECT_EQ(ErrorOf(res).value("code", ""), "unsupported_media_type");
 
+  // No type at all: what a page of another site can send without a CORS preflight.
+  const std::string body = RegistrationBody("WKSHP-Alpha", "a@example.com");
+  const std::string answer = testing::RawExchange(
+      running_->port, absl::StrCat("POST /api/v1/registrations HTTP/1.1\r\nHost: x\r\n"
+                                   "Content-Length: ",
+                                   body.size(), "\r\nConnection: close\r\n\r\n", body));
+  EXPECT_THAT(answer, ::testing::StartsWith("HTTP/1.1 415"));
+  EXPECT_THAT(answer, HasSubstr("Content-Type is missing"));
+
   // A charset parameter is fine.
   res = client().Post("/api/v1/registrations", RegistrationBody("WKSHP-Alpha", "a@example.com"),
                       "application/json; charset=utf-8");
