@@ -134,6 +134,9 @@ void WriteUnauthenticated(httplib::Response& res, const char* scheme, std::strin
   WriteError(res, MakeError(401, "unauthenticated", std::move(message)));
 }
 
+// How far ahead an extension may put a registration's deadline.
+constexpr absl::Duration kMaxDeadlineAhead = absl::Hours(30 * 24);
+
 // A body must say it is JSON: any other type, or none, is 415. Without a type a page of
 // another site could post one (a fetch of a typeless Blob is a "simple" cross-site request,
 // sent without asking); application/json is not, the browser asks first (CORS preflight).
@@ -967,6 +970,12 @@ void Server::HandleExtend(const httplib::Request& req, httplib::Response& res) {
   if (deadline <= now) {
     return WriteError(res, BadRequest("invalid_field", has_deadline ? "deadline" : "minutes",
                                       "the new deadline must be in the future"));
+  }
+  // A seat is lent, not given: no deadline beyond the ceiling (ParseTime also takes
+  // "infinite-future", which would make the time left INT64_MAX).
+  if (deadline > now + kMaxDeadlineAhead) {
+    return WriteError(res, BadRequest("invalid_field", has_deadline ? "deadline" : "minutes",
+                                      "the new deadline must be at most 30 days from now"));
   }
   auto r = store_->Extend(id, deadline);
   if (!r.ok()) {

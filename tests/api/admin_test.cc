@@ -414,6 +414,9 @@ TEST_F(AdminApiTest, ExtendByMinutesOrToADeadlineWithAStrictBody) {
       {R"({"minutes": 5, "deadline": "2030-01-01T00:00:00Z"})", "invalid_body", "deadline"},
       {R"({"deadline": "tomorrow"})", "invalid_field", "deadline"},
       {R"({"deadline": "2020-01-01T00:00:00Z"})", "invalid_field", "deadline"},
+      {R"({"deadline": "infinite-future"})", "invalid_field", "deadline"},
+      {json{{"deadline", common::FormatTime(clock_.Now() + absl::Hours(31 * 24))}}.dump(),
+       "invalid_field", "deadline"},
       {R"({"minutes": 5)", "invalid_json", ""},
   };
   for (const Case& c : bad) {
