@@ -7,6 +7,7 @@
 #include <cmath>
 #include <iterator>
 #include <map>
+#include <set>
 #include <tuple>
 
 #include "absl/strings/match.h"
@@ -350,8 +351,23 @@ Server::Server(store::Store* store, ServerConfig config, const common::Clock* cl
         WOD_LOG(kError, "api", "handler threw an exception");
         WriteError(res, MakeError(500, "internal", "internal error"));
       });
-  http_->set_pre_routing_handler([](const httplib::Request& req, httplib::Response&) {
+  http_->set_pre_routing_handler([](const httplib::Request& req, httplib::Response& res) {
     current_route.clear();
+    // Two lengths that differ, or a length beside chunked encoding, frame the body two ways:
+    // which one a proxy in front used is a guess (request smuggling). Refused, and the
+    // connection closed, since where the next request starts is not known either.
+    std::set<std::string> lengths;
+    for (auto [it, end] = req.headers.equal_range("Content-Length"); it != end; ++it) {
+      lengths.insert(std::string(absl::StripAsciiWhitespace(it->second)));
+    }
+    if (lengths.size() > 1 || (!lengths.empty() && req.has_header("Transfer-Encoding"))) {
+      res.set_header("Connection", "close");
+      WriteError(res, MakeError(400, "invalid_request",
+                                lengths.size() > 1
+                                    ? "the request has Content-Length headers that differ"
+                                    : "the request has both Content-Length and Transfer-Encoding"));
+      return httplib::Server::HandlerResponse::Handled;
+    }
     // httplib 0.11 answers a client that accepts "br" with Brotli at quality 11, and browsers
     // ask for it: 150 ms of CPU for the dashboard's script, 0.7 s for one location's 1,000
     // seats, on any request (gzip: 7 ms and 40 ms, at about twice the size). Such a client

@@ -371,6 +371,31 @@ TEST_F(ServerTest, MethodsAClientMadeUpAreOneMetricLabel) {
   EXPECT_LT(m.size(), 20000u);
 }
 
+// A body framed two ways is refused before anything reads it as a registration.
+TEST_F(ServerTest, ConflictingContentLengthsOrALengthBesideChunkedAre400) {
+  Start();
+  const std::string body = RegistrationBody("WKSHP-Alpha", "a@example.com");
+  const std::string head =
+      "POST /api/v1/registrations HTTP/1.1\r\nHost: x\r\n"
+      "Content-Type: application/json\r\nConnection: close\r\n";
+  std::string answer = testing::RawExchange(
+      running_->port, absl::StrCat(head, "Content-Length: ", body.size(),
+                                   "\r\nContent-Length: ", body.size() - 5, "\r\n\r\n", body));
+  EXPECT_THAT(answer, ::testing::StartsWith("HTTP/1.1 400"));
+  EXPECT_THAT(answer, HasSubstr("Content-Length headers that differ"));
+  answer = testing::RawExchange(
+      running_->port,
+      absl::StrCat(head, "Content-Length: ", body.size(), "\r\nTransfer-Encoding: chunked\r\n\r\n",
+                   absl::StrCat(absl::Hex(body.size()), "\r\n", body, "\r\n0\r\n\r\n")));
+  EXPECT_THAT(answer, ::testing::StartsWith("HTTP/1.1 400"));
+  EXPECT_THAT(answer, HasSubstr("both Content-Length and Transfer-Encoding"));
+  // The same length twice is one length.
+  answer = testing::RawExchange(
+      running_->port, absl::StrCat(head, "Content-Length: ", body.size(),
+                                   "\r\nContent-Length: ", body.size(), "\r\n\r\n", body));
+  EXPECT_THAT(answer, ::testing::StartsWith("HTTP/1.1 201"));
+}
+
 TEST_F(ServerTest, MetricsCountRegistrationsRequestsDurationsAndSeatsByPhase) {
   Start();
   ASSERT_EQ(Register("WKSHP-One", "a@example.com")->status, 201);
