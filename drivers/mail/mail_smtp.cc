@@ -83,7 +83,11 @@ absl::Status SmtpMailSender::Send(const model::MailMessage& message) {
     case SmtpOptions::Tls::kNone:
       break;
     case SmtpOptions::Tls::kStartTlsIfOffer:
-      curl_easy_setopt(c, CURLOPT_USE_SSL, static_cast<long>(CURLUSESSL_TRY));
+      // With credentials "if offered" means required: a server (or someone in the middle who
+      // strips the offer) must not get the password in clear text.
+      curl_easy_setopt(
+          c, CURLOPT_USE_SSL,
+          static_cast<long>(options_.username.empty() ? CURLUSESSL_TRY : CURLUSESSL_ALL));
       break;
     case SmtpOptions::Tls::kRequired:
       curl_easy_setopt(c, CURLOPT_USE_SSL, static_cast<long>(CURLUSESSL_ALL));

@@ -16,7 +16,7 @@ struct SmtpOptions {
   MailIdentity identity;
   enum class Tls {
     kNone,             // plain SMTP (a local relay)
-    kStartTlsIfOffer,  // upgrade when the server offers STARTTLS
+    kStartTlsIfOffer,  // upgrade when the server offers STARTTLS; with a username: kRequired
     kRequired,         // STARTTLS (or smtps) or fail with FailedPrecondition
   };
   Tls tls = Tls::kNone;

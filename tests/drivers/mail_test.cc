@@ -456,5 +456,32 @@ TEST(SmtpMailSenderTest, RequiredTlsNotOfferedFailsAndCredentialsNeverShow) {
   EXPECT_THAT(plain.data(), Not(HasSubstr("hunter2")));
 }
 
+// "STARTTLS if offered" must not become "the password in clear" when the offer is missing
+// (a server without it, or someone in the middle who strips it from the EHLO reply).
+TEST(SmtpMailSenderTest, CredentialsAreNeverSentWithoutTlsWhenTheServerOffersNone) {
+  StubSmtp stub([](const std::string& c) -> std::string {
+    if (c.rfind("EHLO", 0) == 0) return "250-stub\r\n250 AUTH PLAIN LOGIN";  // no STARTTLS
+    return StubSmtp::AcceptAll(c);
+  });
+  auto o = OptionsFor(stub);
+  o.tls = SmtpOptions::Tls::kStartTlsIfOffer;
+  o.username = "wod";
+  o.password = "hunter2-very-secret";
+  SmtpMailSender sender(o);
+  absl::Status s = sender.Send(Message());
+  EXPECT_THAT(s, StatusIs(absl::StatusCode::kFailedPrecondition));
+  EXPECT_THAT(std::string(s.message()), Not(HasSubstr("hunter2")));
+  for (const auto& c : stub.commands()) {
+    EXPECT_THAT(c, Not(HasSubstr("AUTH"))) << "no credentials in clear text";
+    EXPECT_THAT(c, Not(HasSubstr("MAIL")));
+  }
+  // Without credentials the same setting still sends in clear to a relay that offers no TLS.
+  StubSmtp relay(&StubSmtp::AcceptAll);
+  o = OptionsFor(relay);
+  o.tls = SmtpOptions::Tls::kStartTlsIfOffer;
+  SmtpMailSender anonymous(o);
+  EXPECT_OK(anonymous.Send(Message()));
+}
+
 }  // namespace
 }  // namespace wod::drivers
