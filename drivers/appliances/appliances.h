@@ -47,6 +47,10 @@ class ApplianceDriver {
 // workshop, epoch, appliance, spec).
 std::map<std::string, std::string> ApplianceLabels(const model::ApplianceAction& create);
 
+// The most processes (and threads) one appliance container may hold: a participant who owns
+// a shell in it cannot fork-bomb the backend that serves the others.
+inline constexpr int64_t kAppliancePidsLimit = 1024;
+
 // Decodes the wod.* labels of a listed container into `c` (seat, registration, ...), setting
 // c->malformed when one is missing or unparsable.
 void DecodeApplianceLabels(model::ObservedContainer* c);

@@ -115,6 +115,7 @@ absl::Status FakeApplianceDriver::ApplyLocked(const model::ApplianceAction& a) {
         }
         c.memory_bytes = a.memory_bytes;
         c.nano_cpus = a.cpus > 0 ? static_cast<int64_t>(std::llround(a.cpus * 1e9)) : 0;
+        c.pids_limit = kAppliancePidsLimit;
         c.privileged = a.privileged;
         c.restart_policy = "unless-stopped";
         c.security_opt = {"no-new-privileges"};

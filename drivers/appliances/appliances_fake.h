@@ -25,6 +25,7 @@ struct FakeContainer {
   std::vector<model::PublishedPort> port_bindings;  // host_ip filled in
   int64_t memory_bytes = 0;
   int64_t nano_cpus = 0;
+  int64_t pids_limit = 0;
   bool privileged = false;
   std::string restart_policy;
   std::vector<std::string> security_opt;

@@ -204,6 +204,7 @@ absl::Status DockerApplianceDriver::Create(const model::ApplianceAction& a) {
       {"Privileged", a.privileged},
       {"RestartPolicy", {{"Name", "unless-stopped"}, {"MaximumRetryCount", 0}}},
       {"SecurityOpt", json::array({"no-new-privileges"})},
+      {"PidsLimit", kAppliancePidsLimit},
   };
   if (a.memory_bytes > 0) host_config["Memory"] = a.memory_bytes;
   if (a.cpus > 0) host_config["NanoCpus"] = static_cast<int64_t>(std::llround(a.cpus * 1e9));

@@ -46,6 +46,7 @@ struct ContainerDetails {
   std::vector<model::PublishedPort> bindings;
   int64_t memory = 0;
   int64_t nano_cpus = 0;
+  int64_t pids_limit = 0;
   bool privileged = false;
   std::string restart_policy;
   std::vector<std::string> security_opt;
@@ -86,6 +87,7 @@ class FakeBackend : public Backend {
     d.bindings = c->port_bindings;
     d.memory = c->memory_bytes;
     d.nano_cpus = c->nano_cpus;
+    d.pids_limit = c->pids_limit;
     d.privileged = c->privileged;
     d.restart_policy = c->restart_policy;
     d.security_opt = c->security_opt;
@@ -165,6 +167,7 @@ class DockerBackend : public Backend {
     }
     d.memory = host.value("Memory", int64_t{0});
     d.nano_cpus = host.value("NanoCpus", int64_t{0});
+    if (host["PidsLimit"].is_number_integer()) d.pids_limit = host["PidsLimit"].get<int64_t>();
     d.privileged = host.value("Privileged", false);
     d.restart_policy = host["RestartPolicy"].value("Name", "");
     if (host["SecurityOpt"].is_array()) {
@@ -272,6 +275,7 @@ TEST_P(ApplianceContractTest, CreateSetsEnvPortsLimitsAndSecurity) {
   EXPECT_THAT(d->bindings, ElementsAre(model::PublishedPort{8080, 23005, "127.0.0.1"}));
   EXPECT_EQ(d->memory, 64 << 20);
   EXPECT_EQ(d->nano_cpus, 500'000'000);
+  EXPECT_EQ(d->pids_limit, kAppliancePidsLimit) << "no fork bomb takes the backend";
   EXPECT_FALSE(d->privileged);
   EXPECT_EQ(d->restart_policy, "unless-stopped");
   EXPECT_THAT(d->security_opt, Contains("no-new-privileges"));
