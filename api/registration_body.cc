@@ -20,9 +20,26 @@ constexpr std::array<FieldSpec, 5> kRegistrationFields = {{
     {"accept_terms", JsonType::kBool},
 }};
 
+// C0 and DEL, and (the text is valid UTF-8 by now) the C1 controls, the line and paragraph
+// separators, and the marks and overrides that change the direction of the text around them:
+// in a mail, the dashboard or the CSV export a name could make other text read otherwise.
 bool HasControl(std::string_view s) {
-  for (unsigned char c : s) {
+  for (size_t i = 0; i < s.size(); ++i) {
+    const auto c = static_cast<unsigned char>(s[i]);
     if (c < 0x20 || c == 0x7f) return true;
+    const auto next = [&](size_t k) {
+      return i + k < s.size() ? static_cast<unsigned char>(s[i + k]) : 0;
+    };
+    if (c == 0xc2 && next(1) >= 0x80 && next(1) <= 0x9f) return true;  // U+0080..U+009F
+    if (c == 0xd8 && next(1) == 0x9c) return true;                     // U+061C
+    if (c == 0xe2 && next(1) == 0x80) {
+      const unsigned char d = next(2);
+      if (d == 0x8e || d == 0x8f) return true;  // U+200E, U+200F
+      if (d >= 0xa8 && d <= 0xae) return true;  // U+2028..U+202E
+    }
+    if (c == 0xe2 && next(1) == 0x81 && next(2) >= 0xa6 && next(2) <= 0xa9) {
+      return true;  // U+2066..U+2069
+    }
   }
   return false;
 }

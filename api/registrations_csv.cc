@@ -53,8 +53,25 @@ std::string Line(const std::vector<std::string>& fields) {
 
 std::string CsvField(std::string_view value) {
   std::string v(value);
-  // OWASP's list for CSV injection: these start a formula (or, tab and CR, hide one).
-  if (!v.empty() && std::string_view("=+-@\t\r").find(v[0]) != std::string_view::npos) {
+  // OWASP's list for CSV injection: these start a formula (or, tab and CR, hide one). A
+  // spreadsheet skips leading blanks, the Unicode ones too (a no-break space before '=' still
+  // makes a formula), so the first character after them is the one that counts.
+  size_t first = 0;
+  for (bool skipped = true; skipped && first < v.size();) {
+    skipped = false;
+    for (std::string_view blank :
+         {" ", "\xc2\xa0", "\xe2\x80\x80", "\xe2\x80\x81", "\xe2\x80\x82", "\xe2\x80\x83",
+          "\xe2\x80\x84", "\xe2\x80\x85", "\xe2\x80\x86", "\xe2\x80\x87", "\xe2\x80\x88",
+          "\xe2\x80\x89", "\xe2\x80\x8a", "\xe2\x80\x8b", "\xe2\x80\xaf", "\xe3\x80\x80",
+          "\xef\xbb\xbf"}) {
+      if (std::string_view(v).substr(first).starts_with(blank)) {
+        first += blank.size();
+        skipped = true;
+        break;
+      }
+    }
+  }
+  if (first < v.size() && std::string_view("=+-@\t\r").find(v[first]) != std::string_view::npos) {
     v.insert(v.begin(), '\'');
   }
   if (v.find_first_of(",\"\r\n") == std::string::npos) return v;

@@ -88,6 +88,14 @@ TEST(RegistrationBodyTest, ChecksValues) {
   EXPECT_EQ(with("name", R"("Ada\nBcc: x@y.z")"), "invalid_field:name");
   EXPECT_EQ(with("name", Quoted(std::string(201, 'a'))), "invalid_field:name");
   EXPECT_EQ(with("company", R"("A\u0000B")"), "invalid_field:company");
+  // C1 controls, line/paragraph separators and direction overrides make text read otherwise.
+  for (const char* bad :
+       {R"("Ada\u0085")", R"("Ada\u009b31m")", R"("Ada\u2028Bcc")", R"("\u202Egnp.exe")",
+        R"("A\u2066B\u2069")", R"("A\u200FB")", R"("A\u061CB")"}) {
+    EXPECT_EQ(with("name", bad), "invalid_field:name") << bad;
+  }
+  EXPECT_EQ(with("name", R"("Zoë \u00C5ngstr\u00F6m \u4E2D\u6587 \u05E9\u05DC\u05D5\u05DD")"), "ok")
+      << "letters of any script are fine, right-to-left ones included";
   EXPECT_EQ(with("company", R"("")"), "ok");
   EXPECT_EQ(with("accept_terms", "false"), "terms_not_accepted:accept_terms");
 }

@@ -86,8 +86,15 @@ TEST(CsvFieldTest, FormulaStartsGetALeadingApostrophe) {
   EXPECT_EQ(CsvField("\t=cmd"), "'\t=cmd");
   EXPECT_EQ(CsvField("=HYPERLINK(\"http://x\",\"y\")"),
             "\"'=HYPERLINK(\"\"http://x\"\",\"\"y\"\")\"");
-  // Only the first character matters.
+  // Only the first character matters, after blanks a spreadsheet skips (Unicode ones too).
   EXPECT_EQ(CsvField("a=b"), "a=b");
+  EXPECT_EQ(CsvField("\xc2\xa0=1+1"), "'\xc2\xa0=1+1") << "no-break space";
+  EXPECT_EQ(CsvField("  \xe3\x80\x80@SUM(A1)"), "'  \xe3\x80\x80@SUM(A1)");
+  EXPECT_EQ(CsvField("\xef\xbb\xbf-2"), "'\xef\xbb\xbf-2");
+  EXPECT_EQ(CsvField("\xc2\xa0"
+                     "Ada"),
+            "\xc2\xa0"
+            "Ada");
 }
 
 TEST(RegistrationsCsvTest, HeaderThenOneRecordPerRegistrationWithCompletion) {
