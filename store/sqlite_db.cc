@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <chrono>
 #include <condition_variable>
 #include <mutex>
@@ -340,23 +341,30 @@ class SqliteDb final : public SqlDb {
 };
 
 // The store holds every seat's password (and the next occupants'): its files are the owner's
-// only, whatever the umask. The database file is made 0600 before SQLite opens it, and SQLite
+// only, whatever the umask. A new database file is made 0600 before SQLite opens it, and SQLite
 // gives its -wal and -shm files the database file's mode; a store made by an earlier version
 // (0644) is narrowed here, with its -wal and -shm. Failures are left to SQLite's own open,
 // which names them (a file of another user that we cannot change, a missing directory).
+//
+// An existing database is changed by path (chmod), never opened here: closing any descriptor
+// of a file drops every POSIX lock this process holds on it, including those of SQLite
+// connections to it opened earlier (another store of the same process). Another process then
+// took the database for unused, checkpointed and removed the WAL under the writer, whose later
+// commits no other process saw (found by up_cli_test: a seat Ready inside `wod up`, Vacant for
+// every reader outside). Only a file created here (O_EXCL) is opened, which no connection of
+// this process can hold yet.
 void MakePrivate(const std::string& path) {
   if (path == ":memory:" || path.rfind("file:", 0) == 0) return;
-  int fd = open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
-  if (fd < 0) return;
   struct stat st {};
-  if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && (st.st_mode & 077) != 0) {
-    (void)fchmod(fd, st.st_mode & 0700);
+  if (lstat(path.c_str(), &st) != 0) {
+    if (errno != ENOENT) return;
+    int fd = open(path.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+    if (fd >= 0) close(fd);
+    return;
   }
-  close(fd);
-  for (const char* suffix : {"-wal", "-shm"}) {
-    const std::string side = path + suffix;
-    if (lstat(side.c_str(), &st) == 0 && S_ISREG(st.st_mode) && (st.st_mode & 077) != 0) {
-      (void)chmod(side.c_str(), st.st_mode & 0700);
+  for (const std::string& file : {path, path + "-wal", path + "-shm"}) {
+    if (lstat(file.c_str(), &st) == 0 && S_ISREG(st.st_mode) && (st.st_mode & 077) != 0) {
+      (void)chmod(file.c_str(), st.st_mode & 0700);
     }
   }
 }

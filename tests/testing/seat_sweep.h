@@ -10,8 +10,10 @@
 #include <grp.h>
 #include <pwd.h>
 
+#include <chrono>
 #include <filesystem>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -98,7 +100,15 @@ inline absl::Status SweepSeats(const SweepTargets& t) {
     std::filesystem::remove_all(e.path(), rm);
   }
   if (group* gr = getgrnam(t.policy.group.c_str()); gr != nullptr && gr->gr_gid == t.policy.gid) {
+    // Another process's shadow-utils command (a test beside this one) may hold the lock of
+    // /etc/group for a moment: groupdel gives up at once then, so try again for a while.
     auto r = common::RunProcess({"groupdel", t.policy.group});
+    for (int attempt = 0; attempt < 50 && r.ok() && r->exit_code != 0 &&
+                          r->stderr_text.find("lock") != std::string::npos;
+         ++attempt) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      r = common::RunProcess({"groupdel", t.policy.group});
+    }
     if (r.ok() && r->exit_code != 0) {
       keep(absl::InternalError(absl::StrCat("groupdel '", t.policy.group, "': ", r->stderr_text)));
     }
