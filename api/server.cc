@@ -698,8 +698,23 @@ void Server::HandleRegister(const httplib::Request& req, httplib::Response& res)
 
 // --- admin and operator routes ---
 
+void Server::RecordAction(const std::string& kind, const std::string& location,
+                          std::optional<int> seat, const std::string& actor,
+                          const std::string& message) {
+  store::Event e;
+  e.time = clock_->Now();
+  e.location = location;
+  e.seat = seat;
+  e.kind = kind;
+  e.reason = actor;
+  e.message = message;
+  if (auto s = store_->AppendEvent(e); !s.ok()) {
+    WOD_LOG(kWarning, "api", "recording '{}' by {}: {}", kind, actor, std::string(s.message()));
+  }
+}
+
 bool Server::Authorize(const httplib::Request& req, httplib::Response& res, Role needed,
-                       std::string* role) {
+                       std::string* role, std::string* name) {
   std::optional<std::string> token = AuthCredentials(req, "Bearer");
   if (!token) {
     WriteUnauthenticated(res, "Bearer", "this route needs an Authorization: Bearer token");
@@ -725,6 +740,7 @@ bool Server::Authorize(const httplib::Request& req, httplib::Response& res, Role
     return false;
   }
   if (role != nullptr) *role = t->role;
+  if (name != nullptr) *name = t->name;
   return true;
 }
 
@@ -860,7 +876,8 @@ void Server::HandleListLocations(const httplib::Request& req, httplib::Response&
 }
 
 void Server::HandlePatchLocation(const httplib::Request& req, httplib::Response& res) {
-  if (!Authorize(req, res, Role::kAdmin)) return;
+  std::string token;
+  if (!Authorize(req, res, Role::kAdmin, nullptr, &token)) return;
   const std::string name = req.matches[1];
   if (auto e = CheckJsonContentType(req)) return WriteError(res, *e);
   json body;
@@ -898,6 +915,9 @@ void Server::HandlePatchLocation(const httplib::Request& req, httplib::Response&
   }
   WOD_LOG(kInfo, "api", "location '{}' set: state {}, fqdn '{}', hub '{}'", name,
           model::LocationStateName(changed->state), changed->fqdn, changed->hub_url);
+  RecordAction("api.location.set", name, std::nullopt, absl::StrCat("admin token '", token, "'"),
+               absl::StrCat("state ", model::LocationStateName(changed->state), ", fqdn '",
+                            changed->fqdn, "', hub '", changed->hub_url, "'"));
   auto health = store_->ListLocationHealth(clock_->Now());
   if (health.ok()) {
     for (const auto& h : *health) {
@@ -920,7 +940,8 @@ void Server::HandleSeatPurge(const httplib::Request& req, httplib::Response& res
 }
 
 void Server::ApplySeatVerb(model::Verb verb, const httplib::Request& req, httplib::Response& res) {
-  if (!Authorize(req, res, Role::kAdmin)) return;
+  std::string token;
+  if (!Authorize(req, res, Role::kAdmin, nullptr, &token)) return;
   if (auto e = CheckEmptyBody(req)) return WriteError(res, *e);
   const std::string location = req.matches[1];
   int number = 0;
@@ -936,6 +957,11 @@ void Server::ApplySeatVerb(model::Verb verb, const httplib::Request& req, httpli
   }
   WOD_LOG(kInfo, "api", "{} {}/{}: {}", model::VerbName(verb), location, number,
           r->changed ? "applied" : "already in effect");
+  if (r->changed) {
+    RecordAction(absl::StrCat("api.", absl::AsciiStrToLower(model::VerbName(verb))), location,
+                 number, absl::StrCat("admin token '", token, "'"),
+                 r->registration ? absl::StrCat("registration ", r->registration->id) : "");
+  }
   WriteJson(
       res, 200,
       json{{"changed", r->changed},
@@ -945,7 +971,8 @@ void Server::ApplySeatVerb(model::Verb verb, const httplib::Request& req, httpli
 }
 
 void Server::HandleExtend(const httplib::Request& req, httplib::Response& res) {
-  if (!Authorize(req, res, Role::kAdmin)) return;
+  std::string token;
+  if (!Authorize(req, res, Role::kAdmin, nullptr, &token)) return;
   auto not_found = [&] {
     WriteError(res, MakeError(404, "registration_not_found", "no such registration"));
   };
@@ -1008,6 +1035,8 @@ void Server::HandleExtend(const httplib::Request& req, httplib::Response& res) {
         return WriteError(res, StoreError(r.status(), "extend"));
     }
   }
+  RecordAction("api.extend", r->location, r->seat, absl::StrCat("admin token '", token, "'"),
+               absl::StrCat("registration ", r->id, " until ", common::FormatTime(r->deadline)));
   WriteJson(res, 200, json{{"registration", RegistrationJson(*r)}});
 }
 
@@ -1166,6 +1195,10 @@ void Server::HandleMeEnd(const httplib::Request& req, httplib::Response& res) {
   auto r = store_->ApplyVerbIfHeldBy(model::Verb::kCleanup, reg->location, reg->seat, reg->id,
                                      clock_->Now());
   if (!r.ok()) return WriteError(res, StoreError(r.status(), "end early"));
+  if (r->changed) {
+    RecordAction("api.end", reg->location, reg->seat, "the participant (page token)",
+                 absl::StrCat("registration ", reg->id));
+  }
   std::string state = model::RegistrationStateName(reg->state);
   if (r->registration) {
     state = model::RegistrationStateName(r->registration->state);

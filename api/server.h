@@ -97,9 +97,14 @@ class Server {
   enum class Role { kOperator, kAdmin };
   // Checks the request's bearer token for `needed`; on failure writes 401 or 403 (or 503)
   // and returns false.
-  // `role`, when given, receives the token's role.
+  // `role`, when given, receives the token's role; `name`, the token's name (for events).
   bool Authorize(const httplib::Request& req, httplib::Response& res, Role needed,
-                 std::string* role = nullptr);
+                 std::string* role = nullptr, std::string* name = nullptr);
+  // Records who changed something through the API: an event of kind `kind` ("api.cleanup")
+  // whose reason names the actor (an admin token by its name, never its secret, or "the
+  // participant"). A failure to store it is logged; the action stands.
+  void RecordAction(const std::string& kind, const std::string& location, std::optional<int> seat,
+                    const std::string& actor, const std::string& message);
   void ApplySeatVerb(model::Verb verb, const httplib::Request& req, httplib::Response& res);
 
   store::Store* store_;

@@ -339,6 +339,48 @@ TEST_F(AdminApiTest, CleanupEndsTheRegistrationOnceAndIsANoOpTheSecondTime) {
   EXPECT_EQ(reg->state, model::RegistrationState::kEnded);
 }
 
+// Who did it: every change made through the API leaves an event naming the admin token (by
+// its name, never its secret) or the participant; a call that changed nothing leaves none.
+TEST_F(AdminApiTest, ActionsLeaveAnEventNamingTheTokenOrTheParticipant) {
+  auto [id, seat, token] = Register("ada@example.com");
+  auto [id2, seat2, token2] = Register("bob@example.com");
+  ASSERT_EQ(client().Post("/api/v1/me:end", ParticipantAuth(token2), "", kJson)->status, 200);
+  ASSERT_EQ(client()
+                .Post(absl::StrCat("/api/v1/registrations/", id, ":extend"), Bearer(kAdminToken),
+                      R"({"minutes": 30})", kJson)
+                ->status,
+            200);
+  const std::string cleanup = absl::StrCat("/api/v1/seats/loc-a/", seat, ":cleanup");
+  ASSERT_EQ(client().Post(cleanup, Bearer(kAdminToken), "", kJson)->status, 200);
+  ASSERT_EQ(client().Post(cleanup, Bearer(kAdminToken), "", kJson)->status, 200);  // no-op
+  ASSERT_EQ(
+      client()
+          .Patch("/api/v1/locations/loc-a", Bearer(kAdminToken), R"({"state": "draining"})", kJson)
+          ->status,
+      200);
+
+  ASSERT_OK_AND_ASSIGN(auto events, store_->ListEvents(std::nullopt, 0));
+  std::map<std::string, int> kinds;
+  for (const auto& e : events) {
+    if (e.kind.rfind("api.", 0) != 0) continue;
+    ++kinds[e.kind];
+    EXPECT_THAT(e.reason + e.message, Not(HasSubstr(kAdminToken)));
+    EXPECT_THAT(e.reason + e.message, Not(HasSubstr(token2)));
+    if (e.kind == "api.end") {
+      EXPECT_EQ(e.reason, "the participant (page token)");
+      EXPECT_EQ(e.message, absl::StrCat("registration ", id2));
+    } else {
+      EXPECT_EQ(e.reason, "admin token 'admin'") << e.kind;
+    }
+    if (e.kind == "api.cleanup") {
+      EXPECT_EQ(e.seat, seat);
+    }
+  }
+  EXPECT_EQ(kinds,
+            (std::map<std::string, int>{
+                {"api.cleanup", 1}, {"api.end", 1}, {"api.extend", 1}, {"api.location.set", 1}}));
+}
+
 TEST_F(AdminApiTest, ResetKeepsTheOccupantAndPurgeFailsTheRegistration) {
   auto [id, seat, token] = Register("ada@example.com");
   auto reset = client().Post(absl::StrCat("/api/v1/seats/loc-a/", seat, ":reset"),
