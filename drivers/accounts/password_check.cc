@@ -1,6 +1,5 @@
 #include "drivers/accounts/password_check.h"
 
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -106,9 +105,8 @@ int64_t PasswordCheckCache::computations() const {
 }
 
 absl::Status PasswordCheckCache::Load(const std::string& path) {
-  struct stat st {};
-  if (stat(path.c_str(), &st) != 0 && errno == ENOENT) return absl::OkStatus();
   absl::StatusOr<std::string> text = common::ReadFile(path);
+  if (absl::IsNotFound(text.status())) return absl::OkStatus();
   if (!text.ok()) return text.status();
   std::vector<std::string_view> lines = Split(*text, '\n');
   if (lines.empty() || lines[0] != kMemoHeader) {
